@@ -1,0 +1,573 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.BulkExport;
+
+/// <summary>What an export file writer produced: rows after the header, bytes, and <c>sha256:</c> + lowercase hex of those bytes.</summary>
+public sealed record ExportFileSummary(long NumberOfRecords, long FileSize, string FileChecksum);
+
+/// <summary>
+/// Writes the export file (decisions 28-31, reference §7) straight as UTF-8 bytes into one buffer, and hashes each
+/// buffer just before it goes to the stream, so size and checksum come out of the same pass.
+/// </summary>
+/// <remarks>
+/// <para>Format: UTF-8 without BOM; header line first; LF after every line, the last included; delimiter ',' (CSV),
+/// tab (TSV) or the configured byte (SSV, space by default). A field is quoted only when its UTF-8 bytes contain the
+/// active delimiter, '"', CR or LF, and an embedded '"' is doubled (header text included). A missing value is the
+/// bare word <c>null</c>; an empty string is an empty field. Text is written as stored otherwise (NUL, CR, non-ASCII);
+/// a lone UTF-16 surrogate, which UTF-8 cannot carry, becomes U+FFFD.</para>
+/// <para>Memory: the writer holds its buffer (1 MiB, pooled) and the pre-encoded header, nothing else. A string too
+/// large for the buffer is encoded in chunks.</para>
+/// <para>Use: <see cref="WriteHeader"/> once, then <see cref="WriteRow"/> per row, then <see cref="Complete"/>. The
+/// writer does not own <c>output</c>: it neither closes nor disposes it. Not thread-safe.</para>
+/// </remarks>
+public sealed class ExportFileWriter : IDisposable
+{
+    /// <summary>The buffer size: 1 MiB.</summary>
+    public const int DefaultBufferSize = 1 << 20;
+
+    /// <summary>The smallest buffer the internal constructor accepts (the longest fixed-width value plus a delimiter fits many times).</summary>
+    internal const int MinBufferSize = 64;
+
+    // Room for a 20-byte integer (long.MinValue), a 20-byte date, a 4-byte "null" or one delimiter/LF.
+    private const int FixedReserve = 24;
+
+    private static readonly byte[] NullWord = "null"u8.ToArray();
+
+    private readonly Stream _output;
+    private readonly ExportField[] _fields;
+    private readonly byte _delimiter;
+    private readonly byte[] _headerLine;
+    private readonly SearchValues<byte> _quoteTriggerBytes;
+    private readonly SearchValues<char> _quoteTriggerChars;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly int _capacity;
+
+    private byte[]? _buffer;
+    private int _pos;
+    private long _flushedBytes;
+    private long _records;
+    private bool _headerWritten;
+    private ExportFileSummary? _summary;
+
+    // The "yyyy-MM-dd" bytes of the last date written, keyed by its day number: rows come in date order.
+    private long _cachedDay = -1;
+    private ulong _cachedDateBytes;
+    private ushort _cachedYearTail;
+
+    /// <summary>Creates a writer for one export file.</summary>
+    /// <param name="output">Receives the bytes. Not disposed by the writer.</param>
+    /// <param name="format">CSV, TSV or SSV.</param>
+    /// <param name="fields">The columns, in file order (no duplicates, at least one).</param>
+    /// <param name="headerNames">Header text replacing a column's wire name; every key must be one of <paramref name="fields"/>.</param>
+    /// <param name="ssvDelimiter">The SSV delimiter (decision 17: space; the reference notes some pages say ';').
+    /// Must be ASCII and not '"', CR or LF. Ignored for CSV and TSV.</param>
+    public ExportFileWriter(
+        Stream output,
+        ExportFormat format,
+        IReadOnlyList<ExportField> fields,
+        IReadOnlyDictionary<ExportField, string>? headerNames,
+        byte ssvDelimiter = (byte)' ')
+        : this(output, format, fields, headerNames, ssvDelimiter, DefaultBufferSize)
+    {
+    }
+
+    /// <summary>Tests use a small buffer to cross buffer boundaries everywhere.</summary>
+    internal ExportFileWriter(
+        Stream output,
+        ExportFormat format,
+        IReadOnlyList<ExportField> fields,
+        IReadOnlyDictionary<ExportField, string>? headerNames,
+        byte ssvDelimiter,
+        int bufferSize)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, MinBufferSize);
+        if (!output.CanWrite)
+        {
+            throw new ArgumentException("The output stream is not writable.", nameof(output));
+        }
+
+        _delimiter = format switch
+        {
+            ExportFormat.Csv => (byte)',',
+            ExportFormat.Tsv => (byte)'\t',
+            ExportFormat.Ssv => ssvDelimiter,
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format."),
+        };
+        // An ASCII delimiter keeps the byte search exact: no byte of a multi-byte UTF-8 sequence is below 0x80.
+        if (_delimiter >= 0x80 || _delimiter is (byte)'"' or (byte)'\r' or (byte)'\n')
+        {
+            throw new ArgumentOutOfRangeException(nameof(ssvDelimiter), ssvDelimiter, "The delimiter must be ASCII and not '\"', CR or LF.");
+        }
+
+        _fields = ValidateFields(fields, headerNames);
+        _quoteTriggerBytes = SearchValues.Create([_delimiter, (byte)'"', (byte)'\r', (byte)'\n']);
+        _quoteTriggerChars = SearchValues.Create([(char)_delimiter, '"', '\r', '\n']);
+        _headerLine = EncodeHeader(_fields, headerNames, _delimiter);
+        _output = output;
+        _capacity = bufferSize;
+        _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+    }
+
+    /// <summary>Rows written so far (the header is not a row).</summary>
+    public long NumberOfRecords => _records;
+
+    /// <summary>Writes the header line. Call it once, before any row.</summary>
+    public void WriteHeader()
+    {
+        ThrowIfNotWritable();
+        if (_headerWritten)
+        {
+            throw new InvalidOperationException("The header line was already written.");
+        }
+
+        _headerWritten = true;
+        WriteBytes(_headerLine);
+    }
+
+    /// <summary>Writes one row: the configured fields in order, then LF.</summary>
+    public void WriteRow(ActivityRecord row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ThrowIfNotWritable();
+        if (!_headerWritten)
+        {
+            throw new InvalidOperationException("Write the header line before the first row.");
+        }
+
+        var fields = _fields;
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (i > 0)
+            {
+                WriteByte(_delimiter);
+            }
+
+            switch (fields[i])
+            {
+                case ExportField.MarketoGuid:
+                    WriteInteger(row.MarketoGuid);
+                    break;
+                case ExportField.LeadId:
+                    WriteInteger(row.LeadId);
+                    break;
+                case ExportField.ActivityDate:
+                    WriteDate(row.ActivityDate);
+                    break;
+                case ExportField.ActivityTypeId:
+                    WriteInteger(row.ActivityTypeId);
+                    break;
+                case ExportField.CampaignId:
+                    WriteNullableInteger(row.CampaignId);
+                    break;
+                case ExportField.PrimaryAttributeValueId:
+                    WriteNullableInteger(row.PrimaryAttributeValueId);
+                    break;
+                case ExportField.PrimaryAttributeValue:
+                    WriteText(row.PrimaryAttributeValue);
+                    break;
+                case ExportField.Attributes:
+                    WriteText(row.Attributes);
+                    break;
+                case ExportField.ActionResult:
+                    WriteText(row.ActionResult);
+                    break;
+            }
+        }
+
+        WriteByte((byte)'\n');
+        _records++;
+    }
+
+    /// <summary>Hashes the buffered bytes, writes them to the output and flushes the output.</summary>
+    public void Flush()
+    {
+        ThrowIfNotWritable();
+        FlushBuffer();
+        _output.Flush();
+    }
+
+    /// <summary>
+    /// Writes what is buffered, flushes the output and returns what the file holds. The header must have been written.
+    /// Later calls return the same summary; writes after it throw.
+    /// </summary>
+    public ExportFileSummary Complete()
+    {
+        if (_summary is not null)
+        {
+            return _summary;
+        }
+
+        ThrowIfNotWritable();
+        if (!_headerWritten)
+        {
+            throw new InvalidOperationException("An export file starts with its header line: write it before completing.");
+        }
+
+        FlushBuffer();
+        _output.Flush();
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        _hash.GetHashAndReset(digest);
+        _summary = new ExportFileSummary(_records, _flushedBytes, "sha256:" + Convert.ToHexStringLower(digest));
+        return _summary;
+    }
+
+    /// <summary>Returns the buffer to the pool. Does not flush (an abandoned export leaves what was already written) and does not touch the output.</summary>
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        if (buffer is null)
+        {
+            return;
+        }
+
+        _buffer = null;
+        _pos = 0;
+        _hash.Dispose();
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    private static ExportField[] ValidateFields(IReadOnlyList<ExportField> fields, IReadOnlyDictionary<ExportField, string>? headerNames)
+    {
+        if (fields.Count == 0)
+        {
+            throw new ArgumentException("An export has at least one column.", nameof(fields));
+        }
+
+        var result = new ExportField[fields.Count];
+        var seen = 0;
+        for (var i = 0; i < result.Length; i++)
+        {
+            var field = fields[i];
+            if (!Enum.IsDefined(field))
+            {
+                throw new ArgumentOutOfRangeException(nameof(fields), field, "Unknown export field.");
+            }
+
+            var bit = 1 << (int)field;
+            if ((seen & bit) != 0)
+            {
+                throw new ArgumentException($"The column '{ExportFields.WireName(field)}' is listed twice.", nameof(fields));
+            }
+
+            seen |= bit;
+            result[i] = field;
+        }
+
+        if (headerNames is not null)
+        {
+            foreach (var (field, name) in headerNames)
+            {
+                if (!Enum.IsDefined(field) || (seen & (1 << (int)field)) == 0)
+                {
+                    throw new ArgumentException($"The header name for '{field}' is for a column that is not exported.", nameof(headerNames));
+                }
+
+                ArgumentNullException.ThrowIfNull(name, nameof(headerNames));
+            }
+        }
+
+        return result;
+    }
+
+    private static byte[] EncodeHeader(ExportField[] fields, IReadOnlyDictionary<ExportField, string>? headerNames, byte delimiter)
+    {
+        var line = new StringBuilder();
+        var triggers = SearchValues.Create([(char)delimiter, '"', '\r', '\n']);
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (i > 0)
+            {
+                line.Append((char)delimiter);
+            }
+
+            string? name = null;
+            if (headerNames is null || !headerNames.TryGetValue(fields[i], out name))
+            {
+                name = ExportFields.WireName(fields[i]);
+            }
+
+            if (name.AsSpan().ContainsAny(triggers))
+            {
+                line.Append('"').Append(name.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+            }
+            else
+            {
+                line.Append(name);
+            }
+        }
+
+        line.Append('\n');
+        return Encoding.UTF8.GetBytes(line.ToString());
+    }
+
+    private void ThrowIfNotWritable()
+    {
+        ObjectDisposedException.ThrowIf(_buffer is null, this);
+        if (_summary is not null)
+        {
+            throw new InvalidOperationException("The export file is complete.");
+        }
+    }
+
+    /// <summary>Hashes and writes the buffered bytes; the buffer is empty afterwards.</summary>
+    private void FlushBuffer()
+    {
+        if (_pos == 0)
+        {
+            return;
+        }
+
+        var data = _buffer.AsSpan(0, _pos);
+        _hash.AppendData(data);
+        _output.Write(data);
+        _flushedBytes += _pos;
+        _pos = 0;
+    }
+
+    private void WriteByte(byte value)
+    {
+        if (_pos >= _capacity)
+        {
+            FlushBuffer();
+        }
+
+        _buffer![_pos++] = value;
+    }
+
+    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (_pos == _capacity)
+            {
+                FlushBuffer();
+            }
+
+            var n = Math.Min(bytes.Length, _capacity - _pos);
+            bytes[..n].CopyTo(_buffer.AsSpan(_pos));
+            _pos += n;
+            bytes = bytes[n..];
+        }
+    }
+
+    private void WriteInteger(long value)
+    {
+        if (_capacity - _pos < FixedReserve)
+        {
+            FlushBuffer();
+        }
+
+        Utf8Formatter.TryFormat(value, _buffer.AsSpan(_pos), out var written);
+        _pos += written;
+    }
+
+    private void WriteNullableInteger(long? value)
+    {
+        if (value.HasValue)
+        {
+            WriteInteger(value.GetValueOrDefault());
+        }
+        else
+        {
+            WriteNull();
+        }
+    }
+
+    private void WriteNull()
+    {
+        if (_capacity - _pos < FixedReserve)
+        {
+            FlushBuffer();
+        }
+
+        NullWord.CopyTo(_buffer.AsSpan(_pos));
+        _pos += NullWord.Length;
+    }
+
+    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ssZ</c> of the instant in UTC; sub-second digits are dropped (truncated).</summary>
+    private void WriteDate(DateTimeOffset value)
+    {
+        if (_capacity - _pos < FixedReserve)
+        {
+            FlushBuffer();
+        }
+
+        var ticks = value.UtcTicks;
+        var day = ticks / TimeSpan.TicksPerDay;
+        if (day != _cachedDay)
+        {
+            CacheDate(value.UtcDateTime, day);
+        }
+
+        var seconds = (int)(ticks % TimeSpan.TicksPerDay / TimeSpan.TicksPerSecond);
+        var hour = seconds / 3600;
+        var minute = seconds / 60 % 60;
+        var second = seconds % 60;
+
+        var d = _buffer.AsSpan(_pos, 20);
+        MemoryMarshal.Write(d, in _cachedDateBytes);
+        MemoryMarshal.Write(d[8..], in _cachedYearTail);
+        d[10] = (byte)'T';
+        d[11] = (byte)('0' + (hour / 10));
+        d[12] = (byte)('0' + (hour % 10));
+        d[13] = (byte)':';
+        d[14] = (byte)('0' + (minute / 10));
+        d[15] = (byte)('0' + (minute % 10));
+        d[16] = (byte)':';
+        d[17] = (byte)('0' + (second / 10));
+        d[18] = (byte)('0' + (second % 10));
+        d[19] = (byte)'Z';
+        _pos += 20;
+    }
+
+    private void CacheDate(DateTime utc, long day)
+    {
+        Span<byte> text = stackalloc byte[10];
+        var (year, month, dayOfMonth) = utc;
+        text[0] = (byte)('0' + (year / 1000));
+        text[1] = (byte)('0' + (year / 100 % 10));
+        text[2] = (byte)('0' + (year / 10 % 10));
+        text[3] = (byte)('0' + (year % 10));
+        text[4] = (byte)'-';
+        text[5] = (byte)('0' + (month / 10));
+        text[6] = (byte)('0' + (month % 10));
+        text[7] = (byte)'-';
+        text[8] = (byte)('0' + (dayOfMonth / 10));
+        text[9] = (byte)('0' + (dayOfMonth % 10));
+        _cachedDateBytes = MemoryMarshal.Read<ulong>(text);
+        _cachedYearTail = MemoryMarshal.Read<ushort>(text[8..]);
+        _cachedDay = day;
+    }
+
+    /// <summary>Writes a text value: <c>null</c> for a missing one, otherwise its UTF-8 bytes, quoted when needed.</summary>
+    private void WriteText(string? value)
+    {
+        if (value is null)
+        {
+            WriteNull();
+            return;
+        }
+
+        if (value.Length == 0)
+        {
+            return;
+        }
+
+        // Worst case: 3 bytes per UTF-16 char (a doubled quote is 2 bytes for 1 char), plus the 2 surrounding quotes.
+        var worst = ((long)value.Length * 3) + 2;
+        if (worst > _capacity - _pos)
+        {
+            if (worst > _capacity)
+            {
+                WriteLargeText(value);
+                return;
+            }
+
+            FlushBuffer();
+        }
+
+        var buffer = _buffer!;
+        var start = _pos;
+        var length = Encoding.UTF8.GetBytes(value.AsSpan(), buffer.AsSpan(start));
+        var encoded = buffer.AsSpan(start, length);
+        var first = encoded.IndexOfAny(_quoteTriggerBytes);
+        if (first < 0)
+        {
+            _pos = start + length;
+            return;
+        }
+
+        // Quote in place: shift right by one for the opening quote, plus one more byte per embedded quote.
+        var quotes = encoded[first..].Count((byte)'"');
+        var end = QuoteInPlace(buffer, start, length, quotes, surround: true);
+        _pos = end;
+    }
+
+    /// <summary>
+    /// Rewrites <c>buffer[start..start+length)</c> in place with every '"' doubled and, when <paramref name="surround"/>,
+    /// wrapped in quotes. The caller guarantees the room. Works from the end so no byte is overwritten before it moves.
+    /// Returns the new end.
+    /// </summary>
+    private static int QuoteInPlace(byte[] buffer, int start, int length, int quotes, bool surround)
+    {
+        var open = surround ? 1 : 0;
+        var src = start + length;
+        var dst = src + quotes + open;
+        var end = dst;
+        if (surround)
+        {
+            buffer[dst] = (byte)'"';
+            end = dst + 1;
+        }
+
+        while (quotes > 0)
+        {
+            var q = start + buffer.AsSpan(start, src - start).LastIndexOf((byte)'"');
+            var tail = src - (q + 1);
+            dst -= tail;
+            buffer.AsSpan(q + 1, tail).CopyTo(buffer.AsSpan(dst));
+            dst -= 2;
+            buffer[dst] = (byte)'"';
+            buffer[dst + 1] = (byte)'"';
+            src = q;
+            quotes--;
+        }
+
+        if (surround)
+        {
+            buffer.AsSpan(start, src - start).CopyTo(buffer.AsSpan(start + 1));
+            buffer[start] = (byte)'"';
+        }
+
+        return end;
+    }
+
+    /// <summary>
+    /// A value that may not fit the buffer even empty: decide quoting on the chars (the triggers are ASCII, so a char
+    /// matches exactly when its UTF-8 byte would), then encode chunk by chunk, never splitting a surrogate pair.
+    /// </summary>
+    private void WriteLargeText(string value)
+    {
+        var quote = value.AsSpan().ContainsAny(_quoteTriggerChars);
+        if (quote)
+        {
+            WriteByte((byte)'"');
+        }
+
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            var room = (_capacity - _pos) / 3;
+            if (room < 2)
+            {
+                FlushBuffer();
+                continue;
+            }
+
+            var take = Math.Min(room, rest.Length);
+            if (take < rest.Length && char.IsHighSurrogate(rest[take - 1]))
+            {
+                take--;
+            }
+
+            var chunk = rest[..take];
+            var buffer = _buffer!;
+            var length = Encoding.UTF8.GetBytes(chunk, buffer.AsSpan(_pos));
+            var quotes = quote ? buffer.AsSpan(_pos, length).Count((byte)'"') : 0;
+            _pos = quotes == 0 ? _pos + length : QuoteInPlace(buffer, _pos, length, quotes, surround: false);
+            rest = rest[take..];
+        }
+
+        if (quote)
+        {
+            WriteByte((byte)'"');
+        }
+    }
+}
