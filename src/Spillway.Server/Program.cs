@@ -1,4 +1,7 @@
-var app = Spillway.Server.SpillwayApp.Build(args);
+using Spillway.Server;
+
+var app = SpillwayApp.Build(args);
+await SpillwayApp.InitializeAsync(app);
 await app.RunAsync();
 
 /// <summary>The entry point, visible to test hosts.</summary>

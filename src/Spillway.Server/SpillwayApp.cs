@@ -1,13 +1,138 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Spillway.Contracts;
+using Spillway.Server.Activities;
+using Spillway.Server.Admin;
+using Spillway.Server.BulkExport;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+using Spillway.Server.Limits;
+using Spillway.Server.Storage;
+using Spillway.Server.Storage.Embedded;
+using Spillway.Server.Storage.Postgres;
+
 namespace Spillway.Server;
 
 /// <summary>The composition root: what the server is made of, in one place.</summary>
 public static class SpillwayApp
 {
-    public static WebApplication Build(string[] args)
+    /// <summary>Builds the server from command-line arguments (ASP.NET configuration: appsettings, environment, arguments).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        var app = builder.Build();
-        app.MapGet("/health", () => "ok");
+        configure?.Invoke(builder);
+
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;           // decision 6: 413 over 1 MB
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024 + 16;          // decision 6: 414 for a URI over 8 KB
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        });
+
+        var services = builder.Services;
+        services.AddOptions<SpillwayOptions>().Bind(builder.Configuration.GetSection(SpillwayOptions.Section));
+        var options = builder.Configuration.GetSection(SpillwayOptions.Section).Get<SpillwayOptions>() ?? new SpillwayOptions();
+
+        var clock = new SpillwayClock();
+        services.AddSingleton(clock);
+        services.AddSingleton<TimeProvider>(clock);
+
+        var postgres = string.Equals(options.Provider, "Postgres", StringComparison.OrdinalIgnoreCase);
+        if (postgres)
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                throw new InvalidOperationException("Spillway:Provider=Postgres needs Spillway:ConnectionString.");
+            }
+
+            services.AddPostgresStorage(options.ConnectionString);
+            services.AddSingleton(new NodeIdentity(options.NodeId ?? $"{Environment.MachineName}-{Environment.ProcessId}", Solo: false));
+        }
+        else if (string.Equals(options.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)));
+            services.AddSingleton(new NodeIdentity(options.NodeId ?? "local", Solo: true));
+        }
+        else
+        {
+            throw new InvalidOperationException($"Unknown Spillway:Provider '{options.Provider}': use Embedded or Postgres.");
+        }
+
+        services.AddSingleton<SubscriptionDirectory>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
+        services.AddSingleton<ActivityTypeRegistry>();
+        services.AddSingleton<ExportSignal>();
+        services.AddSingleton<ExportFileStore>();
+        services.AddSingleton<ExportRunner>();
+        services.AddSingleton<RetentionSweeper>();
+        services.AddHostedService<ExportWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
+        services.AddSingleton<SubscriptionAdmin>();
+        services.AddSingleton<FirstStart>();
+        services.AddSingleton<AdminKey>();
+        services.AddScoped<ApiAccessFilter>();
+        services.AddScoped<AdminKeyFilter>();
+
+        services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, MarketoJsonContext.Default));
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddOpenApi();
+
+        return builder.Build().ConfigurePipeline();
+    }
+
+    /// <summary>Applies migrations and the first-start setup; call before the server starts answering.</summary>
+    public static async Task InitializeAsync(WebApplication app, CancellationToken ct = default)
+    {
+        foreach (var initializer in app.Services.GetServices<IStorageInitializer>())
+        {
+            await initializer.InitializeAsync(ct);
+        }
+
+        _ = app.Services.GetRequiredService<AdminKey>();
+        await app.Services.GetRequiredService<FirstStart>().RunAsync(ct);
+    }
+
+    private static WebApplication ConfigurePipeline(this WebApplication app)
+    {
+        app.UseMiddleware<MarketoPipelineMiddleware>();
+        app.UseMiddleware<MethodOverrideMiddleware>();
+        app.UseRouting();
+
+        app.MapIdentityEndpoints();
+        app.MapExportEndpoints();
+        app.MapActivityEndpoints();
+        app.MapAdminEndpoints();
+        app.MapMarketoFallbacks();
+        app.MapHealthChecks("/health").WithTags("Operations");
+        app.MapOpenApi("/openapi/{documentName}.json");
         return app;
+    }
+}
+
+/// <summary>Healthy when the stores answer.</summary>
+internal sealed class StoreHealthCheck(IIdentityStore identity) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await identity.ListSubscriptionsAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy("The store does not answer.", ex);
+        }
     }
 }

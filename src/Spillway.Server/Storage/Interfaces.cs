@@ -85,15 +85,18 @@ public interface IExportJobStore
 
     Task<ExportJobRecord?> GetByIdAsync(Guid exportId, CancellationToken ct);
 
-    /// <summary>Completed jobs whose file should be gone: finished before <paramref name="finishedBefore"/>, not yet swept.</summary>
-    Task<IReadOnlyList<ExportJobRecord>> ListFilesToExpireAsync(DateTimeOffset finishedBefore, int limit, CancellationToken ct);
+    /// <summary>The subscription's Completed jobs that finished before <paramref name="finishedBefore"/> and whose file is not yet expired.</summary>
+    Task<IReadOnlyList<ExportJobRecord>> ListFilesToExpireAsync(int subscriptionId, DateTimeOffset finishedBefore, int limit, CancellationToken ct);
     Task MarkFileExpiredAsync(Guid exportId, CancellationToken ct);
 
-    /// <summary>Deletes job records created before <paramref name="createdBefore"/> that are finished.</summary>
-    Task<int> DeleteJobsBeforeAsync(DateTimeOffset createdBefore, CancellationToken ct);
+    /// <summary>
+    /// Deletes the subscription's job records that are not Queued or Processing and whose finishedAt (or createdAt, when
+    /// they never finished) is before <paramref name="before"/>.
+    /// </summary>
+    Task<int> DeleteJobsBeforeAsync(int subscriptionId, DateTimeOffset before, CancellationToken ct);
 
-    /// <summary>Whether a file of this job may exist (Completed and not expired); used to sweep orphan files.</summary>
-    Task<bool> IsFileLiveAsync(Guid exportId, CancellationToken ct);
+    /// <summary>Deletes every job of a subscription (admin reset).</summary>
+    Task<int> DeleteSubscriptionJobsAsync(int subscriptionId, CancellationToken ct);
 }
 
 /// <summary>The activity store: append activities, stream a window in export order.</summary>

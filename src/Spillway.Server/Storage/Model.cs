@@ -74,6 +74,10 @@ public sealed record ExportJobRecord
     public long? FileSize { get; init; }
     public string? FileChecksum { get; init; }
     public string? ErrorMsg { get; init; }
+    /// <summary>The fencing token of the job's latest lease; a Completed job's file is named by it.</summary>
+    public long FencingToken { get; init; }
+    /// <summary>Set once the retention sweeper removed the file of a Completed job.</summary>
+    public bool FileExpired { get; init; }
 }
 
 /// <summary>

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Spillway.Contracts;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+using Spillway.Server.Limits;
+
+namespace Spillway.Server.Activities;
+
+/// <summary>The REST endpoints connectors call around the bulk flow (reference §10, client-compat.md).</summary>
+internal static class ActivityEndpoints
+{
+    public static RouteGroupBuilder MapActivityEndpoints(this IEndpointRouteBuilder app)
+    {
+        var rest = app.MapGroup("/rest/v1").WithTags("Activities").AddEndpointFilter<ApiAccessFilter>();
+
+        rest.MapGet("/activities/types.json", GetTypes).WithName("getAllActivityTypesUsingGET")
+            .WithSummary("Get Activity Types").WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
+        rest.MapGet("/stats/usage.json", GetUsageAsync).WithName("getDailyUsageUsingGET")
+            .WithSummary("Get Daily Usage").WithTags("Usage");
+
+        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/types.json", HttpMethods.Get);
+        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/stats/usage.json", HttpMethods.Get);
+        return rest;
+    }
+
+    internal static JsonHttpResult<MarketoResponse<ActivityType>> GetTypes(HttpContext context, ActivityTypeRegistry types) =>
+        MarketoHttp.Success(context, types.TypesOf(ApiCaller.Of(context).Subscription.Id), MarketoJsonContext.Default.MarketoResponseActivityType);
+
+    internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, TimeProvider clock)
+    {
+        var usage = await limiter.UsageAsync(ApiCaller.Of(context), clock.GetUtcNow(), context.RequestAborted);
+        return MarketoHttp.Success(context, [usage], MarketoJsonContext.Default.MarketoResponseUsageDay);
+    }
+}

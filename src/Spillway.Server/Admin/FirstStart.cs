@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.Admin;
+
+/// <summary>
+/// On first start, creates the demo subscription, a development API user with the well-known credentials and demo
+/// activities, then prints how to connect. Like Azurite's development account the credentials are public: they are
+/// for local development only, and <c>Spillway:Demo:Enabled=false</c> turns all of this off.
+/// </summary>
+public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin, IOptions<SpillwayOptions> options, ILogger<FirstStart> logger)
+{
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var demo = options.Value.Demo;
+        if (!demo.Enabled)
+        {
+            return;
+        }
+
+        var subscription = await identity.FindSubscriptionAsync(demo.MunchkinId, ct);
+        if (subscription is null)
+        {
+            var created = await admin.CreateSubscriptionAsync(demo.MunchkinId, "Spillway demo", ct);
+            subscription = created.Value ?? throw new InvalidOperationException(created.Error);
+            var user = await admin.AddApiUserAsync(demo.MunchkinId, demo.Email,
+                [Permissions.ReadWriteActivity, Permissions.ReadWriteActivityMetadata, Permissions.ReadWriteLead], demo.ClientId, demo.ClientSecret, ct);
+            if (user.Error is not null)
+            {
+                throw new InvalidOperationException(user.Error);
+            }
+
+            if (demo.Activities > 0)
+            {
+                var watch = Stopwatch.StartNew();
+                var added = await admin.SeedAsync(subscription, demo.Activities, demo.DaysBack, demo.Seed, progress: null, ct);
+                logger.LogInformation("Seeded {Count} demo activities over {Days} days in {Seconds:F1} s", added, demo.DaysBack, watch.Elapsed.TotalSeconds);
+            }
+        }
+
+        var credential = await identity.FindCredentialAsync(demo.ClientId, ct);
+        if (credential is not null && SecretHasher.Verify(demo.ClientSecret, credential.SecretHash))
+        {
+            logger.LogWarning(
+                "Development credentials (public, for local use only): munchkin {MunchkinId}, client_id {ClientId}, client_secret {ClientSecret}",
+                demo.MunchkinId, demo.ClientId, demo.ClientSecret);
+        }
+    }
+}

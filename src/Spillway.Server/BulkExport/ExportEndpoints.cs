@@ -1,0 +1,339 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
+using Spillway.Contracts;
+using Spillway.Server.Activities;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.BulkExport;
+
+/// <summary>The six Bulk Export Activities endpoints (reference §4), exactly as Marketo answers them.</summary>
+internal static class ExportEndpoints
+{
+    private const string Prefix = "/bulk/v1/activities/export";
+
+    public static RouteGroupBuilder MapExportEndpoints(this IEndpointRouteBuilder app)
+    {
+        var bulk = app.MapGroup(Prefix).WithTags("Bulk Export Activities")
+            .AddEndpointFilter<ApiAccessFilter>()
+            .WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
+
+        bulk.MapPost("/create.json", CreateAsync).WithName("createExportActivitiesUsingPOST")
+            .WithSummary("Create Export Activity Job");
+        bulk.MapPost("/{exportId}/enqueue.json", EnqueueAsync).WithName("enqueueExportActivitiesUsingPOST")
+            .WithSummary("Enqueue Export Activity Job");
+        bulk.MapGet("/{exportId}/status.json", StatusAsync).WithName("getExportActivitiesStatusUsingGET")
+            .WithSummary("Get Export Activity Job Status");
+        bulk.MapGet("/{exportId}/file.json", FileAsync).WithName("getExportActivitiesFileUsingGET")
+            .WithSummary("Get Export Activity File");
+        bulk.MapPost("/{exportId}/cancel.json", CancelAsync).WithName("cancelExportActivitiesUsingPOST")
+            .WithSummary("Cancel Export Activity Job");
+        app.MapGet("/bulk/v1/activities/export.json", ListAsync).WithName("getExportActivitiesUsingGET")
+            .WithSummary("Get Export Activity Jobs").WithTags("Bulk Export Activities")
+            .AddEndpointFilter<ApiAccessFilter>()
+            .WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
+
+        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/create.json", HttpMethods.Post);
+        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/enqueue.json", HttpMethods.Post);
+        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/status.json", HttpMethods.Get);
+        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/file.json", HttpMethods.Get);
+        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/cancel.json", HttpMethods.Post);
+        MarketoFallbacks.MapMethodNotSupported(app, "/bulk/v1/activities/export.json", HttpMethods.Get);
+        return bulk;
+    }
+
+    internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CreateAsync(HttpContext context,
+        IExportJobStore jobs, ActivityTypeRegistry types, TimeProvider clock)
+    {
+        var caller = ApiCaller.Of(context);
+        var request = context.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return Fail(context, MarketoErrors.InvalidContentType);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return Fail(context, MarketoErrors.InvalidJson);
+        }
+
+        using (document)
+        {
+            var (spec, error) = ExportRequestParser.Parse(document.RootElement, caller.Limits,
+                id => types.IsKnown(caller.Subscription.Id, id));
+            if (spec is null)
+            {
+                return Fail(context, error!);
+            }
+
+            var now = clock.GetUtcNow();
+            if (await QuotaUsedUpAsync(jobs, caller, now, context.RequestAborted))
+            {
+                return Fail(context, MarketoErrors.ExportDailyQuotaExceeded(caller.Limits.DailyExportQuotaMegabytes));
+            }
+
+            var job = new ExportJobRecord
+            {
+                ExportId = Guid.NewGuid(),
+                SubscriptionId = caller.Subscription.Id,
+                ApiUserId = caller.User.Id,
+                Format = spec.Format,
+                Status = ExportJobStatus.Created,
+                SpecJson = spec.ToJson(),
+                CreatedAt = Truncate(now),
+            };
+            await jobs.CreateAsync(job, context.RequestAborted);
+            return Ok(context, job);
+        }
+    }
+
+    internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
+        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+    {
+        var caller = ApiCaller.Of(context);
+        if (!TryParseId(exportId, out var id))
+        {
+            return Fail(context, MarketoErrors.NotFound);
+        }
+
+        var now = clock.GetUtcNow();
+        var limits = caller.Limits;
+        var policy = new QueuePolicy(limits.MaxQueuedJobs, limits.MaxProcessingJobs, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
+        var outcome = await jobs.EnqueueAsync(id, caller.User.Id, policy, Truncate(now), context.RequestAborted);
+        switch (outcome)
+        {
+            case EnqueueOutcome.Enqueued:
+                signal.JobEnqueued();
+                break;
+            case EnqueueOutcome.NotFound:
+                return Fail(context, MarketoErrors.NotFound);
+            case EnqueueOutcome.AlreadyQueued:
+                return Fail(context, MarketoErrors.JobAlreadyQueued);
+            case EnqueueOutcome.QueueFull:
+                return Fail(context, MarketoErrors.TooManyJobsInQueue);
+            case EnqueueOutcome.QuotaExceeded:
+                return Fail(context, MarketoErrors.ExportDailyQuotaExceeded(limits.DailyExportQuotaMegabytes));
+        }
+
+        var job = await jobs.GetAsync(id, caller.User.Id, context.RequestAborted);
+        if (job is null)
+        {
+            return Fail(context, MarketoErrors.NotFound);
+        }
+
+        if (outcome == EnqueueOutcome.Finished)
+        {
+            return Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be enqueued"));
+        }
+
+        // A worker may already have started (or finished) it; the answer shows the state this call produced.
+        return Ok(context, job with { Status = ExportJobStatus.Queued, StartedAt = null });
+    }
+
+    internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> StatusAsync(HttpContext context, string exportId,
+        IExportJobStore jobs)
+    {
+        var caller = ApiCaller.Of(context);
+        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, job);
+    }
+
+    internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
+        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+    {
+        var caller = ApiCaller.Of(context);
+        if (!TryParseId(exportId, out var id))
+        {
+            return Fail(context, MarketoErrors.NotFound);
+        }
+
+        var outcome = await jobs.CancelAsync(id, caller.User.Id, Truncate(clock.GetUtcNow()), context.RequestAborted);
+        if (outcome == CancelOutcome.NotFound)
+        {
+            return Fail(context, MarketoErrors.NotFound);
+        }
+
+        if (outcome == CancelOutcome.Cancelled)
+        {
+            signal.JobCancelled(id);
+        }
+
+        var job = await jobs.GetAsync(id, caller.User.Id, context.RequestAborted);
+        if (job is null)
+        {
+            return Fail(context, MarketoErrors.NotFound);
+        }
+
+        return outcome == CancelOutcome.Finished
+            ? Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be cancelled"))
+            : Ok(context, job);
+    }
+
+    internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,
+        IExportJobStore jobs, ExportFileStore files)
+    {
+        var caller = ApiCaller.Of(context);
+        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
+            || !files.TryGetPublished(job.ExportId, job.FencingToken, out var path, out var length)
+            || length != job.FileSize)
+        {
+            return TypedResults.Text("Not Found", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status404NotFound);
+        }
+
+        var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
+        return TypedResults.PhysicalFile(path, MarketoHttp.CsvContentType, fileDownloadName: null,
+            lastModified: job.FinishedAt, entityTag: etag, enableRangeProcessing: true);
+    }
+
+    internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> ListAsync(HttpContext context, IExportJobStore jobs,
+        TimeProvider clock)
+    {
+        var caller = ApiCaller.Of(context);
+        var query = context.Request.Query;
+
+        HashSet<ExportJobStatus>? statuses = null;
+        foreach (var raw in query["status"])
+        {
+            foreach (var part in (raw ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!ExportJobView.TryParseStatus(part, out var status))
+                {
+                    return Fail(context, MarketoErrors.InvalidData($"Invalid value specified for attribute 'status': '{Clip(part)}' is not a job status"));
+                }
+
+                (statuses ??= []).Add(status);
+            }
+        }
+
+        var batchSize = 300;
+        var batchText = query["batchSize"].ToString();
+        if (batchText.Length > 0 && (!int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out batchSize) || batchSize < 1))
+        {
+            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'batchSize': must be an integer from 1 to 300"));
+        }
+
+        batchSize = Math.Min(batchSize, 300);
+        JobListCursor? after = null;
+        var tokenText = query["nextPageToken"].ToString();
+        if (tokenText.Length > 0 && !PageTokens.TryDecode(tokenText, out after))
+        {
+            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'nextPageToken'"));
+        }
+
+        var since = clock.GetUtcNow() - TimeSpan.FromDays(caller.Limits.ListWindowDays);
+        var page = await jobs.ListAsync(caller.User.Id, since, statuses, batchSize, after, context.RequestAborted);
+        return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Default.MarketoResponseExportJob,
+            nextPageToken: page.Next is null ? null : PageTokens.Encode(page.Next));
+    }
+
+    internal static async Task<bool> QuotaUsedUpAsync(IExportJobStore jobs, ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    {
+        var used = await jobs.ExportedBytesSinceAsync(caller.Subscription.Id, SpillwayClock.QuotaDayStart(now), ct);
+        return used >= caller.Limits.DailyExportQuotaBytes;
+    }
+
+    private static bool TryParseId(string text, out Guid id) => Guid.TryParseExact(text, "D", out id);
+
+    private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+
+    private static string Clip(string text) => text.Length <= 32 ? text : text[..32] + "...";
+
+    private static JsonHttpResult<MarketoResponse<ExportJob>> Ok(HttpContext context, ExportJobRecord job) =>
+        MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Default.MarketoResponseExportJob);
+
+    private static JsonHttpResult<MarketoResponse<ExportJob>> Fail(HttpContext context, MarketoError error) =>
+        MarketoHttp.Failure(context, error, MarketoJsonContext.Default.MarketoResponseExportJob);
+}
+
+/// <summary>The wire view of a stored job (decisions 2, 5, 22).</summary>
+internal static class ExportJobView
+{
+    public static ExportJob From(ExportJobRecord job) => new()
+    {
+        ExportId = job.ExportId.ToString("D"),
+        Format = ExportSpec.FormatName(job.Format),
+        Status = StatusName(job.Status),
+        CreatedAt = job.CreatedAt,
+        QueuedAt = job.QueuedAt,
+        StartedAt = job.StartedAt,
+        FinishedAt = job.Status is ExportJobStatus.Completed or ExportJobStatus.Failed ? job.FinishedAt : null,
+        NumberOfRecords = job.Status == ExportJobStatus.Completed ? job.NumberOfRecords : null,
+        FileSize = job.Status == ExportJobStatus.Completed ? job.FileSize : null,
+        FileChecksum = job.Status == ExportJobStatus.Completed ? job.FileChecksum : null,
+        ErrorMsg = job.Status == ExportJobStatus.Failed ? job.ErrorMsg : null,
+    };
+
+    public static string StatusName(ExportJobStatus status) => status switch
+    {
+        ExportJobStatus.Created => ExportJobStatuses.Created,
+        ExportJobStatus.Queued => ExportJobStatuses.Queued,
+        ExportJobStatus.Processing => ExportJobStatuses.Processing,
+        ExportJobStatus.Completed => ExportJobStatuses.Completed,
+        ExportJobStatus.Failed => ExportJobStatuses.Failed,
+        _ => ExportJobStatuses.Cancelled,
+    };
+
+    /// <summary>Any case; <c>canceled</c> and <c>cancelled</c> (decision 5).</summary>
+    public static bool TryParseStatus(string text, out ExportJobStatus status)
+    {
+        switch (text.ToLowerInvariant())
+        {
+            case "created": status = ExportJobStatus.Created; return true;
+            case "queued": status = ExportJobStatus.Queued; return true;
+            case "processing": status = ExportJobStatus.Processing; return true;
+            case "completed": status = ExportJobStatus.Completed; return true;
+            case "failed": status = ExportJobStatus.Failed; return true;
+            case "cancelled" or "canceled": status = ExportJobStatus.Cancelled; return true;
+            default: status = default; return false;
+        }
+    }
+}
+
+/// <summary>Opaque keyset tokens for the job list: base64url of the last job's creation time and id.</summary>
+internal static class PageTokens
+{
+    public static string Encode(JobListCursor cursor) =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{cursor.CreatedAt.ToUnixTimeMilliseconds()}:{cursor.ExportId:N}")));
+
+    public static bool TryDecode(string token, out JobListCursor? cursor)
+    {
+        cursor = null;
+        if (token.Length > 100)
+        {
+            return false;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = Base64Url.DecodeFromChars(token);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var parts = Encoding.ASCII.GetString(bytes).Split(':');
+        if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds() || !Guid.TryParseExact(parts[1], "N", out var id))
+        {
+            return false;
+        }
+
+        cursor = new JobListCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id);
+        return true;
+    }
+}

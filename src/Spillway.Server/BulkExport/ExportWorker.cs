@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Options;
+using Spillway.Server.Hosting;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.BulkExport;
+
+/// <summary>Who this node is, and whether it is alone (embedded store) or one of a cluster (shared database).</summary>
+public sealed record NodeIdentity(string NodeId, bool Solo);
+
+/// <summary>
+/// The background half of the export engine, kept thin: claim a job under a lease, hand it to the
+/// <see cref="ExportRunner"/>, renew the lease while it runs, then publish and complete under the lease's fencing token.
+/// The store is the source of truth; <see cref="ExportSignal"/> only wakes the loop early.
+/// </summary>
+public sealed class ExportWorker(
+    IExportJobStore jobs,
+    ExportRunner runner,
+    ExportFileStore files,
+    ExportSignal signal,
+    NodeIdentity node,
+    TimeProvider clock,
+    IOptions<SpillwayOptions> options,
+    ILogger<ExportWorker> logger) : BackgroundService
+{
+    private readonly WorkerOptions _options = options.Value.Worker;
+    private readonly List<Task> _running = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (node.Solo)
+        {
+            // Only this process can own the data folder, so whatever it held when it died starts again now.
+            var requeued = await jobs.RequeueLeasesOfNodeAsync(node.NodeId, stoppingToken);
+            if (requeued > 0)
+            {
+                logger.LogWarning("Requeued {Count} export job(s) interrupted by the previous shutdown", requeued);
+            }
+
+            foreach (var (_, _, path) in files.TemporaryFiles())
+            {
+                ExportFileStore.TryDelete(path);
+            }
+        }
+
+        var leaseDuration = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        var pollInterval = TimeSpan.FromSeconds(_options.PollSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                _running.RemoveAll(t => t.IsCompleted);
+                while (_running.Count < Math.Max(1, _options.Concurrency))
+                {
+                    var now = clock.GetUtcNow();
+                    var lease = await jobs.TryClaimAbandonedAsync(node.NodeId, now, leaseDuration, stoppingToken)
+                        ?? await jobs.TryClaimNextAsync(node.NodeId, now, leaseDuration, stoppingToken);
+                    if (lease is not { } claimed)
+                    {
+                        break;
+                    }
+
+                    _running.Add(Task.Run(() => RunAsync(claimed, stoppingToken), CancellationToken.None));
+                }
+
+                var wake = signal.WaitForWorkAsync(pollInterval, stoppingToken);
+                if (_running.Count > 0)
+                {
+                    await Task.WhenAny(wake, Task.WhenAny(_running));
+                }
+                else
+                {
+                    await wake;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // A store hiccup must not stop the worker; back off to the poll interval instead of spinning.
+                logger.LogError(ex, "Export worker loop failed; retrying");
+                await Task.Delay(pollInterval, TimeProvider.System, CancellationToken.None);
+            }
+        }
+
+        await Task.WhenAll(_running);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // A graceful stop hands this node's jobs back at once instead of waiting for their leases to expire.
+        await jobs.RequeueLeasesOfNodeAsync(node.NodeId, cancellationToken);
+    }
+
+    private async Task RunAsync(ExportLease lease, CancellationToken stoppingToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        signal.Register(lease.ExportId, cts);
+        using var heartbeat = new CancellationTokenSource();
+        var renewals = RenewAsync(lease, cts, heartbeat.Token);
+        string? temporaryPath = null;
+        try
+        {
+            var job = await jobs.GetByIdAsync(lease.ExportId, cts.Token)
+                ?? throw new InvalidOperationException($"Claimed job {lease.ExportId} vanished.");
+            var (path, summary) = await runner.RunAsync(job, lease, cts.Token);
+            temporaryPath = path;
+            cts.Token.ThrowIfCancellationRequested();
+
+            var published = files.Publish(path, lease.ExportId, lease.FencingToken);
+            temporaryPath = null;
+            var completed = await jobs.CompleteAsync(lease, new ExportFileInfo(summary.NumberOfRecords, summary.FileSize, summary.FileChecksum),
+                clock.GetUtcNow(), CancellationToken.None);
+            if (completed)
+            {
+                logger.LogInformation("Export {ExportId} completed: {Rows} rows, {Bytes} bytes", lease.ExportId, summary.NumberOfRecords, summary.FileSize);
+            }
+            else
+            {
+                // Cancelled, or another node holds the job now: this run's file is nobody's.
+                ExportFileStore.TryDelete(published);
+                logger.LogInformation("Export {ExportId} finished writing but no longer holds its lease; file discarded", lease.ExportId);
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            logger.LogInformation(stoppingToken.IsCancellationRequested
+                ? "Export {ExportId} interrupted by shutdown" : "Export {ExportId} stopped: cancelled or lease lost", lease.ExportId);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Export {ExportId} failed", lease.ExportId);
+            try
+            {
+                await jobs.FailAsync(lease, "Export failed: " + ex.Message, clock.GetUtcNow(), CancellationToken.None);
+            }
+            catch (Exception failEx)
+            {
+                logger.LogError(failEx, "Could not mark export {ExportId} failed; its lease will expire", lease.ExportId);
+            }
+        }
+        finally
+        {
+            if (temporaryPath is not null)
+            {
+                ExportFileStore.TryDelete(temporaryPath);
+            }
+
+            await heartbeat.CancelAsync();
+            await renewals;
+            signal.Unregister(lease.ExportId);
+        }
+    }
+
+    private async Task RenewAsync(ExportLease lease, CancellationTokenSource run, CancellationToken stop)
+    {
+        var interval = TimeSpan.FromSeconds(_options.RenewSeconds);
+        var duration = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(interval, TimeProvider.System, stop);
+                bool held;
+                try
+                {
+                    held = await jobs.RenewLeaseAsync(lease, clock.GetUtcNow() + duration, stop);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Lease renewal of {ExportId} failed; will retry", lease.ExportId);
+                    continue;
+                }
+
+                if (!held)
+                {
+                    await run.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended.
+        }
+    }
+}

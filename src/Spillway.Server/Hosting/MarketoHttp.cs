@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Spillway.Contracts;
+
+namespace Spillway.Server.Hosting;
+
+/// <summary>Marketo's response conventions: the request id, the envelope, and the JSON content type.</summary>
+internal static class MarketoHttp
+{
+    public const string JsonContentType = "application/json;charset=UTF-8";
+    public const string CsvContentType = "text/csv;charset=UTF-8";
+    private const string RequestIdKey = "Spillway.RequestId";
+
+    /// <summary><c>&lt;1-5 lowercase hex&gt;#&lt;epoch ms in lowercase hex&gt;</c> (decision 3).</summary>
+    public static string NewRequestId(DateTimeOffset now)
+    {
+        var prefix = RandomNumberGenerator.GetInt32(0x1000, 0x10000);
+        return string.Create(CultureInfo.InvariantCulture, $"{prefix:x}#{now.ToUnixTimeMilliseconds():x}");
+    }
+
+    public static string RequestId(this HttpContext context) =>
+        context.Items.TryGetValue(RequestIdKey, out var id) && id is string s ? s : "";
+
+    public static void SetRequestId(this HttpContext context, string requestId) => context.Items[RequestIdKey] = requestId;
+
+    public static JsonHttpResult<MarketoResponse<T>> Success<T>(HttpContext context, IReadOnlyList<T> result,
+        JsonTypeInfo<MarketoResponse<T>> typeInfo, string? nextPageToken = null, bool? moreResult = null) =>
+        TypedResults.Json(new MarketoResponse<T>
+        {
+            RequestId = context.RequestId(),
+            Result = result,
+            Success = true,
+            NextPageToken = nextPageToken,
+            MoreResult = moreResult,
+        }, typeInfo, JsonContentType);
+
+    public static JsonHttpResult<MarketoResponse<T>> Failure<T>(HttpContext context, MarketoError error,
+        JsonTypeInfo<MarketoResponse<T>> typeInfo) =>
+        TypedResults.Json(new MarketoResponse<T>
+        {
+            RequestId = context.RequestId(),
+            Success = false,
+            Errors = [error],
+        }, typeInfo, JsonContentType);
+
+    /// <summary>Writes a failure envelope from middleware or a filter (HTTP 200, like every Marketo API error).</summary>
+    public static Task WriteFailureAsync(HttpContext context, MarketoError error)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        var body = new MarketoResponse<object> { RequestId = context.RequestId(), Success = false, Errors = [error] };
+        return context.Response.WriteAsJsonAsync(body, MarketoJsonContext.Default.MarketoResponseObject, JsonContentType,
+            context.RequestAborted);
+    }
+}

@@ -1,0 +1,107 @@
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Http.Features;
+using Spillway.Contracts;
+
+namespace Spillway.Server.Hosting;
+
+/// <summary>
+/// The outermost middleware: gives every request its Marketo request id (in the log scope too), and turns anything
+/// unexpected into Marketo's 611 "System error" instead of a 500, logging the incident with the request id.
+/// </summary>
+internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, ILogger<MarketoPipelineMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
+        context.SetRequestId(requestId);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits (413 body too large, 414 is answered before we run) and malformed framing.
+            logger.LogInformation("Rejected request {Method} {Path}: {Status} {Reason}", context.Request.Method,
+                context.Request.Path, ex.StatusCode, ex.Message);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.StatusCode = ex.StatusCode;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Unhandled error in {Method} {Path}; answered 611 System error", context.Request.Method,
+                context.Request.Path);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await MarketoHttp.WriteFailureAsync(context, MarketoErrors.SystemError);
+            }
+            else
+            {
+                context.Features.Get<IHttpResponseBodyFeature>()?.Stream.Close();
+                context.Abort();
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Marketo's method override: <c>POST ...?_method=GET</c> or a form body with <c>_method=GET</c> runs as a GET with the
+/// form fields as query parameters (for long query strings); <c>_method=POST</c> in a form runs as a POST.
+/// </summary>
+internal sealed class MethodOverrideMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        string? method = request.Query["_method"];
+        IFormCollection? form = null;
+        if (method is null && request.HasFormContentType
+            && (HttpMethods.IsPost(request.Method) || HttpMethods.IsGet(request.Method)))
+        {
+            try
+            {
+                form = await request.ReadFormAsync(context.RequestAborted);
+                method = form["_method"];
+            }
+            catch (InvalidDataException)
+            {
+                // A form beyond the form limits: leave it unread; the endpoint answers as for no form.
+            }
+        }
+
+        if (method is not null)
+        {
+            if (string.Equals(method, "GET", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Method = HttpMethods.Get;
+                if (form is { Count: > 0 })
+                {
+                    var query = new QueryBuilder(request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))));
+                    foreach (var field in form)
+                    {
+                        foreach (var value in field.Value)
+                        {
+                            query.Add(field.Key, value ?? "");
+                        }
+                    }
+
+                    request.QueryString = query.ToQueryString();
+                }
+            }
+            else if (string.Equals(method, "POST", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Method = HttpMethods.Post;
+            }
+        }
+
+        await next(context);
+    }
+}

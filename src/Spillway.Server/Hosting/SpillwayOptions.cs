@@ -1,0 +1,93 @@
+namespace Spillway.Server.Hosting;
+
+/// <summary>
+/// Server settings, bound from the <c>Spillway</c> section (appsettings, <c>Spillway__*</c> environment variables,
+/// or <c>--Spillway:*</c> on the command line). See docs/configuration.md.
+/// </summary>
+public sealed class SpillwayOptions
+{
+    public const string Section = "Spillway";
+
+    /// <summary>The folder that holds everything of the embedded store and the export files. Created if missing.</summary>
+    public string DataPath { get; set; } = "spillway-data";
+
+    /// <summary><c>Embedded</c> (default: SQLite for metadata, DuckDB for activities) or <c>Postgres</c>.</summary>
+    public string Provider { get; set; } = "Embedded";
+
+    /// <summary>The PostgreSQL connection string, when <see cref="Provider"/> is <c>Postgres</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The folder for export files; defaults to <c>{DataPath}/exports</c>. Shared by all nodes of a cluster.</summary>
+    public string? ExportPath { get; set; }
+
+    /// <summary>This node's name in leases; defaults to the machine name and process id.</summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>The key that opens the admin API (<c>X-Spillway-Admin-Key</c>). Generated and stored in the data folder if unset.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>The short pod suffix of tokens (<c>&lt;uuid&gt;:&lt;pod&gt;</c>).</summary>
+    public string TokenPod { get; set; } = "sw";
+
+    /// <summary>Reject <c>access_token</c> in the query string with 601 (rehearse Marketo's deprecation).</summary>
+    public bool RejectQueryStringToken { get; set; }
+
+    public DemoOptions Demo { get; set; } = new();
+
+    public LimitDefaults Limits { get; set; } = new();
+
+    public WorkerOptions Worker { get; set; } = new();
+}
+
+/// <summary>The demo subscription and development API user created on first start.</summary>
+public sealed class DemoOptions
+{
+    /// <summary>Create the demo subscription, user and activities on first start.</summary>
+    public bool Enabled { get; set; } = true;
+    public string MunchkinId { get; set; } = "123-ABC-456";
+    public string Email { get; set; } = "dev@spillway.local";
+    /// <summary>The well-known development client id (like Azurite's development account: public, for local use only).</summary>
+    public string ClientId { get; set; } = "spillway-dev-client";
+    public string ClientSecret { get; set; } = "spillway-dev-secret-do-not-use-in-production";
+    /// <summary>Activities seeded on first start.</summary>
+    public long Activities { get; set; } = 200_000;
+    /// <summary>Days back from now that the seeded activities cover.</summary>
+    public int DaysBack { get; set; } = 45;
+    public int Seed { get; set; } = 20_260_101;
+}
+
+/// <summary>Server-wide defaults of the per-subscription limits (decisions 23-27, 7).</summary>
+public sealed class LimitDefaults
+{
+    public int MaxProcessingJobs { get; set; } = 2;
+    public int MaxQueuedJobs { get; set; } = 10;
+    public long DailyExportQuotaMegabytes { get; set; } = 500;
+    public int FileRetentionDays { get; set; } = 7;
+    public int JobRetentionDays { get; set; } = 30;
+    public int ListWindowDays { get; set; } = 7;
+    public int MaxWindowDays { get; set; } = 31;
+    public int RateLimitCalls { get; set; } = 100;
+    public int RateLimitWindowSeconds { get; set; } = 20;
+    public int ConcurrentCalls { get; set; } = 10;
+    public int DailyCallQuota { get; set; } = 50_000;
+    public int TokenLifetimeSeconds { get; set; } = 3600;
+}
+
+/// <summary>The export worker.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>Jobs this node runs at once (across subscriptions; each subscription still has its own 2-slot limit).</summary>
+    public int Concurrency { get; set; } = 4;
+    /// <summary>How long a lease lasts without renewal. Another node takes over a job this long after its node died.</summary>
+    public double LeaseSeconds { get; set; } = 30;
+    /// <summary>How often a running job renews its lease and notices a cancel from another node.</summary>
+    public double RenewSeconds { get; set; } = 2;
+    /// <summary>How often an idle worker looks for work that another node enqueued.</summary>
+    public double PollSeconds { get; set; } = 1;
+    /// <summary>Hours of activities read per ordered chunk (bounds the engine's sort memory).</summary>
+    public int ChunkHours { get; set; } = 24;
+    /// <summary>The SSV delimiter (space by default; the docs disagree, some say semicolon).</summary>
+    public string SsvDelimiter { get; set; } = " ";
+    /// <summary>Realism: seconds a Queued job waits before it may start (0 = as soon as a slot is free).</summary>
+    public double StartLatencySeconds { get; set; }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Spillway.Contracts;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+
+namespace Spillway.Server.Limits;
+
+/// <summary>
+/// Marketo's API call limits per subscription, shared by all its API users (decision 26): calls per rolling window
+/// (606), calls in flight (615) and calls per quota day (607). Calls it refuses are not counted.
+/// </summary>
+public interface IApiCallLimiter
+{
+    /// <summary>Admits a call, or returns the error. An admitted call must be released when it ends.</summary>
+    ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>The calls of the quota day that contains <paramref name="now"/>.</summary>
+    ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Forgets a subscription's counters (admin reset).</summary>
+    void Reset(int subscriptionId);
+}
+
+/// <summary>An admitted call; disposing it frees its concurrency slot.</summary>
+public sealed class CallPermit(Action release) : IDisposable
+{
+    private Action? _release = release;
+
+    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+}
+
+/// <summary>
+/// The limiter of a single-node server: exact, in memory. (A cluster needs the counters in the shared database.)
+/// </summary>
+public sealed class InMemoryApiCallLimiter : IApiCallLimiter
+{
+    private readonly ConcurrentDictionary<int, Counters> _bySubscription = new();
+
+    public ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    {
+        var limits = caller.Limits;
+        var counters = _bySubscription.GetOrAdd(caller.Subscription.Id, _ => new Counters());
+        lock (counters)
+        {
+            var day = SpillwayClock.QuotaDay(now);
+            if (counters.Day != day)
+            {
+                counters.Day = day;
+                counters.ByUser.Clear();
+                counters.DayTotal = 0;
+            }
+
+            var windowStart = now.UtcTicks - TimeSpan.FromSeconds(limits.RateLimitWindowSeconds).Ticks;
+            while (counters.Recent.Count > 0 && (counters.Recent.Peek() <= windowStart || counters.Recent.Peek() > now.UtcTicks))
+            {
+                // Entries "from the future" exist only after the clock was set back; they no longer count.
+                counters.Recent.Dequeue();
+            }
+
+            if (counters.DayTotal >= limits.DailyCallQuota)
+            {
+                return ValueTask.FromResult<(CallPermit?, MarketoError?)>((null, MarketoErrors.DailyQuotaReached));
+            }
+
+            if (counters.Recent.Count >= limits.RateLimitCalls)
+            {
+                return ValueTask.FromResult<(CallPermit?, MarketoError?)>((null,
+                    MarketoErrors.RateLimitExceeded(limits.RateLimitCalls, limits.RateLimitWindowSeconds)));
+            }
+
+            if (counters.InFlight >= limits.ConcurrentCalls)
+            {
+                return ValueTask.FromResult<(CallPermit?, MarketoError?)>((null, MarketoErrors.ConcurrentAccessLimit(limits.ConcurrentCalls)));
+            }
+
+            counters.Recent.Enqueue(now.UtcTicks);
+            counters.InFlight++;
+            counters.DayTotal++;
+            counters.ByUser[caller.User.Email] = counters.ByUser.GetValueOrDefault(caller.User.Email) + 1;
+        }
+
+        return ValueTask.FromResult<(CallPermit?, MarketoError?)>((new CallPermit(() =>
+        {
+            lock (counters)
+            {
+                counters.InFlight--;
+            }
+        }), null));
+    }
+
+    public ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    {
+        var day = SpillwayClock.QuotaDay(now);
+        var usage = new UsageDay { Date = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) };
+        if (_bySubscription.TryGetValue(caller.Subscription.Id, out var counters))
+        {
+            lock (counters)
+            {
+                if (counters.Day == day)
+                {
+                    usage = usage with
+                    {
+                        Total = counters.DayTotal,
+                        Users = [.. counters.ByUser.OrderBy(u => u.Key, StringComparer.Ordinal).Select(u => new UsageByUser(u.Key, u.Value))],
+                    };
+                }
+            }
+        }
+
+        return ValueTask.FromResult(usage);
+    }
+
+    public void Reset(int subscriptionId) => _bySubscription.TryRemove(subscriptionId, out _);
+
+    private sealed class Counters
+    {
+        public DateOnly Day;
+        public long DayTotal;
+        public int InFlight;
+        public readonly Queue<long> Recent = new();
+        public readonly Dictionary<string, long> ByUser = new(StringComparer.Ordinal);
+    }
+}

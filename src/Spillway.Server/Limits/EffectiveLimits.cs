@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Spillway.Server.Hosting;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.Limits;
+
+/// <summary>A subscription's limits: its overrides over the server defaults.</summary>
+public sealed record EffectiveLimits(
+    int MaxProcessingJobs,
+    int MaxQueuedJobs,
+    long DailyExportQuotaMegabytes,
+    int FileRetentionDays,
+    int JobRetentionDays,
+    int ListWindowDays,
+    int MaxWindowDays,
+    int RateLimitCalls,
+    int RateLimitWindowSeconds,
+    int ConcurrentCalls,
+    int DailyCallQuota,
+    int TokenLifetimeSeconds)
+{
+    /// <summary>The quota in bytes; an MB of quota is 2^20 bytes (documented in docs/http-api.md).</summary>
+    public long DailyExportQuotaBytes => DailyExportQuotaMegabytes * 1024 * 1024;
+
+    public static EffectiveLimits Resolve(LimitDefaults d, SubscriptionLimitOverrides o) => new(
+        o.MaxProcessingJobs ?? d.MaxProcessingJobs,
+        o.MaxQueuedJobs ?? d.MaxQueuedJobs,
+        o.DailyExportQuotaMegabytes ?? d.DailyExportQuotaMegabytes,
+        o.FileRetentionDays ?? d.FileRetentionDays,
+        o.JobRetentionDays ?? d.JobRetentionDays,
+        o.ListWindowDays ?? d.ListWindowDays,
+        o.MaxWindowDays ?? d.MaxWindowDays,
+        o.RateLimitCalls ?? d.RateLimitCalls,
+        o.RateLimitWindowSeconds ?? d.RateLimitWindowSeconds,
+        o.ConcurrentCalls ?? d.ConcurrentCalls,
+        o.DailyCallQuota ?? d.DailyCallQuota,
+        o.TokenLifetimeSeconds ?? d.TokenLifetimeSeconds);
+}
+
+/// <summary>
+/// Subscriptions and API users by id with a short cache: every API call needs its subscription's limits, and they change rarely
+/// (an admin call invalidates this node's entry at once; other nodes see it within <see cref="Ttl"/>).
+/// </summary>
+public sealed class SubscriptionDirectory(IIdentityStore store, IOptions<SpillwayOptions> options)
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<int, (Subscription Subscription, DateTimeOffset CachedAt)> _cache = new();
+
+    public async ValueTask<Subscription?> GetAsync(int subscriptionId, CancellationToken ct)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        if (_cache.TryGetValue(subscriptionId, out var hit) && now - hit.CachedAt < Ttl)
+        {
+            return hit.Subscription;
+        }
+
+        var subscription = await store.GetSubscriptionAsync(subscriptionId, ct);
+        if (subscription is not null)
+        {
+            _cache[subscriptionId] = (subscription, now);
+        }
+
+        return subscription;
+    }
+
+    private readonly ConcurrentDictionary<int, (ApiUser User, DateTimeOffset CachedAt)> _users = new();
+
+    public async ValueTask<ApiUser?> GetUserAsync(int apiUserId, CancellationToken ct)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        if (_users.TryGetValue(apiUserId, out var hit) && now - hit.CachedAt < Ttl)
+        {
+            return hit.User;
+        }
+
+        var user = await store.GetApiUserAsync(apiUserId, ct);
+        if (user is not null)
+        {
+            _users[apiUserId] = (user, now);
+        }
+
+        return user;
+    }
+
+    public void InvalidateUser(int apiUserId) => _users.TryRemove(apiUserId, out _);
+
+    public EffectiveLimits LimitsOf(Subscription subscription) => EffectiveLimits.Resolve(options.Value.Limits, subscription.Overrides);
+
+    public void Invalidate(int subscriptionId) => _cache.TryRemove(subscriptionId, out _);
+}

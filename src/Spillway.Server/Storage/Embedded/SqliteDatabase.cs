@@ -1,0 +1,115 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+
+namespace Spillway.Server.Storage.Embedded;
+
+/// <summary>
+/// The SQLite file that holds identity and export jobs. Writes take the database lock up front
+/// (<c>BEGIN IMMEDIATE</c>), which makes every check-then-update of a job atomic on this single-node store.
+/// </summary>
+internal sealed class SqliteDatabase
+{
+    private readonly string _connectionString;
+
+    public SqliteDatabase(string path)
+    {
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+        await pragma.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            await wal.ExecuteNonQueryAsync(ct);
+        }
+
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        await Exec(connection, tx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)", ct);
+        var applied = new HashSet<int>();
+        await using (var read = Command(connection, tx, "SELECT version FROM schema_version"))
+        await using (var reader = await read.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        var assembly = typeof(SqliteDatabase).Assembly;
+        foreach (var (version, name) in Migrations(assembly))
+        {
+            if (applied.Contains(version))
+            {
+                continue;
+            }
+
+            await using var stream = assembly.GetManifestResourceStream(name)!;
+            using var text = new StreamReader(stream);
+            await Exec(connection, tx, await text.ReadToEndAsync(ct), ct);
+            await using var record = Command(connection, tx, "INSERT INTO schema_version (version, applied_at) VALUES ($v, $t)");
+            record.Parameters.AddWithValue("$v", version);
+            record.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            await record.ExecuteNonQueryAsync(ct);
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    private static IEnumerable<(int Version, string Resource)> Migrations(Assembly assembly) =>
+        assembly.GetManifestResourceNames()
+            .Where(n => n.Contains(".Storage.Embedded.Migrations.", StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n => (Version: int.Parse(n.Split(".Migrations.")[1][..4], System.Globalization.CultureInfo.InvariantCulture), Resource: n))
+            .OrderBy(m => m.Version);
+
+    public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task Exec(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
+
+internal static class SqliteExtensions
+{
+    public static SqliteCommand With(this SqliteCommand command, string name, object? value)
+    {
+        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    public static long Ms(this DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    public static DateTimeOffset? FromMs(this SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    public static long? Int64OrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    public static string? StringOrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

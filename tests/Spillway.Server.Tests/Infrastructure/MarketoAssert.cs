@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Spillway.Server.Tests.Infrastructure;
+
+/// <summary>Helpers that read Marketo envelopes and drive the bulk flow over HTTP.</summary>
+public static class Marketo
+{
+    public static async Task<JsonElement> EnvelopeAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(text);
+        return json.RootElement.Clone();
+    }
+
+    public static async Task<JsonElement> SuccessAsync(HttpResponseMessage response)
+    {
+        var envelope = await EnvelopeAsync(response);
+        Assert.True(envelope.GetProperty("success").GetBoolean(), envelope.ToString());
+        Assert.False(envelope.TryGetProperty("errors", out _));
+        return envelope;
+    }
+
+    /// <summary>Asserts a failure envelope with exactly one error of <paramref name="code"/>; returns its message.</summary>
+    public static async Task<string> ErrorAsync(HttpResponseMessage response, string code)
+    {
+        var envelope = await EnvelopeAsync(response);
+        Assert.False(envelope.GetProperty("success").GetBoolean(), envelope.ToString());
+        Assert.False(envelope.TryGetProperty("result", out _));
+        var error = Assert.Single(envelope.GetProperty("errors").EnumerateArray());
+        Assert.Equal(JsonValueKind.String, error.GetProperty("code").ValueKind);
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        return error.GetProperty("message").GetString()!;
+    }
+
+    public static JsonElement Job(JsonElement envelope) => Assert.Single(envelope.GetProperty("result").EnumerateArray());
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static string Window(DateTimeOffset start, DateTimeOffset end, string extraFilter = "", string extraBody = "") =>
+        $$"""{"filter":{"createdAt":{"startAt":"{{start:yyyy-MM-ddTHH:mm:ssZ}}","endAt":"{{end:yyyy-MM-ddTHH:mm:ssZ}}"}{{extraFilter}}}{{extraBody}}}""";
+
+    public static async Task<string> CreateAsync(HttpClient client, string body)
+    {
+        var envelope = await SuccessAsync(await client.PostAsync("/bulk/v1/activities/export/create.json", Json(body)));
+        var job = Job(envelope);
+        Assert.Equal("Created", job.GetProperty("status").GetString());
+        return job.GetProperty("exportId").GetString()!;
+    }
+
+    public static async Task<JsonElement> EnqueueAsync(HttpClient client, string exportId) =>
+        Job(await SuccessAsync(await client.PostAsync($"/bulk/v1/activities/export/{exportId}/enqueue.json", null)));
+
+    public static async Task<JsonElement> StatusAsync(HttpClient client, string exportId) =>
+        Job(await SuccessAsync(await client.GetAsync($"/bulk/v1/activities/export/{exportId}/status.json")));
+
+    /// <summary>Polls until the job reaches one of <paramref name="statuses"/> (default: a terminal status).</summary>
+    public static async Task<JsonElement> WaitAsync(HttpClient client, string exportId, params string[] statuses)
+    {
+        if (statuses.Length == 0)
+        {
+            statuses = ["Completed", "Failed", "Cancelled"];
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var job = await StatusAsync(client, exportId);
+            if (statuses.Contains(job.GetProperty("status").GetString()))
+            {
+                return job;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Job {exportId} still {job.GetProperty("status")} after 60 s");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Create, enqueue, wait for Completed, download: the whole flow; returns the file bytes and the final status.</summary>
+    public static async Task<(byte[] File, JsonElement Job)> ExportAsync(HttpClient client, string body)
+    {
+        var id = await CreateAsync(client, body);
+        await EnqueueAsync(client, id);
+        var job = await WaitAsync(client, id);
+        Assert.Equal("Completed", job.GetProperty("status").GetString());
+        var file = await client.GetAsync($"/bulk/v1/activities/export/{id}/file.json");
+        Assert.Equal(HttpStatusCode.OK, file.StatusCode);
+        return (await file.Content.ReadAsByteArrayAsync(), job);
+    }
+}

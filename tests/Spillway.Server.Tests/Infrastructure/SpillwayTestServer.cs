@@ -1,0 +1,169 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server;
+using Spillway.Server.Admin;
+using Spillway.Server.Hosting;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.Tests.Infrastructure;
+
+public enum StoreKind
+{
+    Embedded,
+    Postgres,
+}
+
+/// <summary>
+/// A real Spillway server for one test: real Kestrel on a loopback port, a real store in a fresh temp folder (or a fresh
+/// PostgreSQL database), driven over HTTP. A subscription <see cref="MunchkinId"/> and an API user with
+/// Read-Write Activity exist from the start.
+/// </summary>
+public sealed class SpillwayTestServer : IAsyncDisposable
+{
+    public const string MunchkinId = "111-AAA-111";
+    public const string AdminKey = "test-admin-key-0123456789";
+
+    private readonly WebApplication _app;
+    private readonly string _dataPath;
+
+    private SpillwayTestServer(WebApplication app, string dataPath, Uri baseAddress)
+    {
+        _app = app;
+        _dataPath = dataPath;
+        BaseAddress = baseAddress;
+        Http = new HttpClient { BaseAddress = baseAddress };
+        Admin = new HttpClient { BaseAddress = baseAddress };
+        Admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", AdminKey);
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>A plain client: no token, no admin key.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>A client with the admin key.</summary>
+    public HttpClient Admin { get; }
+
+    public string DataPath => _dataPath;
+
+    public IServiceProvider Services => _app.Services;
+
+    public SpillwayClock Clock => _app.Services.GetRequiredService<SpillwayClock>();
+
+    public string ClientId { get; private set; } = "";
+
+    public string ClientSecret { get; private set; } = "";
+
+    public static async Task<SpillwayTestServer> StartAsync(IDictionary<string, string?>? settings = null, StoreKind store = StoreKind.Embedded,
+        string? dataPath = null)
+    {
+        dataPath ??= Path.Combine(Path.GetTempPath(), "spillway-tests", Guid.NewGuid().ToString("N"));
+        var args = new Dictionary<string, string?>
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Spillway:DataPath"] = dataPath,
+            ["Spillway:AdminKey"] = AdminKey,
+            ["Spillway:Demo:Enabled"] = "false",
+            ["Spillway:Worker:PollSeconds"] = "0.2",
+            ["Spillway:Worker:RenewSeconds"] = "0.5",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Spillway"] = "Warning",
+        };
+        if (store == StoreKind.Postgres)
+        {
+            args["Spillway:Provider"] = "Postgres";
+            args["Spillway:ConnectionString"] = await TestDatabases.CreatePostgresDatabaseAsync();
+            args["Spillway:ExportPath"] = Path.Combine(dataPath, "exports");
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            args[key] = value;
+        }
+
+        var app = SpillwayApp.Build([.. args.Select(a => $"--{a.Key}={a.Value}")]);
+        await SpillwayApp.InitializeAsync(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var server = new SpillwayTestServer(app, dataPath, new Uri(address));
+
+        var admin = app.Services.GetRequiredService<SubscriptionAdmin>();
+        if (await app.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(MunchkinId, CancellationToken.None) is null)
+        {
+            await admin.CreateSubscriptionAsync(MunchkinId, "Tests", CancellationToken.None);
+            var (clientId, secret) = await server.CreateApiUserAsync("tester@example.com", "Read-Write Activity");
+            server.ClientId = clientId;
+            server.ClientSecret = secret;
+        }
+
+        return server;
+    }
+
+    /// <summary>Adds an API user to the test subscription and returns its credentials.</summary>
+    public async Task<(string ClientId, string ClientSecret)> CreateApiUserAsync(string email, params string[] permissions)
+    {
+        var admin = Services.GetRequiredService<SubscriptionAdmin>();
+        var result = await admin.AddApiUserAsync(MunchkinId, email, permissions, null, null, CancellationToken.None);
+        Assert.Null(result.Error);
+        return (result.Value.Credential.ClientId, result.Value.Credential.ClientSecret);
+    }
+
+    /// <summary>Gets a token for the default API user (or the given credentials).</summary>
+    public async Task<string> GetTokenAsync(string? clientId = null, string? clientSecret = null)
+    {
+        var response = await Http.GetAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={Uri.EscapeDataString(clientId ?? ClientId)}&client_secret={Uri.EscapeDataString(clientSecret ?? ClientSecret)}");
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("access_token").GetString()!;
+    }
+
+    /// <summary>A client that sends a fresh token of the default API user (or the given credentials) as a bearer header.</summary>
+    public async Task<HttpClient> AuthorizedClientAsync(string? clientId = null, string? clientSecret = null)
+    {
+        var token = await GetTokenAsync(clientId, clientSecret);
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>Appends activities straight to the store of the test subscription.</summary>
+    public async Task AppendAsync(params ActivityRecord[] activities)
+    {
+        var subscription = await Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(MunchkinId, CancellationToken.None);
+        await Services.GetRequiredService<IActivityStore>().AppendAsync(subscription!.Id, activities, CancellationToken.None);
+    }
+
+    public async Task<long> SeedAsync(long count, int daysBack, int seed = 1)
+    {
+        var response = await Admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{MunchkinId}/seed", new { activities = count, daysBack, seed });
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("added").GetInt64();
+    }
+
+    public async Task SetLimitsAsync(object overrides)
+    {
+        var response = await Admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{MunchkinId}/limits", overrides);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        Admin.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataPath, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
