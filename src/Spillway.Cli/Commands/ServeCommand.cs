@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Spillway.Server;
+
+namespace Spillway.Cli.Commands;
+
+/// <summary><c>spillway serve</c>: runs the server (on the embedded store unless told otherwise).</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:5171" };
+        var noDemo = new Option<bool>("--no-demo") { Description = "Do not create the demo subscription, user and activities." };
+        var command = new Command("serve", "Run the Spillway server. Extra --Section:Key=value arguments go to the server's configuration.")
+        {
+            urls, noDemo, CommonOptions.Data, CommonOptions.Postgres,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (result, ct) =>
+        {
+            var args = CommonOptions.ConfigurationArgs(result, demo: !result.GetValue(noDemo));
+            args.Remove("--Logging:LogLevel:Default=Warning");
+            args.Insert(0, $"--urls={result.GetValue(urls)}");
+            var app = SpillwayApp.Build([.. args]);
+            await SpillwayApp.InitializeAsync(app, ct);
+            await app.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+}
