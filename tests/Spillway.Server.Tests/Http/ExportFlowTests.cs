@@ -6,14 +6,14 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-public class ExportFlowTests
+public abstract class ExportFlowTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task Whole_flow_returns_the_window_in_order_with_exact_size_and_checksum()
     {
-        await using var server = await SpillwayTestServer.StartAsync();
+        await using var server = await StartAsync();
         await server.AppendAsync(
             new ActivityRecord(102, 7, Day.AddHours(2), 1, 55, 9, "page", """{"Webpage URL":"https://x.test/a"}""", "succeeded"),
             new ActivityRecord(101, 7, Day.AddHours(2), 12, null, 7, null, "{}", null),
@@ -33,4 +33,14 @@ public class ExportFlowTests
         Assert.Equal(file.Length, job.GetProperty("fileSize").GetInt64());
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(file)), job.GetProperty("fileChecksum").GetString());
     }
+}
+
+public sealed class ExportFlowTests_Embedded : ExportFlowTests
+{
+    protected override StoreKind Store => StoreKind.Embedded;
+}
+
+public sealed class ExportFlowTests_Postgres : ExportFlowTests
+{
+    protected override StoreKind Store => StoreKind.Postgres;
 }
