@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Spillway.Contracts;
+using Spillway.Server.Activities.Catalog;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
@@ -18,13 +19,20 @@ internal static class ActivityEndpoints
         rest.MapGet("/stats/usage.json", GetUsageAsync).WithName("getDailyUsageUsingGET")
             .WithSummary("Get Daily Usage").WithTags("Usage");
 
+        rest.MapGet("/leads/describe.json", DescribeLeads).WithName("describeUsingGET_2")
+            .WithSummary("Describe Lead").WithTags("Leads").WithMetadata(new RequiresPermission(Permissions.ReadOnlyLead));
+
         MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/types.json", HttpMethods.Get);
+        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/leads/describe.json", HttpMethods.Get);
         MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/stats/usage.json", HttpMethods.Get);
         return rest;
     }
 
     internal static JsonHttpResult<MarketoResponse<ActivityType>> GetTypes(HttpContext context, ActivityTypeRegistry types) =>
         MarketoHttp.Success(context, types.TypesOf(ApiCaller.Of(context).Subscription.Id), MarketoJsonContext.Default.MarketoResponseActivityType);
+
+    internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
+        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Default.MarketoResponseLeadField);
 
     internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, TimeProvider clock)
     {

@@ -1,0 +1,13 @@
+using System.Text.Json.Serialization;
+using Spillway.Contracts;
+using Spillway.Server.Activities.Catalog;
+
+namespace Spillway.Server.Hosting;
+
+/// <summary>Source-generated JSON for wire shapes that live in the server, with the same conventions as <see cref="MarketoJsonContext"/>.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(MarketoDateTimeConverter)])]
+[JsonSerializable(typeof(MarketoResponse<LeadField>))]
+internal sealed partial class ServerJsonContext : JsonSerializerContext;
