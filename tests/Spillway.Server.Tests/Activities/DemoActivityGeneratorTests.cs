@@ -114,20 +114,20 @@ public class DemoActivityGeneratorTests(DemoSample sample) : IClassFixture<DemoS
     }
 
     [Fact]
-    public void Every_attributes_value_is_a_compact_object_of_the_types_catalogue_attributes()
+    public void Every_attributes_value_is_an_object_of_the_types_catalogue_attributes()
     {
+        var declaredByType = StandardActivityTypes.All.ToDictionary(
+            t => t.Id, t => t.Attributes.ToDictionary(a => a.Name, a => a.DataType, StringComparer.Ordinal));
         for (var i = 0; i < sample.Rows.Count; i++)
         {
             var row = sample.Rows[i];
             var json = sample.Attributes[i];
-            var type = StandardActivityTypes.Find(row.ActivityTypeId);
-            Assert.NotNull(type);
+            Assert.True(declaredByType.TryGetValue(row.ActivityTypeId, out var declared), $"unknown type {row.ActivityTypeId}");
             Assert.Equal(JsonValueKind.Object, json.ValueKind);
-            var declared = type.Attributes.ToDictionary(a => a.Name, a => a.DataType, StringComparer.Ordinal);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in json.EnumerateObject())
             {
-                Assert.True(declared.TryGetValue(property.Name, out var dataType), $"type {type.Id} has no attribute '{property.Name}'");
+                Assert.True(declared.TryGetValue(property.Name, out var dataType), $"type {row.ActivityTypeId} has no attribute '{property.Name}'");
                 Assert.True(seen.Add(property.Name), $"duplicate '{property.Name}'");
                 var kind = property.Value.ValueKind;
                 switch (dataType)
@@ -320,15 +320,34 @@ public class DemoActivityGeneratorTests(DemoSample sample) : IClassFixture<DemoS
     [Fact]
     public void About_one_percent_of_rows_carry_hard_text()
     {
+        static bool IsHard(string? value)
+        {
+            if (value is null)
+            {
+                return false;
+            }
+
+            foreach (var hard in DemoText.Hard)
+            {
+                if (value.Contains(hard, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         var hardRows = 0;
         for (var i = 0; i < sample.Rows.Count; i++)
         {
-            var values = sample.Attributes[i].EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
-                .Select(p => p.Value.GetString()!).Append(sample.Rows[i].PrimaryAttributeValue ?? "");
-            if (values.Any(v => DemoText.Hard.Any(h => v.Contains(h, StringComparison.Ordinal))))
+            var hard = IsHard(sample.Rows[i].PrimaryAttributeValue);
+            foreach (var property in sample.Attributes[i].EnumerateObject())
             {
-                hardRows++;
+                hard |= property.Value.ValueKind == JsonValueKind.String && IsHard(property.Value.GetString());
             }
+
+            hardRows += hard ? 1 : 0;
         }
 
         Assert.InRange(hardRows, 600, 1_400);
