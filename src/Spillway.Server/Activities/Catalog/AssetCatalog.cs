@@ -5,7 +5,7 @@ namespace Spillway.Server.Activities.Catalog;
 /// <summary>The assets (lead fields, programs, static lists, forms) that activities refer to, by group.</summary>
 public sealed class AssetCatalog
 {
-    private readonly FrozenDictionary<AssetGroup, Asset[]> _byGroup;
+    private readonly FrozenDictionary<AssetGroup, IReadOnlyList<Asset>> _byGroup;
     private readonly FrozenDictionary<(AssetGroup, long), Asset> _byId;
     private readonly FrozenDictionary<(AssetGroup, string), Asset> _byValue;
 
@@ -42,7 +42,7 @@ public sealed class AssetCatalog
             byGroup[asset.Group].Add(asset);
         }
 
-        _byGroup = byGroup.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        _byGroup = byGroup.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<Asset>)kv.Value.AsReadOnly());
         _byId = byId.ToFrozenDictionary();
         _byValue = byValue.ToFrozenDictionary();
     }

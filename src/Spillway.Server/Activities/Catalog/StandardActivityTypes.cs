@@ -54,7 +54,7 @@ public static class StandardActivityTypes
         ["Source:string", "API Method Name:string", "Modifying User:string", "Request Id:string"];
 
     /// <summary>All standard types, ordered by id.</summary>
-    public static IReadOnlyList<ActivityType> All { get; } = Build();
+    public static IReadOnlyList<ActivityType> All { get; } = Array.AsReadOnly(Build());
 
     private static readonly FrozenDictionary<int, ActivityType> ById = All.ToFrozenDictionary(t => t.Id);
 
@@ -217,7 +217,7 @@ public static class StandardActivityTypes
             Name = name,
             Description = description,
             PrimaryAttribute = primary is null ? null : Attr(primary),
-            Attributes = list,
+            Attributes = Array.AsReadOnly(list),
         };
     }
 
