@@ -60,7 +60,7 @@ public static class SpillwayApp
         }
         else if (string.Equals(options.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
         {
-            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)));
+            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)), options.DuckDbMemoryLimit);
             services.AddSingleton(new NodeIdentity(options.NodeId ?? "local", Solo: true));
         }
         else

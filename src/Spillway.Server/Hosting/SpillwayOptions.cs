@@ -17,6 +17,9 @@ public sealed class SpillwayOptions
     /// <summary>The PostgreSQL connection string, when <see cref="Provider"/> is <c>Postgres</c>.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>The memory DuckDB may use for the activity store (its buffer pool and sorts); it spills to disk beyond.</summary>
+    public string DuckDbMemoryLimit { get; set; } = "256MB";
+
     /// <summary>The folder for export files; defaults to <c>{DataPath}/exports</c>. Shared by all nodes of a cluster.</summary>
     public string? ExportPath { get; set; }
 
@@ -88,6 +91,4 @@ public sealed class WorkerOptions
     public int ChunkHours { get; set; } = 24;
     /// <summary>The SSV delimiter (space by default; the docs disagree, some say semicolon).</summary>
     public string SsvDelimiter { get; set; } = " ";
-    /// <summary>Realism: seconds a Queued job waits before it may start (0 = as soon as a slot is free).</summary>
-    public double StartLatencySeconds { get; set; }
 }

@@ -24,6 +24,11 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         // Keeps the database instance (and its file lock) open for the life of the store.
         _keeper = new DuckDBConnection(_connectionString);
         _keeper.Open();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(memoryLimit, "^[0-9]+(\\.[0-9]+)?\\s*[KMGT]i?B$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+        {
+            throw new ArgumentException($"'{memoryLimit}' is not a memory size such as 256MB.", nameof(memoryLimit));
+        }
+
         Execute(_keeper, $"SET memory_limit = '{memoryLimit}'; SET temp_directory = '{tempFolder.Replace("'", "''", StringComparison.Ordinal)}'; " +
             "SET preserve_insertion_order = false;");
         Execute(_keeper, """
@@ -54,28 +59,17 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         try
         {
             using var connection = Open();
-            Execute(connection, "DELETE FROM activity_staging");
-            long min = long.MaxValue, max = long.MinValue;
-            using (var appender = connection.CreateAppender("activity_staging"))
+            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId))
             {
-                foreach (var a in activities)
-                {
-                    min = Math.Min(min, a.MarketoGuid);
-                    max = Math.Max(max, a.MarketoGuid);
-                    appender.CreateRow()
-                        .AppendValue((int?)subscriptionId)
-                        .AppendValue((long?)a.MarketoGuid)
-                        .AppendValue((long?)a.LeadId)
-                        .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                        .AppendValue((int?)a.ActivityTypeId)
-                        .AppendValue(a.CampaignId)
-                        .AppendValue(a.PrimaryAttributeValueId)
-                        .AppendValue(a.PrimaryAttributeValue)
-                        .AppendValue(a.Attributes)
-                        .AppendValue(a.ActionResult)
-                        .EndRow();
-                }
+                // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
+                AppendRows(connection, "activity", subscriptionId, activities);
+                return activities.Count;
             }
+
+            Execute(connection, "DELETE FROM activity_staging");
+            AppendRows(connection, "activity_staging", subscriptionId, activities);
+            var min = activities.Min(a => a.MarketoGuid);
+            var max = activities.Max(a => a.MarketoGuid);
 
             // Idempotent by marketoGUID: skip what the subscription already has, and duplicates inside the batch.
             // The guid range lets DuckDB's zone maps skip row groups that cannot hold a duplicate.
@@ -95,6 +89,47 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         finally
         {
             _appendLock.Release();
+        }
+    }
+
+    private static bool IsStrictlyIncreasing(IReadOnlyList<ActivityRecord> activities)
+    {
+        for (var i = 1; i < activities.Count; i++)
+        {
+            if (activities[i].MarketoGuid <= activities[i - 1].MarketoGuid)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = string.Create(CultureInfo.InvariantCulture,
+            $"SELECT COALESCE(MAX(marketo_guid), -9223372036854775808) FROM activity WHERE subscription_id = {subscriptionId}");
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void AppendRows(DuckDBConnection connection, string table, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    {
+        using var appender = connection.CreateAppender(table);
+        foreach (var a in activities)
+        {
+            appender.CreateRow()
+                .AppendValue((int?)subscriptionId)
+                .AppendValue((long?)a.MarketoGuid)
+                .AppendValue((long?)a.LeadId)
+                .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                .AppendValue((int?)a.ActivityTypeId)
+                .AppendValue(a.CampaignId)
+                .AppendValue(a.PrimaryAttributeValueId)
+                .AppendValue(a.PrimaryAttributeValue)
+                .AppendValue(a.Attributes)
+                .AppendValue(a.ActionResult)
+                .EndRow();
         }
     }
 
