@@ -142,11 +142,30 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> StatusAsync(HttpContext context, string exportId,
-        IExportJobStore jobs)
+        IExportJobStore jobs, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        var job = await FindAsync(jobs, caller, exportId, clock.GetUtcNow(), context.RequestAborted);
         return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, job);
+    }
+
+    /// <summary>
+    /// The caller's job, unless unknown, another user's, or past its record retention (decision 25): those are
+    /// indistinguishable. Retention is decided here, by time, not by when the sweeper last ran.
+    /// </summary>
+    private static async Task<ExportJobRecord?> FindAsync(IExportJobStore jobs, ApiCaller caller, string exportId, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!TryParseId(exportId, out var id))
+        {
+            return null;
+        }
+
+        var job = await jobs.GetAsync(id, caller.User.Id, ct);
+        var retainedFrom = job?.FinishedAt ?? job?.CreatedAt;
+        return job is not null && job.Status is not (ExportJobStatus.Queued or ExportJobStatus.Processing)
+            && retainedFrom + TimeSpan.FromDays(caller.Limits.JobRetentionDays) <= now
+            ? null
+            : job;
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
@@ -181,15 +200,24 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportFileStore files)
+        IExportJobStore jobs, ExportFileStore files, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        var now = clock.GetUtcNow();
+        var job = await FindAsync(jobs, caller, exportId, now, context.RequestAborted);
         if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
+            || job.FinishedAt + TimeSpan.FromDays(caller.Limits.FileRetentionDays) <= now
             || !files.TryGetPublished(job.ExportId, job.FencingToken, out var path, out var length)
             || length != job.FileSize)
         {
             return TypedResults.Text("Not Found", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status404NotFound);
+        }
+
+        // Only byte ranges exist (decision 32); any other unit is ignored, so the whole file comes back.
+        var range = context.Request.Headers.Range.ToString();
+        if (range.Length > 0 && !range.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Request.Headers.Remove("Range");
         }
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
@@ -221,7 +249,7 @@ internal static class ExportEndpoints
         var batchText = query["batchSize"].ToString();
         if (batchText.Length > 0 && (!int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out batchSize) || batchSize < 1))
         {
-            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'batchSize': must be an integer from 1 to 300"));
+            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'batchSize': must be a positive integer (at most 300 are returned)"));
         }
 
         batchSize = Math.Min(batchSize, 300);

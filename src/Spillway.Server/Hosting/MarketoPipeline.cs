@@ -14,7 +14,8 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
     {
         var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
         context.SetRequestId(requestId);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        // A message-template scope: the simple console shows "MarketoRequestId:1a2b#18c...", JSON logs carry it as a property.
+        using var scope = logger.BeginScope("MarketoRequestId:{MarketoRequestId}", requestId);
         try
         {
             await next(context);
@@ -58,6 +59,9 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
 /// </summary>
 internal sealed class MethodOverrideMiddleware(RequestDelegate next)
 {
+    /// <summary>Set when a form's access_token was moved into the query string by an override: it is still a form token.</summary>
+    public const string TokenMovedFromFormKey = "Spillway.TokenMovedFromForm";
+
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
@@ -84,6 +88,11 @@ internal sealed class MethodOverrideMiddleware(RequestDelegate next)
                 request.Method = HttpMethods.Get;
                 if (form is { Count: > 0 })
                 {
+                    if (form.ContainsKey("access_token"))
+                    {
+                        context.Items[TokenMovedFromFormKey] = true;
+                    }
+
                     var query = new QueryBuilder(request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))));
                     foreach (var field in form)
                     {
