@@ -70,40 +70,48 @@ public sealed class BulkExtractor
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var slots = new SemaphoreSlim(_options.MaxJobsInFlight, _options.MaxJobsInFlight);
         var tasks = new List<Task>();
-        for (var i = 0; i < plan.Count; i++)
+        try
         {
-            var window = plan[i];
-            var entry = entries[i];
-            if (IsDone(entry))
+            for (var i = 0; i < plan.Count; i++)
             {
-                Interlocked.Increment(ref _completedWindows);
-                entry.BytesOnDisk = entry.FileSize!.Value;
-                results[i] = ToResult(window, entry, fromEarlierRun: true);
-                Report(progress, window, ExtractionPhase.AlreadyDone, entry);
-                continue;
-            }
+                var window = plan[i];
+                var entry = entries[i];
+                if (IsDone(entry))
+                {
+                    Interlocked.Increment(ref _completedWindows);
+                    entry.BytesOnDisk = entry.FileSize!.Value;
+                    results[i] = ToResult(window, entry, fromEarlierRun: true);
+                    Report(progress, window, ExtractionPhase.AlreadyDone, entry);
+                    continue;
+                }
 
-            var index = i;
-            tasks.Add(Task.Run(async () =>
-            {
+                // Windows start in plan order, each as soon as a slot is free.
                 await slots.WaitAsync(failed.Token).ConfigureAwait(false);
+                var index = i;
                 Interlocked.Increment(ref _inFlight);
-                try
+                tasks.Add(Task.Run(async () =>
                 {
-                    results[index] = await RunWindowAsync(window, entry, progress, failed.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException && ex is not ExportQuotaExceededException)
-                {
-                    Report(progress, window, ExtractionPhase.Failed, entry, ex.Message);
-                    await failed.CancelAsync().ConfigureAwait(false); // a fatal error would repeat for every window
-                    throw;
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _inFlight);
-                    slots.Release();
-                }
-            }, CancellationToken.None));
+                    try
+                    {
+                        results[index] = await RunWindowAsync(window, entry, progress, failed.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Report(progress, window, ExtractionPhase.Failed, entry, ex.Message);
+                        await failed.CancelAsync().ConfigureAwait(false); // a fatal error would repeat for every window
+                        throw;
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _inFlight);
+                        slots.Release();
+                    }
+                }, CancellationToken.None));
+            }
+        }
+        catch (OperationCanceledException) when (failed.IsCancellationRequested)
+        {
+            // Stop starting windows; the ones running finish or stop below.
         }
 
         try
@@ -259,7 +267,7 @@ public sealed class BulkExtractor
                 if (job.Status != lastStatus)
                 {
                     lastStatus = job.Status;
-                    Report(progress, window, PhaseOf(job.Status), entry);
+                    Report(progress, window, PhaseOf(job.Status), entry, job.ErrorMsg);
                 }
             }
 
