@@ -302,7 +302,7 @@ public sealed class BulkExtractor
                 try
                 {
                     entry.Completed = true;
-                    entry.File = file.Path;
+                    entry.File = Path.GetFileName(file.Path); // relative to the output folder, so the folder can move
                     entry.FileSize = file.Size;
                     entry.FileChecksum = file.Checksum;
                     entry.NumberOfRecords = job.NumberOfRecords ?? 0;
@@ -428,12 +428,14 @@ public sealed class BulkExtractor
         _ => ExtractionPhase.Retrying,
     };
 
-    private static bool IsDone(WindowState entry) =>
+    private bool IsDone(WindowState entry) =>
         entry.Completed && entry.File is not null && entry.FileSize is { } size && entry.FileChecksum is not null
-        && File.Exists(entry.File) && new FileInfo(entry.File).Length == size;
+        && File.Exists(FullPath(entry)) && new FileInfo(FullPath(entry)).Length == size;
 
-    private static ExtractedWindow ToResult(ExtractionWindow window, WindowState entry, bool fromEarlierRun) =>
-        new(window, entry.ExportId ?? "", entry.File!, entry.FileSize!.Value, entry.FileChecksum!, entry.NumberOfRecords ?? 0, fromEarlierRun);
+    private string FullPath(WindowState entry) => Path.GetFullPath(Path.Combine(_options.OutputDirectory, entry.File!));
+
+    private ExtractedWindow ToResult(ExtractionWindow window, WindowState entry, bool fromEarlierRun) =>
+        new(window, entry.ExportId ?? "", FullPath(entry), entry.FileSize!.Value, entry.FileChecksum!, entry.NumberOfRecords ?? 0, fromEarlierRun);
 
     private WindowState EntryFor(ExtractionWindow window)
     {

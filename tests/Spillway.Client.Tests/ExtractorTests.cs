@@ -124,7 +124,7 @@ public sealed class ExtractorTests : IAsyncLifetime
         {
             Assert.True(w.GetProperty("completed").GetBoolean());
             Assert.StartsWith("sha256:", w.GetProperty("fileChecksum").GetString(), StringComparison.Ordinal);
-            Assert.True(File.Exists(w.GetProperty("file").GetString()));
+            Assert.True(File.Exists(Path.Combine(_dir, w.GetProperty("file").GetString()!)));
         });
     }
 
@@ -244,6 +244,31 @@ public sealed class ExtractorTests : IAsyncLifetime
         Assert.Equal("603", ex.Code);
         Assert.Equal(1, _server.Count("/create.json"));
         Assert.Contains(reports, r => r.Phase == ExtractionPhase.Failed);
+    }
+
+    [Fact]
+    public async Task MovedOutputFolder_IsStillRecognised()
+    {
+        await RunAsync(Options());
+        var moved = _dir + "-moved";
+        Directory.Move(_dir, moved);
+        try
+        {
+            var options = Options();
+            options.OutputDirectory = moved;
+            var (client, http) = TestClients.Create(_server.BaseUrl);
+            using (http)
+            using (client)
+            {
+                var result = await new BulkExtractor(client, options).RunAsync(Plan);
+                Assert.All(result.Windows, w => Assert.True(w.FromEarlierRun));
+                Assert.All(result.Windows, w => Assert.StartsWith(moved, w.FilePath, StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            Directory.Delete(moved, recursive: true);
+        }
     }
 
     [Fact]
