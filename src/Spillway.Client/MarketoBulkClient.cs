@@ -341,7 +341,16 @@ public sealed class MarketoBulkClient : IDisposable
                 if (response.IsSuccessStatusCode)
                 {
                     await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                    var token = await JsonSerializer.DeserializeAsync(stream, MarketoJsonContext.Default.AccessTokenResponse, cancellationToken).ConfigureAwait(false);
+                    AccessTokenResponse? token;
+                    try
+                    {
+                        token = await JsonSerializer.DeserializeAsync(stream, MarketoJsonContext.Default.AccessTokenResponse, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (JsonException ex)
+                    {
+                        throw new MarketoApiException($"The identity endpoint answered with a body that is not an OAuth token: {ex.Message}", ex);
+                    }
+
                     if (token is null || string.IsNullOrEmpty(token.AccessToken))
                     {
                         throw new MarketoApiException("identity", "The identity endpoint answered without an access_token.");
@@ -669,44 +678,13 @@ public sealed class MarketoBulkClient : IDisposable
                     }
 
                     using var response = await client._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-                    switch (response.StatusCode)
-                    {
-                        case HttpStatusCode.NotFound:
-                            throw new ExportFileNotAvailableException(
-                                $"Export {exportId}: the file endpoint answered 404 (job not Completed, unknown, or its file expired).");
-                        case HttpStatusCode.RequestedRangeNotSatisfiable:
-                            Restart(file);
-                            offset = 0;
-                            failure = "HTTP 416 for a resume; restarting from byte 0";
-                            break;
-                        case HttpStatusCode.PartialContent when response.Content.Headers.ContentRange?.From != offset:
-                            Restart(file);
-                            offset = 0;
-                            failure = "HTTP 206 for another range than asked; restarting from byte 0";
-                            break;
-                        case HttpStatusCode.OK when offset > 0:
-                            // The server ignored the Range header: take the whole file from the start.
-                            Restart(file);
-                            offset = 0;
-                            break;
-                    }
-
-                    if (failure is null && IsTransientStatus(response.StatusCode))
-                    {
-                        failure = $"HTTP {(int)response.StatusCode}";
-                    }
-                    else if (failure is null && !response.IsSuccessStatusCode)
-                    {
-                        var text = await ReadTextAsync(response, cancellationToken).ConfigureAwait(false);
-                        throw new MarketoApiException(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture),
-                            $"Export {exportId}: the file endpoint answered HTTP {(int)response.StatusCode}: {Truncate(text)}", null, response.StatusCode);
-                    }
-                    else if (failure is null && response.Content.Headers.ContentType?.MediaType is { } media
+                    if (response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType is { } media
                         && media.Contains("json", StringComparison.OrdinalIgnoreCase))
                     {
-                        // An API error (601/602, rate limit, ...) comes as the JSON envelope instead of the file.
+                        // An API error (601/602, rate limit, ...) comes as the JSON envelope instead of the file;
+                        // the bytes already on disk stay valid.
                         var envelope = await ReadEnvelopeAsync(response, MarketoJsonContext.Default.MarketoResponseJsonElement, "file", cancellationToken).ConfigureAwait(false);
-                        var error = envelope.Errors is { Count: > 0 } errors ? errors[0] : new MarketoError("", "success:false without errors");
+                        var error = envelope.Errors is { Count: > 0 } errors ? errors[0] : new MarketoError("", "a JSON answer instead of the file");
                         var kind = Classify(error);
                         if (kind == ErrorKind.Authentication && !reauthenticated)
                         {
@@ -722,9 +700,44 @@ public sealed class MarketoBulkClient : IDisposable
 
                         failure = $"{error.Code} {error.Message}";
                     }
-                    else if (failure is null)
+                    else
                     {
-                        (offset, failure) = await CopyAsync(response, file, buffer, offset, cancellationToken).ConfigureAwait(false);
+                        switch (response.StatusCode)
+                        {
+                            case HttpStatusCode.NotFound:
+                                throw new ExportFileNotAvailableException(
+                                    $"Export {exportId}: the file endpoint answered 404 (job not Completed, unknown, or its file expired).");
+                            case HttpStatusCode.RequestedRangeNotSatisfiable:
+                                Restart(file);
+                                offset = 0;
+                                failure = "HTTP 416 for a resume; restarting from byte 0";
+                                break;
+                            case HttpStatusCode.PartialContent when response.Content.Headers.ContentRange?.From != offset:
+                                Restart(file);
+                                offset = 0;
+                                failure = "HTTP 206 for another range than asked; restarting from byte 0";
+                                break;
+                            case HttpStatusCode.OK when offset > 0:
+                                // The server ignored the Range header: take the whole file from the start.
+                                Restart(file);
+                                offset = 0;
+                                break;
+                        }
+
+                        if (failure is null && IsTransientStatus(response.StatusCode))
+                        {
+                            failure = $"HTTP {(int)response.StatusCode}";
+                        }
+                        else if (failure is null && !response.IsSuccessStatusCode)
+                        {
+                            var text = await ReadTextAsync(response, cancellationToken).ConfigureAwait(false);
+                            throw new MarketoApiException(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture),
+                                $"Export {exportId}: the file endpoint answered HTTP {(int)response.StatusCode}: {Truncate(text)}", null, response.StatusCode);
+                        }
+                        else if (failure is null)
+                        {
+                            (offset, failure) = await CopyAsync(response, file, buffer, offset, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                 }
                 catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
@@ -746,6 +759,11 @@ public sealed class MarketoBulkClient : IDisposable
 
                 totalFailures++;
                 failuresWithoutProgress = offset > before ? 0 : failuresWithoutProgress + 1;
+                if (offset > before)
+                {
+                    reauthenticated = false; // a long download may outlive more than one token
+                }
+
                 if (failuresWithoutProgress > options.MaxDownloadResumes || totalFailures > options.MaxDownloadResumes * 10)
                 {
                     throw new MarketoApiException("download", $"Export {exportId}: the download failed after {totalFailures} attempts at byte {offset} of {expectedSize}; last: {failure}");

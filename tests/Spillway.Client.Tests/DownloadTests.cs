@@ -264,6 +264,29 @@ public sealed class DownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExpiredToken_WhileResuming_KeepsTheBytesAlreadyReceived()
+    {
+        Serve((ctx, n) => n switch
+        {
+            1 => ServeFile(ctx, _file, cutAfter: 100_000),
+            2 => Error(ctx, "602", "Access token expired"),
+            _ => ServeFile(ctx, _file),
+        });
+        var (client, http) = Client();
+        using (http)
+        using (client)
+        {
+            await client.DownloadFileAsync("e1", Destination, _file.Length, _checksum);
+        }
+
+        var ranges = _server.Ranges.ToList();
+        Assert.Equal(3, ranges.Count);
+        Assert.StartsWith("bytes=", ranges[1], StringComparison.Ordinal);
+        Assert.Equal(ranges[1], ranges[2]);
+        Assert.Equal(_file, await File.ReadAllBytesAsync(Destination));
+    }
+
+    [Fact]
     public async Task ExistingDestination_IsReplaced_AndJobOverloadNeedsSizeAndChecksum()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Destination)!);
