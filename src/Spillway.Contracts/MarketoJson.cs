@@ -19,7 +19,20 @@ namespace Spillway.Contracts;
 [JsonSerializable(typeof(ExportActivityRequest))]
 [JsonSerializable(typeof(AccessTokenResponse))]
 [JsonSerializable(typeof(OAuthErrorResponse))]
-public sealed partial class MarketoJsonContext : JsonSerializerContext;
+public sealed partial class MarketoJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context the server writes with: like <see cref="JsonSerializerContext"/>'s default but with relaxed escaping,
+    /// so messages and text come out as Marketo sends them (<c>'</c> and non-ASCII raw, not <c>\u0027</c>).
+    /// </summary>
+    public static MarketoJsonContext Wire { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new MarketoDateTimeConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
 
 /// <summary>
 /// Writes instants as Marketo does (UTC, second precision, <c>Z</c>) and reads any ISO-8601 form.

@@ -29,14 +29,14 @@ internal static class ActivityEndpoints
     }
 
     internal static JsonHttpResult<MarketoResponse<ActivityType>> GetTypes(HttpContext context, ActivityTypeRegistry types) =>
-        MarketoHttp.Success(context, types.TypesOf(ApiCaller.Of(context).Subscription.Id), MarketoJsonContext.Default.MarketoResponseActivityType);
+        MarketoHttp.Success(context, types.TypesOf(ApiCaller.Of(context).Subscription.Id), MarketoJsonContext.Wire.MarketoResponseActivityType);
 
     internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
-        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Default.MarketoResponseLeadField);
+        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);
 
     internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, TimeProvider clock)
     {
         var usage = await limiter.UsageAsync(ApiCaller.Of(context), clock.GetUtcNow(), context.RequestAborted);
-        return MarketoHttp.Success(context, [usage], MarketoJsonContext.Default.MarketoResponseUsageDay);
+        return MarketoHttp.Success(context, [usage], MarketoJsonContext.Wire.MarketoResponseUsageDay);
     }
 }

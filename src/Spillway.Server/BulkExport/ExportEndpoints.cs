@@ -262,7 +262,7 @@ internal static class ExportEndpoints
 
         var since = clock.GetUtcNow() - TimeSpan.FromDays(caller.Limits.ListWindowDays);
         var page = await jobs.ListAsync(caller.User.Id, since, statuses, batchSize, after, context.RequestAborted);
-        return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Default.MarketoResponseExportJob,
+        return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Wire.MarketoResponseExportJob,
             nextPageToken: page.Next is null ? null : PageTokens.Encode(page.Next));
     }
 
@@ -279,10 +279,10 @@ internal static class ExportEndpoints
     private static string Clip(string text) => text.Length <= 32 ? text : text[..32] + "...";
 
     private static JsonHttpResult<MarketoResponse<ExportJob>> Ok(HttpContext context, ExportJobRecord job) =>
-        MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Default.MarketoResponseExportJob);
+        MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Wire.MarketoResponseExportJob);
 
     private static JsonHttpResult<MarketoResponse<ExportJob>> Fail(HttpContext context, MarketoError error) =>
-        MarketoHttp.Failure(context, error, MarketoJsonContext.Default.MarketoResponseExportJob);
+        MarketoHttp.Failure(context, error, MarketoJsonContext.Wire.MarketoResponseExportJob);
 }
 
 /// <summary>The wire view of a stored job (decisions 2, 5, 22).</summary>

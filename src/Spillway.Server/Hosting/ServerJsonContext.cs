@@ -10,4 +10,8 @@ namespace Spillway.Server.Hosting;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(MarketoDateTimeConverter)])]
 [JsonSerializable(typeof(MarketoResponse<LeadField>))]
-internal sealed partial class ServerJsonContext : JsonSerializerContext;
+internal sealed partial class ServerJsonContext : JsonSerializerContext
+{
+    /// <summary>As <see cref="MarketoJsonContext.Wire"/>: relaxed escaping, as Marketo writes text.</summary>
+    public static ServerJsonContext Wire { get; } = new(new System.Text.Json.JsonSerializerOptions(MarketoJsonContext.Wire.Options) { TypeInfoResolver = null });
+}
