@@ -84,6 +84,7 @@ public static class SpillwayApp
         services.AddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
         services.AddSingleton<ActivityTypeRegistry>();
         services.AddSingleton<ExportSignal>();
+        services.AddSingleton<StatusSnapshots>();
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<RetentionSweeper>();

@@ -99,7 +99,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
@@ -138,15 +138,17 @@ internal static class ExportEndpoints
         }
 
         // A worker may already have started (or finished) it; the answer shows the state this call produced.
-        return Ok(context, job with { Status = ExportJobStatus.Queued, StartedAt = null });
+        var queued = job with { Status = ExportJobStatus.Queued, StartedAt = null };
+        snapshots.Refresh(queued);
+        return Ok(context, queued);
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> StatusAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, TimeProvider clock)
+        IExportJobStore jobs, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         var job = await FindAsync(jobs, caller, exportId, clock.GetUtcNow(), context.RequestAborted);
-        return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, job);
+        return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, snapshots.Show(job));
     }
 
     /// <summary>
@@ -169,7 +171,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
@@ -194,9 +196,13 @@ internal static class ExportEndpoints
             return Fail(context, MarketoErrors.NotFound);
         }
 
-        return outcome == CancelOutcome.Finished
-            ? Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be cancelled"))
-            : Ok(context, job);
+        if (outcome == CancelOutcome.Finished)
+        {
+            return Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be cancelled"));
+        }
+
+        snapshots.Refresh(job);
+        return Ok(context, job);
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,

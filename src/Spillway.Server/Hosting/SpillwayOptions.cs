@@ -40,6 +40,21 @@ public sealed class SpillwayOptions
     public LimitDefaults Limits { get; set; } = new();
 
     public WorkerOptions Worker { get; set; } = new();
+
+    public RealismOptions Realism { get; set; } = new();
+}
+
+/// <summary>
+/// Marketo-like timing for clients that want to rehearse production (decision 33). Off by default: state changes are
+/// immediate. It never changes the contract, only when a change becomes visible.
+/// </summary>
+public sealed class RealismOptions
+{
+    /// <summary>A job's status refreshes at most this often (Marketo: every 60 s); 0 = always current.</summary>
+    public double StatusRefreshSeconds { get; set; }
+
+    /// <summary>A Queued job waits at least this long before it may start; 0 = as soon as a slot is free.</summary>
+    public double StartLatencySeconds { get; set; }
 }
 
 /// <summary>The demo subscription and development API user created on first start.</summary>
