@@ -10,10 +10,20 @@ namespace Spillway.Server.Hosting;
 /// </summary>
 internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, ILogger<MarketoPipelineMiddleware> logger)
 {
+    /// <summary>Decision 6: a request URI (path and query) over 8 KB is answered 414.</summary>
+    public const int MaxUriLength = 8 * 1024;
+
     public async Task InvokeAsync(HttpContext context)
     {
         var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
         context.SetRequestId(requestId);
+        if (context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > MaxUriLength })
+        {
+            // Kestrel's request-line limit counts the method and version too; the URI itself is the contract.
+            context.Response.StatusCode = StatusCodes.Status414RequestUriTooLong;
+            return;
+        }
+
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
         try
         {
