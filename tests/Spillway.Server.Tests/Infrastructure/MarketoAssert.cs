@@ -91,3 +91,39 @@ public static class Marketo
         return (await file.Content.ReadAsByteArrayAsync(), job);
     }
 }
+
+/// <summary>Helpers that look at the raw wire: exact header values, member order, raw request targets.</summary>
+public static class Wire
+{
+    public const string JsonContentType = "application/json;charset=UTF-8";
+
+    /// <summary>The Content-Type header exactly as the server sent it (no re-formatting by HttpClient).</summary>
+    public static string? RawContentType(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.ToString() : null;
+
+    /// <summary>The member names of a JSON object in the order they appear in the text.</summary>
+    public static IReadOnlyList<string> MemberNames(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
+
+    /// <summary>Parses the body and returns the root (the body must be JSON).</summary>
+    public static async Task<(string Text, JsonElement Root)> ReadJsonAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(text);
+        return (text, json.RootElement.Clone());
+    }
+
+    /// <summary>
+    /// A request whose target is sent exactly as written (no dot-segment removal by <see cref="Uri"/>), to test what the
+    /// server itself does with paths such as <c>/rest/../bulk/v1/...</c>.
+    /// </summary>
+    public static HttpRequestMessage RawRequest(HttpMethod method, Uri baseAddress, string pathAndQuery)
+    {
+        var uri = new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + pathAndQuery,
+            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        return new HttpRequestMessage(method, uri);
+    }
+
+    /// <summary>A form body.</summary>
+    public static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => KeyValuePair.Create(f.Key, f.Value)));
+}

@@ -167,3 +167,34 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Admin API helpers for tests that need more than the default subscription and user.</summary>
+public static class SpillwayTestServerAdmin
+{
+    /// <summary>Creates a subscription through the admin API.</summary>
+    public static async Task CreateSubscriptionViaAdminAsync(this SpillwayTestServer server, string munchkinId)
+    {
+        var response = await server.Admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+    }
+
+    /// <summary>Adds an API user through the admin API and returns the credential it answers with.</summary>
+    public static async Task<(string ClientId, string ClientSecret)> AddUserViaAdminAsync(this SpillwayTestServer server, string munchkinId,
+        string email, params string[] permissions)
+    {
+        var response = await server.Admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/users", new { email, permissions });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var credential = json.RootElement.GetProperty("credential");
+        return (credential.GetProperty("clientId").GetString()!, credential.GetProperty("clientSecret").GetString()!);
+    }
+
+    /// <summary>A client that carries no token by default.</summary>
+    public static HttpClient NewClient(this SpillwayTestServer server) => new() { BaseAddress = server.BaseAddress };
+
+    /// <summary>The raw identity call with query parameters.</summary>
+    public static Task<HttpResponseMessage> TokenByQueryAsync(this SpillwayTestServer server, string clientId, string clientSecret,
+        string extra = "") =>
+        server.Http.GetAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={Uri.EscapeDataString(clientId)}" +
+            $"&client_secret={Uri.EscapeDataString(clientSecret)}{extra}");
+}
