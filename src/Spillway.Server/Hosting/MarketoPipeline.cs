@@ -97,6 +97,13 @@ internal sealed class MethodOverrideMiddleware(RequestDelegate next)
                     var query = new QueryBuilder(request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))));
                     foreach (var field in form)
                     {
+                        if (string.Equals(field.Key, "access_token", StringComparison.Ordinal))
+                        {
+                            // A token sent as a form field stays a form field (it is read from the form), so that
+                            // RejectQueryStringToken does not mistake it for the query form.
+                            continue;
+                        }
+
                         foreach (var value in field.Value)
                         {
                             query.Add(field.Key, value ?? "");
