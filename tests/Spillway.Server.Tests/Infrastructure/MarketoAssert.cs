@@ -127,3 +127,38 @@ public static class Wire
     public static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
         new(fields.Select(f => KeyValuePair.Create(f.Key, f.Value)));
 }
+
+/// <summary>
+/// A request body that sends its first bytes, then waits until <see cref="Release"/> before sending the rest: the call
+/// stays in flight on the server for exactly as long as the test wants (chunked, no Content-Length).
+/// </summary>
+public sealed class HeldContent : HttpContent
+{
+    private readonly byte[] _head;
+    private readonly byte[] _tail;
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HeldContent(string body, string mediaType = "application/json", int headLength = 1)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        _head = bytes[..headLength];
+        _tail = bytes[headLength..];
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+    }
+
+    public void Release() => _release.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        await stream.WriteAsync(_head);
+        await stream.FlushAsync();
+        await _release.Task;
+        await stream.WriteAsync(_tail);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}
