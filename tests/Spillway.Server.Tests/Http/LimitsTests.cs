@@ -118,6 +118,32 @@ public abstract class LimitsTests : StoreTestBase
         await ProbeUntilAsync(client, null);
     }
 
+    [Fact]
+    public async Task A_file_download_holds_its_slot_until_the_body_has_been_sent()
+    {
+        await using var server = await StartAsync(Limits(concurrent: 1));
+        using var client = await server.AuthorizedClientAsync();
+        var now = server.Clock.GetUtcNow();
+        var seedWatch = System.Diagnostics.Stopwatch.StartNew();
+        await server.SeedAsync(60_000, daysBack: 2);
+        var (_, job) = await Marketo.ExportAsync(client, Marketo.Window(now.AddDays(-3), now.AddDays(1)));
+        var id = job.GetProperty("exportId").GetString()!;
+        var size = job.GetProperty("fileSize").GetInt64();
+        Assert.True(size > 12 * 1024 * 1024, $"the file ({size} bytes) must exceed what the socket buffers hold; seed+export took {seedWatch.Elapsed}");
+
+        var download = await client.GetAsync($"/bulk/v1/activities/export/{id}/file.json", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+
+        // The body is not read yet, so the server is still sending it: the only slot is taken.
+        Assert.Equal("Concurrent access limit '1' reached", await ProbeUntilAsync(client, "615"));
+        await Task.Delay(200);
+        Assert.Equal("Concurrent access limit '1' reached", await ProbeUntilAsync(client, "615"));
+
+        var body = await download.Content.ReadAsByteArrayAsync();
+        Assert.Equal(size, body.Length);
+        await ProbeUntilAsync(client, null);
+    }
+
     /// <summary>Calls types.json until it answers with <paramref name="code"/> (null: success); returns the error message.</summary>
     private static async Task<string?> ProbeUntilAsync(HttpClient client, string? code)
     {
