@@ -24,6 +24,14 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
             return;
         }
 
+        if (context.Request.ContentLength > context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize)
+        {
+            // Decision 6: a body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a
+            // chunked body over the limit is still refused by Kestrel as soon as an endpoint reads it).
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return;
+        }
+
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
         try
         {
