@@ -221,6 +221,40 @@ public abstract partial class WireTests : StoreTestBase
     }
 
     [Fact]
+    public async Task A_body_over_1_MB_is_413_on_every_endpoint_whatever_its_content_or_token()
+    {
+        await using var server = await StartAsync();
+        using var client = await server.AuthorizedClientAsync();
+        var id = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+        var big = new string('x', 1024 * 1024 + 1);
+
+        var calls = new Func<Task<HttpResponseMessage>>[]
+        {
+            () => server.Http.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json("{\"p\":\"" + big + "\"}")),
+            () => client.PostAsync($"/bulk/v1/activities/export/{id}/enqueue.json", Marketo.Json("{\"p\":\"" + big + "\"}")),
+            () => client.PostAsync($"/bulk/v1/activities/export/{id}/cancel.json", Wire.Form(("p", big))),
+            () => client.PostAsync($"/bulk/v1/activities/export/{id}/status.json", Wire.Form(("_method", "GET"), ("p", big))),
+            () => client.PostAsync("/bulk/v1/activities/export.json?_method=GET", new StringContent(big)),
+            () => server.Http.PostAsync("/identity/oauth/token", Wire.Form(("grant_type", "client_credentials"),
+                ("client_id", server.ClientId), ("client_secret", server.ClientSecret), ("p", big))),
+        };
+
+        var wrong = new List<string>();
+        for (var i = 0; i < calls.Length; i++)
+        {
+            var response = await calls[i]();
+            if (response.StatusCode != HttpStatusCode.RequestEntityTooLarge)
+            {
+                wrong.Add($"call {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        Assert.Empty(wrong);
+
+        Assert.Equal("Created", (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task A_uri_over_8_KB_is_414_while_7_KB_and_exactly_8_KB_are_served()
     {
         await using var server = await StartAsync();
