@@ -177,6 +177,15 @@ public abstract partial class IdentityTests : StoreTestBase
         Assert.Equal("Access token expired", await Marketo.ErrorAsync(
             await client.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json(Marketo.Window(Day, Day.AddDays(1)))), "602"));
 
+        var file = await client.GetAsync($"/bulk/v1/activities/export/{Guid.NewGuid()}/file.json");
+        Assert.Equal(Wire.JsonContentType, Wire.RawContentType(file));
+        Assert.Equal("Access token expired", await Marketo.ErrorAsync(file, "602"));
+
+        // Long after, and after a retention sweep, an expired token still says expired (clients refresh only on 602).
+        server.Clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(HttpStatusCode.NoContent, (await server.Admin.PostAsync("/_spillway/admin/retention/sweep", null)).StatusCode);
+        Assert.Equal("Access token expired", await Marketo.ErrorAsync(await client.GetAsync("/rest/v1/activities/types.json"), "602"));
+
         var renewed = await TokenJsonAsync(await server.TokenByQueryAsync(server.ClientId, server.ClientSecret));
         var newToken = renewed.GetProperty("access_token").GetString()!;
         Assert.NotEqual(oldToken, newToken);

@@ -121,6 +121,13 @@ public abstract partial class WireTests : StoreTestBase
         }
 
         Assert.DoesNotContain("null", text, StringComparison.Ordinal);
+
+        var paged = await client.GetAsync("/bulk/v1/activities/export.json?batchSize=1");
+        var (_, pagedRoot) = await Wire.ReadJsonAsync(paged);
+        Assert.Equal(["requestId", "result", "success", "nextPageToken"], Wire.MemberNames(pagedRoot));
+        var last = await client.GetAsync($"/bulk/v1/activities/export.json?batchSize=1&nextPageToken={Uri.EscapeDataString(pagedRoot.GetProperty("nextPageToken").GetString()!)}");
+        var (_, lastRoot) = await Wire.ReadJsonAsync(last);
+        Assert.Equal(["requestId", "result", "success"], Wire.MemberNames(lastRoot));
     }
 
     [Fact]
@@ -343,14 +350,23 @@ public abstract partial class WireTests : StoreTestBase
             await command.ExecuteNonQueryAsync();
         }
 
+        var logs = LogCapture.AttachTo(server);
         var status = await client.GetAsync($"/bulk/v1/activities/export/{id}/status.json");
         Assert.Equal(Wire.JsonContentType, Wire.RawContentType(status));
         var (_, root) = await Wire.ReadJsonAsync(status);
-        Assert.Matches(RequestIdPattern(), root.GetProperty("requestId").GetString()!);
+        var requestId = root.GetProperty("requestId").GetString()!;
+        Assert.Matches(RequestIdPattern(), requestId);
         Assert.Equal("System error", await Marketo.ErrorAsync(status, "611"));
+
+        // The incident is logged, with the request id the client saw, and the exception.
+        var incident = Assert.Single(logs.Entries, e => e.ScopeValues.TryGetValue("RequestId", out var r) && Equals(r, requestId)
+            && e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+        Assert.NotNull(incident.Exception);
 
         var list = await client.GetAsync("/bulk/v1/activities/export.json");
         Assert.Equal("System error", await Marketo.ErrorAsync(list, "611"));
+        var file = await client.GetAsync($"/bulk/v1/activities/export/{id}/file.json");
+        Assert.Equal("System error", await Marketo.ErrorAsync(file, "611"));
 
         await using (var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataPath, "metadata.db")};Pooling=False"))
         {

@@ -198,3 +198,57 @@ public static class SpillwayTestServerAdmin
         server.Http.GetAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={Uri.EscapeDataString(clientId)}" +
             $"&client_secret={Uri.EscapeDataString(clientSecret)}{extra}");
 }
+
+/// <summary>
+/// Captures the server's log entries with their scope values (for example the request id), so a test can check what
+/// was logged. Attach with <see cref="AttachTo"/>; it sees every entry logged after that.
+/// </summary>
+public sealed class LogCapture : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ISupportExternalScope
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+    private Microsoft.Extensions.Logging.IExternalScopeProvider? _scopes;
+
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+    public static LogCapture AttachTo(SpillwayTestServer server)
+    {
+        var capture = new LogCapture();
+        server.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(capture);
+        return capture;
+    }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void SetScopeProvider(Microsoft.Extensions.Logging.IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+    public void Dispose()
+    {
+    }
+
+    public sealed record LogEntry(Microsoft.Extensions.Logging.LogLevel Level, string Category, string Message, Exception? Exception,
+        IReadOnlyDictionary<string, object?> ScopeValues);
+
+    private sealed class Logger(LogCapture owner, string category) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner._scopes?.Push(state);
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var values = new Dictionary<string, object?>();
+            owner._scopes?.ForEachScope((scope, dict) =>
+            {
+                if (scope is IEnumerable<KeyValuePair<string, object>> pairs)
+                {
+                    foreach (var (key, value) in pairs)
+                    {
+                        dict[key] = value;
+                    }
+                }
+            }, values);
+            owner._entries.Enqueue(new LogEntry(logLevel, category, formatter(state, exception), exception, values));
+        }
+    }
+}
