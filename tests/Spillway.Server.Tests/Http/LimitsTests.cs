@@ -144,6 +144,54 @@ public abstract class LimitsTests : StoreTestBase
         await ProbeUntilAsync(client, null);
     }
 
+    [Fact]
+    public async Task The_default_limits_are_100_calls_per_20_seconds_and_10_in_flight()
+    {
+        await using var server = await StartAsync();
+        using var client = await server.AuthorizedClientAsync();
+
+        var held = Enumerable.Range(0, 10).Select(_ => new HeldContent(Marketo.Window(Day, Day.AddDays(1)))).ToList();
+        var calls = held.Select(h => client.PostAsync("/bulk/v1/activities/export/create.json", h)).ToList();
+        Assert.Equal("Concurrent access limit '10' reached", await ProbeUntilAsync(client, "615"));
+        held.ForEach(h => h.Release());
+        foreach (var call in calls)
+        {
+            await Marketo.SuccessAsync(await call);
+        }
+
+        // 10 creates and the probes that got through so far count towards the 100.
+        var used = Marketo.Job(await Marketo.SuccessAsync(await client.GetAsync("/rest/v1/stats/usage.json"))).GetProperty("total").GetInt64();
+        for (var i = used; i < 100; i++)
+        {
+            await Marketo.SuccessAsync(await CallAsync(client));
+        }
+
+        Assert.Equal("Max rate limit '100' exceeded with in '20' secs", await Marketo.ErrorAsync(await CallAsync(client), "606"));
+
+        var subscriptions = await server.Admin.GetStringAsync("/_spillway/admin/subscriptions");
+        using var json = System.Text.Json.JsonDocument.Parse(subscriptions);
+        var limits = json.RootElement[0].GetProperty("limits");
+        Assert.Equal(50_000, limits.GetProperty("dailyCallQuota").GetInt32());
+        Assert.Equal(3600, limits.GetProperty("tokenLifetimeSeconds").GetInt32());
+    }
+
+    [Fact]
+    public async Task Limits_are_configurable_per_subscription_and_apply_at_once()
+    {
+        await using var server = await StartAsync();
+        using var client = await server.AuthorizedClientAsync();
+        await Marketo.SuccessAsync(await CallAsync(client));
+
+        await server.SetLimitsAsync(new { rateLimitCalls = 3, rateLimitWindowSeconds = 60, dailyCallQuota = 1000 });
+        await Marketo.SuccessAsync(await CallAsync(client));
+        await Marketo.SuccessAsync(await CallAsync(client));
+        Assert.Equal("Max rate limit '3' exceeded with in '60' secs", await Marketo.ErrorAsync(await CallAsync(client), "606"));
+
+        // Overrides are replaced as a whole: the rate limit is back to 100, and 3 calls were admitted today.
+        await server.SetLimitsAsync(new { dailyCallQuota = 3 });
+        Assert.Equal("Daily quota reached", await Marketo.ErrorAsync(await CallAsync(client), "607"));
+    }
+
     /// <summary>Calls types.json until it answers with <paramref name="code"/> (null: success); returns the error message.</summary>
     private static async Task<string?> ProbeUntilAsync(HttpClient client, string? code)
     {
