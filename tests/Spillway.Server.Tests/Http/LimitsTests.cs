@@ -85,16 +85,19 @@ public abstract class LimitsTests : StoreTestBase
         var body = Marketo.Window(Day, Day.AddDays(1));
         var held1 = new HeldContent(body);
         var held2 = new HeldContent(body);
+        var before = await server.AdmittedCallsTodayAsync();
         var call1 = client.PostAsync("/bulk/v1/activities/export/create.json", held1);
         var call2 = client.PostAsync("/bulk/v1/activities/export/create.json", held2);
 
-        // Probe until both held calls are admitted: until then a probe gets through (and ends before the next one).
-        var message = await ProbeUntilAsync(client, "615");
+        // Both held calls are admitted (and no other call competes with them for a slot meanwhile).
+        await server.WaitForAdmittedAsync(before + 2);
+        var message = await Marketo.ErrorAsync(await CallAsync(client), "615");
         Assert.Equal("Concurrent access limit '2' reached", message);
         Assert.False(call1.IsCompleted);
         Assert.False(call2.IsCompleted);
         Assert.Equal("Concurrent access limit '2' reached", await Marketo.ErrorAsync(
             await client.GetAsync($"/bulk/v1/activities/export/{Guid.NewGuid()}/file.json"), "615"));
+        Assert.Equal(HttpStatusCode.OK, (await server.TokenByQueryAsync(server.ClientId, server.ClientSecret)).StatusCode); // identity is not limited
 
         held1.Release();
         Assert.Equal("Created", Marketo.Job(await Marketo.SuccessAsync(await call1)).GetProperty("status").GetString());
@@ -109,9 +112,12 @@ public abstract class LimitsTests : StoreTestBase
         await using var server = await StartAsync(Limits(concurrent: 1));
         using var client = await server.AuthorizedClientAsync();
         var held = new HeldContent(Marketo.Window(Day, Day.AddDays(1)));
+        var before = await server.AdmittedCallsTodayAsync();
         var call = client.PostAsync("/bulk/v1/activities/export/create.json", held);
+        await server.WaitForAdmittedAsync(before + 1);
 
-        Assert.Equal("Concurrent access limit '1' reached", await ProbeUntilAsync(client, "615"));
+        Assert.Equal("Concurrent access limit '1' reached", await Marketo.ErrorAsync(await CallAsync(client), "615"));
+        Assert.Equal("Concurrent access limit '1' reached", await Marketo.ErrorAsync(await client.GetAsync("/bulk/v1/activities/export.json"), "615"));
 
         held.Release();
         await Marketo.SuccessAsync(await call);
@@ -135,12 +141,33 @@ public abstract class LimitsTests : StoreTestBase
         Assert.Equal(HttpStatusCode.OK, download.StatusCode);
 
         // The body is not read yet, so the server is still sending it: the only slot is taken.
-        Assert.Equal("Concurrent access limit '1' reached", await ProbeUntilAsync(client, "615"));
+        Assert.Equal("Concurrent access limit '1' reached", await Marketo.ErrorAsync(await CallAsync(client), "615"));
         await Task.Delay(200);
-        Assert.Equal("Concurrent access limit '1' reached", await ProbeUntilAsync(client, "615"));
+        Assert.Equal("Concurrent access limit '1' reached", await Marketo.ErrorAsync(await CallAsync(client), "615"));
 
         var body = await download.Content.ReadAsByteArrayAsync();
         Assert.Equal(size, body.Length);
+        await ProbeUntilAsync(client, null);
+    }
+
+    [Fact]
+    public async Task A_download_the_client_abandons_gives_its_slot_back()
+    {
+        await using var server = await StartAsync(Limits(concurrent: 1));
+        using var client = await server.AuthorizedClientAsync();
+        var now = server.Clock.GetUtcNow();
+        await server.SeedAsync(60_000, daysBack: 2);
+        var (_, job) = await Marketo.ExportAsync(client, Marketo.Window(now.AddDays(-3), now.AddDays(1)));
+        var id = job.GetProperty("exportId").GetString()!;
+
+        using (var downloader = await server.AuthorizedClientAsync())
+        {
+            var download = await downloader.GetAsync($"/bulk/v1/activities/export/{id}/file.json", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal("Concurrent access limit '1' reached", await Marketo.ErrorAsync(await CallAsync(client), "615"));
+            download.Dispose(); // the client goes away mid-body
+        }
+
         await ProbeUntilAsync(client, null);
     }
 
@@ -151,8 +178,10 @@ public abstract class LimitsTests : StoreTestBase
         using var client = await server.AuthorizedClientAsync();
 
         var held = Enumerable.Range(0, 10).Select(_ => new HeldContent(Marketo.Window(Day, Day.AddDays(1)))).ToList();
+        var before = await server.AdmittedCallsTodayAsync();
         var calls = held.Select(h => client.PostAsync("/bulk/v1/activities/export/create.json", h)).ToList();
-        Assert.Equal("Concurrent access limit '10' reached", await ProbeUntilAsync(client, "615"));
+        await server.WaitForAdmittedAsync(before + 10);
+        Assert.Equal("Concurrent access limit '10' reached", await Marketo.ErrorAsync(await CallAsync(client), "615"));
         held.ForEach(h => h.Release());
         foreach (var call in calls)
         {

@@ -252,3 +252,34 @@ public sealed class LogCapture : Microsoft.Extensions.Logging.ILoggerProvider, M
         }
     }
 }
+
+/// <summary>Looks at the server's API call limiter from inside, without making (and counting) a call.</summary>
+public static class SpillwayTestServerLimiter
+{
+    /// <summary>Calls admitted today for the test subscription (the number usage.json reports, read without a call).</summary>
+    public static async Task<long> AdmittedCallsTodayAsync(this SpillwayTestServer server)
+    {
+        var identity = server.Services.GetRequiredService<IIdentityStore>();
+        var subscription = (await identity.FindSubscriptionAsync(SpillwayTestServer.MunchkinId, CancellationToken.None))!;
+        var user = (await identity.ListApiUsersAsync(subscription.Id, CancellationToken.None))[0];
+        var limits = server.Services.GetRequiredService<Spillway.Server.Limits.SubscriptionDirectory>().LimitsOf(subscription);
+        var caller = new Spillway.Server.Identity.ApiCaller(user, subscription, limits);
+        var usage = await server.Services.GetRequiredService<Spillway.Server.Limits.IApiCallLimiter>()
+            .UsageAsync(caller, server.Clock.GetUtcNow(), CancellationToken.None);
+        return usage.Total;
+    }
+
+    /// <summary>Waits (up to 10 s) until <paramref name="total"/> calls have been admitted today.</summary>
+    public static async Task WaitForAdmittedAsync(this SpillwayTestServer server, long total)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long seen;
+        while ((seen = await server.AdmittedCallsTodayAsync()) < total)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {seen} of {total} calls admitted after 10 s");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(total, seen);
+    }
+}
