@@ -13,6 +13,31 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
     /// <summary>Decision 6: a request URI (path and query) over 8 KB is answered 414.</summary>
     public const int MaxUriLength = 8 * 1024;
 
+    /// <summary>Bodies up to this size are read and discarded before a 413, so the client can finish sending and read it.</summary>
+    private const long MaxDrainBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads and discards a refused body: a client still sending it when the connection closed would see a broken pipe
+    /// (which clients retry) instead of the 413 (which they treat as final).
+    /// </summary>
+    private static async Task DrainAsync(HttpContext context, IHttpMaxRequestBodySizeFeature? bodyLimit, long length)
+    {
+        if (length > MaxDrainBytes || bodyLimit is null || bodyLimit.IsReadOnly)
+        {
+            return;
+        }
+
+        bodyLimit.MaxRequestBodySize = MaxDrainBytes;
+        try
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            // The client gave up; nothing to answer.
+        }
+    }
+
     public async Task InvokeAsync(HttpContext context)
     {
         var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
@@ -24,11 +49,14 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
             return;
         }
 
-        if (context.Request.ContentLength > context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize)
+        var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (context.Request.ContentLength is { } length && length > bodyLimit?.MaxRequestBodySize)
         {
             // Decision 6: a body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a
             // chunked body over the limit is still refused by Kestrel as soon as an endpoint reads it).
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close";
+            await DrainAsync(context, bodyLimit, length);
             return;
         }
 
