@@ -169,6 +169,15 @@ public abstract partial class WireTests : StoreTestBase
         var createdInstant = DateTimeOffset.ParseExact(createdAt, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         Assert.InRange(DateTimeOffset.FromUnixTimeMilliseconds(requestMs) - createdInstant, TimeSpan.Zero, TimeSpan.FromSeconds(2));
 
+        // With the server clock moved, the request id and the timestamps move together.
+        server.Clock.Advance(TimeSpan.FromMinutes(30));
+        var shifted = await Wire.ReadJsonAsync(await client.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json(Marketo.Window(Day, Day.AddDays(1)))));
+        var shiftedMs = long.Parse(shifted.Root.GetProperty("requestId").GetString()!.Split('#')[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        var shiftedCreated = DateTimeOffset.ParseExact(Marketo.Job(shifted.Root).GetProperty("createdAt").GetString()!, "yyyy-MM-dd'T'HH:mm:ss'Z'",
+            CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        Assert.InRange(DateTimeOffset.FromUnixTimeMilliseconds(shiftedMs) - shiftedCreated, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.InRange(shiftedCreated - createdInstant, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(31));
+
         var id = createdJob.GetProperty("exportId").GetString()!;
         await Marketo.EnqueueAsync(client, id);
         var job = await Marketo.WaitAsync(client, id);
