@@ -234,6 +234,13 @@ public abstract partial class WireTests : StoreTestBase
 
         var rejected = await client.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json(Body(OneMegabyte + 1)));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, rejected.StatusCode);
+
+        var chunked = new HeldContent(Body(OneMegabyte + 1));
+        chunked.Release();
+        var rejectedChunked = await client.PostAsync("/bulk/v1/activities/export/create.json", chunked);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, rejectedChunked.StatusCode);
+        Assert.Empty((await Marketo.SuccessAsync(await client.GetAsync("/bulk/v1/activities/export.json"))).GetProperty("result")
+            .EnumerateArray().Skip(1));
     }
 
     [Fact]
