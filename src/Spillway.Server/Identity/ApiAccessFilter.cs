@@ -17,7 +17,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         var http = context.HttpContext;
         var ct = http.RequestAborted;
         var (tokenText, fromQuery) = await ReadTokenAsync(http.Request, ct);
-        if (fromQuery && options.Value.RejectQueryStringToken && !http.Items.ContainsKey(MethodOverrideMiddleware.TokenMovedFromFormKey))
+        if (fromQuery && options.Value.RejectQueryStringToken)
         {
             return Fail(http, MarketoErrors.AccessTokenInvalid);
         }

@@ -92,3 +92,74 @@ public static class Marketo
         return (await file.Content.ReadAsByteArrayAsync(), job);
     }
 }
+
+/// <summary>Helpers that look at the raw wire: exact header values, member order, raw request targets.</summary>
+public static class Wire
+{
+    public const string JsonContentType = "application/json;charset=UTF-8";
+
+    /// <summary>The Content-Type header exactly as the server sent it (no re-formatting by HttpClient).</summary>
+    public static string? RawContentType(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.ToString() : null;
+
+    /// <summary>The member names of a JSON object in the order they appear in the text.</summary>
+    public static IReadOnlyList<string> MemberNames(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
+
+    /// <summary>Parses the body and returns the root (the body must be JSON).</summary>
+    public static async Task<(string Text, JsonElement Root)> ReadJsonAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(text);
+        return (text, json.RootElement.Clone());
+    }
+
+    /// <summary>
+    /// A request whose target is sent exactly as written (no dot-segment removal by <see cref="Uri"/>), to test what the
+    /// server itself does with paths such as <c>/rest/../bulk/v1/...</c>.
+    /// </summary>
+    public static HttpRequestMessage RawRequest(HttpMethod method, Uri baseAddress, string pathAndQuery)
+    {
+        var uri = new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + pathAndQuery,
+            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        return new HttpRequestMessage(method, uri);
+    }
+
+    /// <summary>A form body.</summary>
+    public static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => KeyValuePair.Create(f.Key, f.Value)));
+}
+
+/// <summary>
+/// A request body that sends its first bytes, then waits until <see cref="Release"/> before sending the rest: the call
+/// stays in flight on the server for exactly as long as the test wants (chunked, no Content-Length).
+/// </summary>
+public sealed class HeldContent : HttpContent
+{
+    private readonly byte[] _head;
+    private readonly byte[] _tail;
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HeldContent(string body, string mediaType = "application/json", int headLength = 1)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        _head = bytes[..headLength];
+        _tail = bytes[headLength..];
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+    }
+
+    public void Release() => _release.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        await stream.WriteAsync(_head);
+        await stream.FlushAsync();
+        await _release.Task;
+        await stream.WriteAsync(_tail);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}
