@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Spectre.Console;
 using Spillway.Client;
@@ -120,9 +121,38 @@ internal static class ExportCommand
                 PollSeconds = result.GetValue(poll),
                 Live = !result.GetValue(plain) && ansi.Profile.Capabilities.Interactive,
             };
-            return await RunAsync(ansi, request, ct);
+            if (console is not null)
+            {
+                return await RunAsync(ansi, request, ct);
+            }
+
+            // The root command does not turn Ctrl+C or SIGTERM into cancellation; without this the process would die
+            // between two state saves without saying how to continue. A second signal ends the process at once.
+            using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigint = OnSignal(PosixSignal.SIGINT, interrupted);
+            using var sigterm = OnSignal(PosixSignal.SIGTERM, interrupted);
+            return await RunAsync(ansi, request, interrupted.Token);
         });
         return command;
+    }
+
+    private static PosixSignalRegistration? OnSignal(PosixSignal signal, CancellationTokenSource cts)
+    {
+        try
+        {
+            return PosixSignalRegistration.Create(signal, context =>
+            {
+                if (!cts.IsCancellationRequested)
+                {
+                    context.Cancel = true;
+                    ThreadPool.QueueUserWorkItem(_ => cts.Cancel()); // not on the signal thread
+                }
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return null;
+        }
     }
 
     internal sealed class ExportRequest
