@@ -200,7 +200,7 @@ internal static class ExportCommand
                                          "(or MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET).");
             }
 
-            if (request.WindowDays is <= 0 or > 31)
+            if (request.WindowDays is <= 0 or > 31 || request.WindowDays * 86400 < 1)
             {
                 throw new UsageException("--window-days is from more than 0 to 31.");
             }
