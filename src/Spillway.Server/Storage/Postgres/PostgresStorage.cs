@@ -1,8 +1,26 @@
+using Npgsql;
+
 namespace Spillway.Server.Storage.Postgres;
 
-// Placeholder until the PostgreSQL provider lands (branch pg); replaced on merge.
+/// <summary>Registers the PostgreSQL storage provider.</summary>
 public static class PostgresStorage
 {
-    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString) =>
-        throw new NotSupportedException("The PostgreSQL provider is not built yet.");
+    /// <summary>
+    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool) and the three stores as singletons, plus the
+    /// <c>PostgresMigrator</c>; call <c>MigrateAsync</c> on it at startup before serving.
+    /// </summary>
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<PostgresMigrator>();
+        services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
+        services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
+        services.AddSingleton<IActivityStore, PostgresActivityStore>();
+        return services;
+    }
+
+    /// <summary>Applies pending schema migrations (safe when several nodes start at once).</summary>
+    public static Task<int> MigratePostgresStorageAsync(this IServiceProvider services, CancellationToken ct) =>
+        services.GetRequiredService<PostgresMigrator>().MigrateAsync(ct);
 }
