@@ -7,7 +7,19 @@ namespace Spillway.Server.Tests.Storage;
 /// <summary>The store compliance suite on PostgreSQL (a fresh schema per test), plus PostgreSQL-only facts.</summary>
 public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 {
-    protected override Task<StoreSet> CreateStoresAsync() => PostgresTestDatabase.CreateStoresAsync();
+    private string? _connectionString;
+
+    protected override async Task<StoreSet> CreateStoresAsync()
+    {
+        var (stores, connectionString) = await PostgresTestDatabase.CreateStoresAsync();
+        _connectionString = connectionString;
+        return stores;
+    }
+
+    /// <summary>Other nodes: separate data sources and store instances over the same schema.</summary>
+    protected override Task<IReadOnlyList<StoreSet>> OpenOtherNodesAsync(int count) =>
+        Task.FromResult<IReadOnlyList<StoreSet>>(
+            [.. Enumerable.Range(0, count).Select(_ => PostgresTestDatabase.OpenNode(_connectionString!))]);
 
     [Fact]
     public void Missing_connection_string_fails_with_a_clear_message()

@@ -34,22 +34,31 @@ public static class PostgresTestDatabase
         return (builder.ConnectionString, () => new ValueTask(ExecuteAsync(admin, $"DROP SCHEMA {schema} CASCADE")));
     }
 
-    /// <summary>A migrated, empty set of the three PostgreSQL stores.</summary>
-    public static async Task<StoreSet> CreateStoresAsync()
+    /// <summary>A migrated, empty set of the three PostgreSQL stores in a new schema, dropped on dispose.</summary>
+    public static async Task<(StoreSet Stores, string ConnectionString)> CreateStoresAsync()
     {
         var (connectionString, drop) = await CreateSchemaAsync();
         var services = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider();
         await services.MigratePostgresStorageAsync(CancellationToken.None);
-        return new StoreSet(
-            services.GetRequiredService<IIdentityStore>(),
-            services.GetRequiredService<IExportJobStore>(),
-            services.GetRequiredService<IActivityStore>(),
-            async () =>
-            {
-                await services.DisposeAsync();
-                await drop();
-            });
+        return (Open(services, drop), connectionString);
     }
+
+    /// <summary>Another node over an existing schema: its own data source (pool) and store instances.</summary>
+    public static StoreSet OpenNode(string connectionString) =>
+        Open(new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider(), null);
+
+    private static StoreSet Open(ServiceProvider services, Func<ValueTask>? drop) => new(
+        services.GetRequiredService<IIdentityStore>(),
+        services.GetRequiredService<IExportJobStore>(),
+        services.GetRequiredService<IActivityStore>(),
+        async () =>
+        {
+            await services.DisposeAsync();
+            if (drop is not null)
+            {
+                await drop();
+            }
+        });
 
     public static async Task ExecuteAsync(string connectionString, string sql)
     {

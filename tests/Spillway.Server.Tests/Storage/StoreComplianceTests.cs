@@ -15,10 +15,18 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     private static readonly CancellationToken None = CancellationToken.None;
 
     private StoreSet? _stores;
+    private readonly List<StoreSet> _otherNodes = [];
     private int _munchkins;
 
     /// <summary>Creates a fresh, isolated set of the three stores (an empty database) for one test.</summary>
     protected abstract Task<StoreSet> CreateStoresAsync();
+
+    /// <summary>
+    /// Further store sets over the same data, as other server nodes would open them (their own connection pools and
+    /// caches). A single-process provider returns the same set; the returned sets are disposed after the test.
+    /// </summary>
+    protected virtual Task<IReadOnlyList<StoreSet>> OpenOtherNodesAsync(int count) =>
+        Task.FromResult<IReadOnlyList<StoreSet>>([.. Enumerable.Repeat(Stores, count)]);
 
     protected IIdentityStore Identity => Stores.Identity;
     protected IExportJobStore Jobs => Stores.Jobs;
@@ -29,6 +37,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var node in _otherNodes)
+        {
+            await node.DisposeAsync();
+        }
+
         if (_stores is not null)
         {
             await _stores.DisposeAsync();
@@ -37,6 +50,14 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     // ---------------------------------------------------------------------------------------------------------
     // Helpers
+
+    /// <summary>This test's stores first, then <paramref name="count"/> - 1 other nodes over the same data.</summary>
+    private async Task<IReadOnlyList<StoreSet>> NodesAsync(int count)
+    {
+        var others = await OpenOtherNodesAsync(count - 1);
+        _otherNodes.AddRange(others.Where(o => !ReferenceEquals(o, Stores)));
+        return [Stores, .. others];
+    }
 
     private static QueuePolicy Policy(int maxQueued = 10, int maxProcessing = 2, long quota = long.MaxValue, DateTimeOffset? dayStart = null) =>
         new(maxQueued, maxProcessing, quota, dayStart ?? T0.AddHours(-6));
@@ -230,6 +251,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     public async Task Concurrent_token_requests_agree_on_one_token()
     {
         var (_, user) = await NewSubscriptionAsync();
+        var nodes = await NodesAsync(3);
         for (var round = 0; round < 8; round++)
         {
             var clientId = $"client-{round}";
@@ -238,12 +260,17 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             var calls = Enumerable.Range(0, 24).Select(i => Task.Run(async () =>
             {
                 start.Wait();
-                return await Identity.GetOrIssueTokenAsync(
+                return await nodes[i % nodes.Count].Identity.GetOrIssueTokenAsync(
                     new AccessToken($"tok-{round}-{i}:pod", clientId, user.Id, user.SubscriptionId, T0, T0.AddHours(1)), T0, None);
             })).ToList();
             start.Set();
             var results = await Task.WhenAll(calls);
             var winner = Assert.Single(results.Select(r => r.Token).Distinct());
+            foreach (var node in nodes)
+            {
+                Assert.NotNull(await node.Identity.FindTokenAsync(winner, None)); // accepted by every node
+            }
+
             foreach (var loser in Enumerable.Range(0, 24).Select(i => $"tok-{round}-{i}:pod").Where(t => t != winner))
             {
                 Assert.Null(await Identity.FindTokenAsync(loser, None));
@@ -360,8 +387,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         }
 
         var policy = Policy(maxQueued: 10);
-        var outcomes = await Task.WhenAll(jobs.Select(j => Task.Run(() =>
-            Jobs.EnqueueAsync(j.ExportId, j.ApiUserId, policy, T0.AddMinutes(1), None))));
+        var nodes = await NodesAsync(3);
+        var outcomes = await Task.WhenAll(jobs.Select((j, i) => Task.Run(() =>
+            nodes[i % nodes.Count].Jobs.EnqueueAsync(j.ExportId, j.ApiUserId, policy, T0.AddMinutes(1), None))));
 
         Assert.Equal(10, outcomes.Count(o => o == EnqueueOutcome.Enqueued));
         Assert.Equal(20, outcomes.Count(o => o == EnqueueOutcome.QueueFull));
@@ -494,8 +522,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             await QueuedJobAsync(subscriptions[i % 3], T0.AddSeconds(i), policy);
         }
 
+        var nodes = await NodesAsync(4);
         var leases = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() =>
-            Jobs.TryClaimNextAsync($"node-{i % 4}", T0.AddMinutes(1), Lease, None))));
+            nodes[i % 4].Jobs.TryClaimNextAsync($"node-{i % 4}", T0.AddMinutes(1), Lease, None))));
         var claimed = leases.Where(l => l is not null).Select(l => l!.Value).ToList();
         // Whatever the parallel round left (a claimer may give up after losing races), a serial drain finishes.
         while (await Jobs.TryClaimNextAsync("drain", T0.AddMinutes(1), Lease, None) is { } more)
@@ -519,10 +548,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         }
 
         Assert.NotNull(await Jobs.TryClaimNextAsync("n", T0.AddMinutes(1), Lease, None));
+        var nodes = await NodesAsync(3);
         for (var round = 0; round < 5; round++)
         {
             var leases = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
-                Jobs.TryClaimNextAsync($"node-{i}", T0.AddMinutes(1), Lease, None))));
+                nodes[i % 3].Jobs.TryClaimNextAsync($"node-{i}", T0.AddMinutes(1), Lease, None))));
             var winners = leases.Where(l => l is not null).Select(l => l!.Value).ToList();
             Assert.True(winners.Count <= 1, $"round {round}: {winners.Count} claimers took the last slot");
             if (winners.Count == 0)
@@ -582,9 +612,72 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var (_, user) = await NewSubscriptionAsync();
         await QueuedJobAsync(user, T0);
         await Jobs.TryClaimNextAsync("dead", T0, Lease, None);
+        var nodes = await NodesAsync(3);
         var leases = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
-            Jobs.TryClaimAbandonedAsync($"node-{i}", T0.AddMinutes(5), Lease, None))));
+            nodes[i % 3].Jobs.TryClaimAbandonedAsync($"node-{i}", T0.AddMinutes(5), Lease, None))));
         Assert.Single(leases, l => l is not null);
+    }
+
+    [Fact]
+    public async Task Workers_on_several_nodes_complete_each_job_once_within_the_limits()
+    {
+        var users = new List<ApiUser>();
+        for (var s = 0; s < 3; s++)
+        {
+            users.Add((await NewSubscriptionAsync()).User);
+        }
+
+        var jobs = new List<ExportJobRecord>();
+        for (var i = 0; i < 30; i++)
+        {
+            jobs.Add(await QueuedJobAsync(users[i % 3], T0.AddSeconds(i), Policy(maxQueued: 10, maxProcessing: 2)));
+        }
+
+        var nodes = await NodesAsync(3);
+        var holding = new int[users.Count];
+        var peak = new int[users.Count];
+        var completions = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var workers = Enumerable.Range(0, 12).Select(w => Task.Run(async () =>
+        {
+            var store = nodes[w % nodes.Count].Jobs;
+            var idle = 0;
+            while (idle < 20 && DateTime.UtcNow < deadline)
+            {
+                var lease = await store.TryClaimNextAsync($"node-{w % nodes.Count}", T0.AddMinutes(1), Lease, None);
+                if (lease is null)
+                {
+                    idle++;
+                    await Task.Delay(5);
+                    continue;
+                }
+
+                idle = 0;
+                var slot = users.FindIndex(u => u.SubscriptionId == lease.Value.SubscriptionId);
+                var now = Interlocked.Increment(ref holding[slot]);
+                InterlockedMax(ref peak[slot], now);
+                await Task.Delay(2);
+                Assert.True(await store.RenewLeaseAsync(lease.Value, T0.AddMinutes(2), None));
+                Interlocked.Decrement(ref holding[slot]);
+                if (await store.CompleteAsync(lease.Value, new ExportFileInfo(1, 1, "sha256:00"), T0.AddMinutes(1), None))
+                {
+                    Interlocked.Increment(ref completions);
+                }
+            }
+        })).ToList();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(30, completions);
+        Assert.All(peak, p => Assert.InRange(p, 1, 2));
+        Assert.All(await Task.WhenAll(jobs.Select(j => Job(j.ExportId))), j => Assert.Equal(ExportJobStatus.Completed, j.Status));
+
+        static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+            {
+            }
+        }
     }
 
     [Fact]
@@ -905,7 +998,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var batches = Enumerable.Range(0, 8)
             .Select(k => Enumerable.Range(k * 100, 400).Select(i => Activity(i + 1, T0.AddDays(i % 70).AddSeconds(i))).Reverse().ToList())
             .ToList();
-        var added = await Task.WhenAll(batches.Select(b => Task.Run(() => Activities.AppendAsync(sub.Id, b, None))));
+        var nodes = await NodesAsync(4);
+        var added = await Task.WhenAll(batches.Select((b, i) => Task.Run(() => nodes[i % 4].Activities.AppendAsync(sub.Id, b, None))));
         Assert.Equal(1100, added.Sum());
         Assert.Equal(1100, await Activities.CountAsync(sub.Id, None));
         var rows = await ReadAsync(new ActivityQuery(sub.Id, T0.AddDays(-1), T0.AddDays(80), null, null));
