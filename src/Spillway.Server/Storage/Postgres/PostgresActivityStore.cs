@@ -56,7 +56,7 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
                 await copy.WriteAsync(i, NpgsqlDbType.Integer, ct);
                 await copy.WriteAsync(a.MarketoGuid, NpgsqlDbType.Bigint, ct);
                 await copy.WriteAsync(a.LeadId, NpgsqlDbType.Bigint, ct);
-                await copy.WriteAsync(a.ActivityDate.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(ToSecond(a.ActivityDate), NpgsqlDbType.TimestampTz, ct);
                 await copy.WriteAsync(a.ActivityTypeId, NpgsqlDbType.Integer, ct);
                 await WriteNullableAsync(copy, a.CampaignId, ct);
                 await WriteNullableAsync(copy, a.PrimaryAttributeValueId, ct);
@@ -101,15 +101,16 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
             SELECT {ActivityColumns} FROM activity
             WHERE subscription_id = $1 AND activity_date >= $2 AND activity_date <= $3
             """;
-        var parameters = new List<NpgsqlParameter> { Int(query.SubscriptionId), Time(query.StartAt), Time(query.EndAt) };
+        var parameters = new List<NpgsqlParameter> { Int(query.SubscriptionId), Time(ToSecond(query.StartAt)), Time(ToSecond(query.EndAt)) };
         if (query.ActivityTypeIds is { Count: > 0 } types)
         {
             parameters.Add(P(types.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer));
             sql += $" AND activity_type_id = ANY(${parameters.Count})";
         }
 
-        if (query.PrimaryAttributeValueIds is { Count: > 0 } assets)
+        if (query.PrimaryAttributeValueIds is { } assets)
         {
+            // An empty list (asset names that matched nothing) selects nothing, as in the embedded store.
             parameters.Add(P(assets.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint));
             sql += $" AND primary_attribute_value_id = ANY(${parameters.Count})";
         }
@@ -203,6 +204,13 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
         await transaction.CommitAsync(ct);
         return deleted;
     }
+
+    /// <summary>
+    /// Activity dates are kept to the second, the precision of the export file (decisions.md 29), so the order
+    /// "activityDate, then marketoGUID" is the order of what the file shows, and the inclusive bounds compare whole
+    /// seconds; the embedded store does the same.
+    /// </summary>
+    private static DateTimeOffset ToSecond(DateTimeOffset value) => DateTimeOffset.FromUnixTimeSeconds(value.ToUnixTimeSeconds());
 
     private static int MonthKey(DateTimeOffset date)
     {

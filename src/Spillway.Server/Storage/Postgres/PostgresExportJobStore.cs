@@ -24,7 +24,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
 
     private const string Columns =
         "export_id, subscription_id, api_user_id, format, status, spec_json, created_at, queued_at, started_at, " +
-        "finished_at, number_of_records, file_size, file_checksum, error_msg";
+        "finished_at, number_of_records, file_size, file_checksum, error_msg, fencing_token, file_expired";
 
     private const string LeaseColumns = "export_id, subscription_id, lease_node, fencing_token, lease_expires_at";
 
@@ -34,11 +34,12 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         await using var command = Command(dataSource,
             $"""
             INSERT INTO export_job ({Columns})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """,
             Uuid(job.ExportId), Int(job.SubscriptionId), Int(job.ApiUserId), Text(job.Format.ToString()),
             Text(job.Status.ToString()), Text(job.SpecJson), Time(job.CreatedAt), NTime(job.QueuedAt), NTime(job.StartedAt),
-            NTime(job.FinishedAt), NLong(job.NumberOfRecords), NLong(job.FileSize), Text(job.FileChecksum), Text(job.ErrorMsg));
+            NTime(job.FinishedAt), NLong(job.NumberOfRecords), NLong(job.FileSize), Text(job.FileChecksum), Text(job.ErrorMsg),
+            Long(job.FencingToken), P(job.FileExpired, NpgsqlDbType.Boolean));
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -140,14 +141,15 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             exportedBytes = reader.GetInt64(1);
         }
 
-        if (active >= policy.MaxQueuedJobs)
-        {
-            return EnqueueOutcome.QueueFull;
-        }
-
+        // The quota is checked first: a subscription over its quota hears about the quota, whatever its queue.
         if (exportedBytes >= policy.DailyQuotaBytes)
         {
             return EnqueueOutcome.QuotaExceeded;
+        }
+
+        if (active >= policy.MaxQueuedJobs)
+        {
+            return EnqueueOutcome.QueueFull;
         }
 
         await using (var queue = Command(connection, transaction,
@@ -169,7 +171,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         {
             await using (var cancel = Command(dataSource,
                 """
-                UPDATE export_job SET status = 'Cancelled', cancelled_at = $3, lease_expires_at = NULL
+                UPDATE export_job SET status = 'Cancelled', cancelled_at = $3, lease_node = NULL, lease_expires_at = NULL
                 WHERE export_id = $1 AND api_user_id = $2 AND status IN ('Created', 'Queued', 'Processing')
                 """,
                 Uuid(exportId), Int(apiUserId), Time(now)))
@@ -296,11 +298,11 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             UPDATE export_job j
             SET lease_node = $1, lease_expires_at = $3, fencing_token = j.fencing_token + 1
             FROM (SELECT export_id FROM export_job
-                  WHERE status = 'Processing' AND lease_expires_at <= $2
+                  WHERE status = 'Processing' AND lease_expires_at < $2
                   ORDER BY lease_expires_at, export_id
                   LIMIT 1
                   FOR UPDATE SKIP LOCKED) c
-            WHERE j.export_id = c.export_id AND j.status = 'Processing' AND j.lease_expires_at <= $2
+            WHERE j.export_id = c.export_id AND j.status = 'Processing' AND j.lease_expires_at < $2
             RETURNING j.{LeaseColumns.Replace(", ", ", j.", StringComparison.Ordinal)}
             """,
             Text(nodeId), Time(now), Time(now + leaseDuration));
@@ -325,7 +327,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             """
             UPDATE export_job
             SET status = 'Completed', finished_at = $4, number_of_records = $5, file_size = $6, file_checksum = $7,
-                lease_expires_at = NULL
+                lease_node = NULL, lease_expires_at = NULL
             WHERE export_id = $1 AND status = 'Processing' AND fencing_token = $2 AND lease_node = $3
             """,
             Uuid(lease.ExportId), Long(lease.FencingToken), Text(lease.NodeId), Time(now),
@@ -337,7 +339,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
     {
         await using var command = Command(dataSource,
             """
-            UPDATE export_job SET status = 'Failed', finished_at = $4, error_msg = $5, lease_expires_at = NULL
+            UPDATE export_job SET status = 'Failed', finished_at = $4, error_msg = $5, lease_node = NULL, lease_expires_at = NULL
             WHERE export_id = $1 AND status = 'Processing' AND fencing_token = $2 AND lease_node = $3
             """,
             Uuid(lease.ExportId), Long(lease.FencingToken), Text(lease.NodeId), Time(now), Text(errorMsg));
@@ -346,28 +348,30 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
 
     public async Task<int> RequeueLeasesOfNodeAsync(string nodeId, CancellationToken ct)
     {
-        // Back to Queued (queued_at and started_at kept, so it goes first again); the token moves on so the old
+        // Back to Queued as if never started (queued_at kept, so it goes first again); the token moves on so the old
         // lease is dead at once.
         await using var command = Command(dataSource,
             """
             UPDATE export_job
-            SET status = 'Queued', lease_node = NULL, lease_expires_at = NULL, fencing_token = fencing_token + 1
+            SET status = 'Queued', started_at = NULL, lease_node = NULL, lease_expires_at = NULL,
+                fencing_token = fencing_token + 1
             WHERE status = 'Processing' AND lease_node = $1
             """,
             Text(nodeId));
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<IReadOnlyList<ExportJobRecord>> ListFilesToExpireAsync(DateTimeOffset finishedBefore, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<ExportJobRecord>> ListFilesToExpireAsync(int subscriptionId, DateTimeOffset finishedBefore, int limit,
+        CancellationToken ct)
     {
         await using var command = Command(dataSource,
             $"""
             SELECT {Columns} FROM export_job
-            WHERE status = 'Completed' AND NOT file_expired AND finished_at < $1
+            WHERE subscription_id = $1 AND status = 'Completed' AND NOT file_expired AND finished_at < $2
             ORDER BY finished_at, export_id
-            LIMIT $2
+            LIMIT $3
             """,
-            Time(finishedBefore), Int(limit));
+            Int(subscriptionId), Time(finishedBefore), Int(limit));
         return await PostgresIdentityStore.ReadAllAsync(command, ReadJob, ct);
     }
 
@@ -377,20 +381,21 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<int> DeleteJobsBeforeAsync(DateTimeOffset createdBefore, CancellationToken ct)
+    public async Task<int> DeleteJobsBeforeAsync(int subscriptionId, DateTimeOffset before, CancellationToken ct)
     {
         await using var command = Command(dataSource,
-            "DELETE FROM export_job WHERE created_at < $1 AND status IN ('Completed', 'Failed', 'Cancelled')",
-            Time(createdBefore));
+            """
+            DELETE FROM export_job
+            WHERE subscription_id = $1 AND status NOT IN ('Queued', 'Processing') AND coalesce(finished_at, created_at) < $2
+            """,
+            Int(subscriptionId), Time(before));
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<bool> IsFileLiveAsync(Guid exportId, CancellationToken ct)
+    public async Task<int> DeleteSubscriptionJobsAsync(int subscriptionId, CancellationToken ct)
     {
-        await using var command = Command(dataSource,
-            "SELECT EXISTS (SELECT 1 FROM export_job WHERE export_id = $1 AND status = 'Completed' AND NOT file_expired)",
-            Uuid(exportId));
-        return (bool)(await command.ExecuteScalarAsync(ct))!;
+        await using var command = Command(dataSource, "DELETE FROM export_job WHERE subscription_id = $1", Int(subscriptionId));
+        return await command.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task<ExportLease?> ReadLeaseAsync(NpgsqlCommand command, CancellationToken ct)
@@ -420,5 +425,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         FileSize = r.GetNLong(11),
         FileChecksum = r.GetNString(12),
         ErrorMsg = r.GetNString(13),
+        FencingToken = r.GetInt64(14),
+        FileExpired = r.GetBoolean(15),
     };
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 using static Spillway.Server.Storage.Postgres.PgSql;
@@ -9,11 +8,6 @@ namespace Spillway.Server.Storage.Postgres;
 /// <summary>Subscriptions, API users, credentials and tokens in PostgreSQL.</summary>
 internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdentityStore
 {
-    private static readonly JsonSerializerOptions OverridesJson = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private const string SubscriptionColumns = "id, munchkin_id, name, overrides::text, created_at";
     private const string UserColumns = "id, subscription_id, email, permissions, created_at";
     private const string CredentialColumns = "client_id, api_user_id, secret_hash, created_at";
@@ -24,7 +18,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
         await using var command = Command(dataSource,
             $"""
             INSERT INTO subscription (munchkin_id, name, created_at) VALUES ($1, $2, $3)
-            ON CONFLICT (munchkin_id) DO NOTHING
+            ON CONFLICT ((lower(munchkin_id))) DO NOTHING
             RETURNING {SubscriptionColumns}
             """,
             Text(munchkinId), Text(name), Time(now));
@@ -34,7 +28,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
     public async Task<Subscription?> FindSubscriptionAsync(string munchkinId, CancellationToken ct)
     {
         await using var command = Command(dataSource,
-            $"SELECT {SubscriptionColumns} FROM subscription WHERE munchkin_id = $1", Text(munchkinId));
+            $"SELECT {SubscriptionColumns} FROM subscription WHERE lower(munchkin_id) = lower($1)", Text(munchkinId));
         return await ReadOneAsync(command, ReadSubscription, ct);
     }
 
@@ -55,7 +49,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
     {
         ArgumentNullException.ThrowIfNull(overrides);
         await using var command = Command(dataSource, "UPDATE subscription SET overrides = $2 WHERE id = $1",
-            Int(subscriptionId), P(JsonSerializer.Serialize(overrides, OverridesJson), NpgsqlDbType.Jsonb));
+            Int(subscriptionId), P(JsonSerializer.Serialize(overrides, StorageJson.Default.SubscriptionLimitOverrides), NpgsqlDbType.Jsonb));
         return await command.ExecuteNonQueryAsync(ct) > 0;
     }
 
@@ -66,7 +60,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
         await using var command = Command(dataSource,
             $"""
             INSERT INTO api_user (subscription_id, email, permissions, created_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (subscription_id, email) DO NOTHING
+            ON CONFLICT (subscription_id, (lower(email))) DO NOTHING
             RETURNING {UserColumns}
             """,
             Int(subscriptionId), Text(email), P(permissions.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text), Time(now));
@@ -82,7 +76,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
     public async Task<ApiUser?> FindApiUserAsync(int subscriptionId, string email, CancellationToken ct)
     {
         await using var command = Command(dataSource,
-            $"SELECT {UserColumns} FROM api_user WHERE subscription_id = $1 AND email = $2", Int(subscriptionId), Text(email));
+            $"SELECT {UserColumns} FROM api_user WHERE subscription_id = $1 AND lower(email) = lower($2)", Int(subscriptionId), Text(email));
         return await ReadOneAsync(command, ReadUser, ct);
     }
 
@@ -190,7 +184,7 @@ internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIden
 
     private static Subscription ReadSubscription(NpgsqlDataReader r) => new(
         r.GetInt32(0), r.GetString(1), r.GetString(2),
-        JsonSerializer.Deserialize<SubscriptionLimitOverrides>(r.GetString(3), OverridesJson) ?? SubscriptionLimitOverrides.None,
+        JsonSerializer.Deserialize(r.GetString(3), StorageJson.Default.SubscriptionLimitOverrides) ?? SubscriptionLimitOverrides.None,
         r.GetTime(4));
 
     private static ApiUser ReadUser(NpgsqlDataReader r) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Npgsql;
+using Spillway.Server.Storage.Embedded;
 using static Spillway.Server.Storage.Postgres.PgSql;
 
 namespace Spillway.Server.Storage.Postgres;
@@ -10,12 +11,14 @@ namespace Spillway.Server.Storage.Postgres;
 /// transaction guarded by <c>pg_advisory_xact_lock</c>, so any number of nodes may start at once: the first applies
 /// what is missing, the others wait and then find nothing to do. Applied versions are recorded in schema_version.
 /// </summary>
-internal sealed class PostgresMigrator(NpgsqlDataSource dataSource)
+internal sealed class PostgresMigrator(NpgsqlDataSource dataSource) : IStorageInitializer
 {
     private const string ResourceMarker = ".Storage.Postgres.Migrations.";
 
     /// <summary>The embedded scripts, ordered by version.</summary>
     public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = LoadScripts();
+
+    Task IStorageInitializer.InitializeAsync(CancellationToken ct) => MigrateAsync(ct);
 
     /// <summary>Brings the database to the latest schema; returns how many scripts were applied.</summary>
     public async Task<int> MigrateAsync(CancellationToken ct)

@@ -1,4 +1,5 @@
 using Npgsql;
+using Spillway.Server.Storage.Embedded;
 
 namespace Spillway.Server.Storage.Postgres;
 
@@ -7,13 +8,15 @@ public static class PostgresStorage
 {
     /// <summary>
     /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool) and the three stores as singletons, plus the
-    /// <c>PostgresMigrator</c>; call <c>MigrateAsync</c> on it at startup before serving.
+    /// <c>PostgresMigrator</c>, also as an <see cref="IStorageInitializer"/> so <c>SpillwayApp.InitializeAsync</c>
+    /// applies the migrations before the server answers.
     /// </summary>
     public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<PostgresMigrator>();
+        services.AddSingleton<IStorageInitializer>(sp => sp.GetRequiredService<PostgresMigrator>());
         services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
         services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
         services.AddSingleton<IActivityStore, PostgresActivityStore>();
