@@ -149,6 +149,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(SubscriptionLimitOverrides.None, a.Overrides);
 
         Assert.Null(await Identity.CreateSubscriptionAsync("111-AAA-111", "Again", T0, None));
+        Assert.Null(await Identity.CreateSubscriptionAsync("111-aaa-111", "Again", T0, None)); // case-insensitive
+        Assert.Equal(a.Id, (await Identity.FindSubscriptionAsync("111-aaa-111", None))?.Id);
         Assert.Equal(a, await Identity.FindSubscriptionAsync("111-AAA-111", None));
         Assert.Equal(b, await Identity.GetSubscriptionAsync(b.Id, None));
         Assert.Null(await Identity.FindSubscriptionAsync("999-ZZZ-999", None));
@@ -186,6 +188,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(["Read-Only Activity", "Read-Write Activity"], second.Permissions);
 
         Assert.Null(await Identity.CreateApiUserAsync(sub.Id, "second@example.com", [], T0, None));
+        Assert.Null(await Identity.CreateApiUserAsync(sub.Id, "Second@Example.com", [], T0, None)); // case-insensitive
+        Assert.Equal(second.Id, (await Identity.FindApiUserAsync(sub.Id, "SECOND@example.COM", None))?.Id);
         Assert.NotNull(await Identity.CreateApiUserAsync(other.Id, "second@example.com", [], T0, None)); // same email, other subscription
 
         Assert.Equal(second.Id, (await Identity.FindApiUserAsync(sub.Id, "second@example.com", None))?.Id);
@@ -431,6 +435,19 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         // The next quota day starts afresh.
         Assert.Equal(EnqueueOutcome.Enqueued,
             await Jobs.EnqueueAsync(blocked.ExportId, user.Id, policy with { QuotaDayStart = dayStart.AddDays(1) }, T0.AddDays(1), None));
+    }
+
+    [Fact]
+    public async Task Over_quota_and_full_queue_reports_the_quota()
+    {
+        var (_, user) = await NewSubscriptionAsync();
+        var policy = Policy(maxQueued: 1, quota: 10);
+        await CompleteJobAsync(user, T0, 10, policy with { DailyQuotaBytes = long.MaxValue });
+        await QueuedJobAsync(user, T0.AddSeconds(1), policy with { DailyQuotaBytes = long.MaxValue });
+        var job = await NewJobAsync(user);
+        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(job.ExportId, user.Id, policy, T0.AddSeconds(2), None));
+        Assert.Equal(EnqueueOutcome.QueueFull,
+            await Jobs.EnqueueAsync(job.ExportId, user.Id, policy with { DailyQuotaBytes = 11 }, T0.AddSeconds(2), None));
     }
 
     [Fact]
@@ -709,6 +726,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(1, await Jobs.RequeueLeasesOfNodeAsync("restarting", None));
         var requeued = await Job(job.ExportId);
         Assert.Equal(ExportJobStatus.Queued, requeued.Status);
+        Assert.Null(requeued.StartedAt); // as if it never started
+        Assert.Equal(T0, requeued.QueuedAt);
         Assert.False(await Jobs.RenewLeaseAsync(mine, T0.AddMinutes(1), None));
         Assert.False(await Jobs.CompleteAsync(mine, new ExportFileInfo(1, 1, "sha256:00"), T0.AddSeconds(3), None));
         Assert.True(await Jobs.RenewLeaseAsync(theirs, T0.AddMinutes(1), None));
@@ -717,7 +736,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var again = (await Jobs.TryClaimNextAsync("restarting", T0.AddSeconds(5), Lease, None))!.Value;
         Assert.Equal(job.ExportId, again.ExportId);
         Assert.True(again.FencingToken > mine.FencingToken);
-        Assert.Equal(T0.AddSeconds(2), (await Job(job.ExportId)).StartedAt); // set the first time only
+        Assert.Equal(T0.AddSeconds(5), (await Job(job.ExportId)).StartedAt);
         Assert.Equal(0, await Jobs.RequeueLeasesOfNodeAsync("nobody", None));
     }
 
@@ -909,53 +928,97 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     // Jobs: retention
 
     [Fact]
-    public async Task File_expiry_helpers()
+    public async Task Files_to_expire_per_subscription_and_marking_them_expired()
     {
-        var (_, user) = await NewSubscriptionAsync();
+        var (sub, user) = await NewSubscriptionAsync();
+        var (otherSub, stranger) = await NewSubscriptionAsync();
         var old = await CompleteJobAsync(user, T0, 10);
         var recent = await CompleteJobAsync(user, T0.AddDays(3), 10);
-        var queued = await QueuedJobAsync(user, T0.AddDays(4));
+        var foreign = await CompleteJobAsync(stranger, T0, 10);
+        await QueuedJobAsync(user, T0.AddDays(4));
 
-        Assert.True(await Jobs.IsFileLiveAsync(old.ExportId, None));
-        Assert.False(await Jobs.IsFileLiveAsync(queued.ExportId, None));
-        Assert.False(await Jobs.IsFileLiveAsync(Guid.NewGuid(), None));
-
-        var due = await Jobs.ListFilesToExpireAsync(T0.AddDays(1), 100, None);
+        var due = await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(1), 100, None);
         Assert.Equal([old.ExportId], due.Select(j => j.ExportId));
-        Assert.Equal(2, (await Jobs.ListFilesToExpireAsync(T0.AddDays(5), 100, None)).Count);
-        Assert.Single(await Jobs.ListFilesToExpireAsync(T0.AddDays(5), 1, None));
+        Assert.False(due[0].FileExpired);
+        Assert.Equal(old.FencingToken, due[0].FencingToken); // the file is named by it
+        Assert.Empty(await Jobs.ListFilesToExpireAsync(sub.Id, T0, 100, None)); // finished exactly then: not before
+        Assert.Equal(2, (await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(5), 100, None)).Count);
+        Assert.Single(await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(5), 1, None));
+        Assert.Equal([foreign.ExportId], (await Jobs.ListFilesToExpireAsync(otherSub.Id, T0.AddDays(5), 100, None)).Select(j => j.ExportId));
 
         await Jobs.MarkFileExpiredAsync(old.ExportId, None);
-        Assert.False(await Jobs.IsFileLiveAsync(old.ExportId, None));
-        Assert.True(await Jobs.IsFileLiveAsync(recent.ExportId, None));
-        Assert.Empty(await Jobs.ListFilesToExpireAsync(T0.AddDays(1), 100, None));
         var expired = await Job(old.ExportId);
-        Assert.Equal(ExportJobStatus.Completed, expired.Status); // status still says Completed (decisions.md 25)
+        Assert.True(expired.FileExpired);
+        Assert.Equal(ExportJobStatus.Completed, expired.Status); // the status still says Completed (decisions.md 25)
+        Assert.False((await Job(recent.ExportId)).FileExpired);
+        Assert.Empty(await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(1), 100, None));
+        Assert.Equal([recent.ExportId], (await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(5), 100, None)).Select(j => j.ExportId));
     }
 
     [Fact]
-    public async Task Delete_jobs_before_removes_only_old_finished_jobs()
+    public async Task Job_records_carry_the_fencing_token_of_their_latest_lease()
     {
         var (_, user) = await NewSubscriptionAsync();
-        var oldCreated = await NewJobAsync(user, T0.AddDays(-40));
-        var oldCancelled = await NewJobAsync(user, T0.AddDays(-40));
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(oldCancelled.ExportId, user.Id, T0.AddDays(-40), None));
-        var oldQueued = await NewJobAsync(user, T0.AddDays(-35));
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(oldQueued.ExportId, user.Id, Policy(), T0.AddDays(-35), None));
-        var oldLease = (await Jobs.TryClaimNextAsync("n", T0.AddDays(-35), Lease, None))!.Value;
-        Assert.True(await Jobs.CompleteAsync(oldLease, new ExportFileInfo(1, 1, "sha256:00"), T0.AddDays(-35), None));
-        var newCancelled = await NewJobAsync(user, T0);
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(newCancelled.ExportId, user.Id, T0, None));
-        var stillQueued = await NewJobAsync(user, T0.AddDays(-33));
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(stillQueued.ExportId, user.Id, Policy(), T0.AddDays(-33), None));
+        var job = await QueuedJobAsync(user, T0);
+        Assert.Equal(0, (await Job(job.ExportId)).FencingToken);
+        var first = (await Jobs.TryClaimNextAsync("a", T0, Lease, None))!.Value;
+        Assert.Equal(first.FencingToken, (await Job(job.ExportId)).FencingToken);
+        var second = (await Jobs.TryClaimAbandonedAsync("b", T0.AddMinutes(5), Lease, None))!.Value;
+        Assert.Equal(second.FencingToken, (await Job(job.ExportId)).FencingToken);
+        Assert.True(await Jobs.CompleteAsync(second, new ExportFileInfo(1, 1, "sha256:00"), T0.AddMinutes(6), None));
+        Assert.Equal(second.FencingToken, (await Job(job.ExportId)).FencingToken);
+    }
 
-        Assert.Equal(2, await Jobs.DeleteJobsBeforeAsync(T0.AddDays(-30), None));
+    [Fact]
+    public async Task Delete_jobs_before_removes_the_subscriptions_jobs_that_are_not_queued_or_processing()
+    {
+        var (sub, user) = await NewSubscriptionAsync();
+        var (_, stranger) = await NewSubscriptionAsync();
+        var cutoff = T0.AddDays(-30);
+
+        var oldCreated = await NewJobAsync(user, cutoff.AddDays(-10));                 // never finished: by createdAt
+        var oldCancelled = await NewJobAsync(user, cutoff.AddDays(-10));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(oldCancelled.ExportId, user.Id, cutoff.AddDays(-10), None));
+        var oldCompleted = await CompleteJobAsync(user, cutoff.AddDays(-5), 1);       // finished before the cutoff
+        var lateCompleted = await NewJobAsync(user, cutoff.AddDays(-5));                // created before, finished after
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(lateCompleted.ExportId, user.Id, Policy(), cutoff.AddDays(-5), None));
+        var lateLease = (await Jobs.TryClaimNextAsync("n", cutoff.AddDays(-5), Lease, None))!.Value;
+        Assert.True(await Jobs.CompleteAsync(lateLease, new ExportFileInfo(1, 1, "sha256:00"), cutoff.AddDays(1), None));
+        var oldProcessing = await QueuedJobAsync(user, cutoff.AddDays(-3));
+        Assert.Equal(oldProcessing.ExportId, (await Jobs.TryClaimNextAsync("n", cutoff.AddDays(-3), Lease, None))?.ExportId);
+        var oldQueued = await QueuedJobAsync(user, cutoff.AddDays(-2));
+        var newCreated = await NewJobAsync(user, T0);
+        var strangers = await NewJobAsync(stranger, cutoff.AddDays(-10));
+
+        Assert.Equal(3, await Jobs.DeleteJobsBeforeAsync(sub.Id, cutoff, None));
+        Assert.Null(await Jobs.GetByIdAsync(oldCreated.ExportId, None));
         Assert.Null(await Jobs.GetByIdAsync(oldCancelled.ExportId, None));
-        Assert.Null(await Jobs.GetByIdAsync(oldQueued.ExportId, None));
-        Assert.NotNull(await Jobs.GetByIdAsync(oldCreated.ExportId, None));
-        Assert.NotNull(await Jobs.GetByIdAsync(stillQueued.ExportId, None));
-        Assert.NotNull(await Jobs.GetByIdAsync(newCancelled.ExportId, None));
-        Assert.Equal(0, await Jobs.DeleteJobsBeforeAsync(T0.AddDays(-30), None));
+        Assert.Null(await Jobs.GetByIdAsync(oldCompleted.ExportId, None));
+        Assert.NotNull(await Jobs.GetByIdAsync(lateCompleted.ExportId, None));
+        Assert.NotNull(await Jobs.GetByIdAsync(oldQueued.ExportId, None));
+        Assert.Equal(ExportJobStatus.Processing, (await Job(oldProcessing.ExportId)).Status);
+        Assert.NotNull(await Jobs.GetByIdAsync(newCreated.ExportId, None));
+        Assert.NotNull(await Jobs.GetByIdAsync(strangers.ExportId, None));
+        Assert.Equal(0, await Jobs.DeleteJobsBeforeAsync(sub.Id, cutoff, None));
+    }
+
+    [Fact]
+    public async Task Delete_subscription_jobs_removes_every_job_of_that_subscription_only()
+    {
+        var (sub, user) = await NewSubscriptionAsync();
+        var (_, stranger) = await NewSubscriptionAsync();
+        await CompleteJobAsync(user, T0, 5);
+        await NewJobAsync(user);
+        await QueuedJobAsync(user, T0.AddMinutes(1));
+        await QueuedJobAsync(user, T0.AddMinutes(2));
+        Assert.NotNull(await Jobs.TryClaimNextAsync("n", T0.AddMinutes(3), Lease, None));
+        var kept = await NewJobAsync(stranger);
+
+        Assert.Equal(4, await Jobs.DeleteSubscriptionJobsAsync(sub.Id, None));
+        Assert.Empty((await Jobs.ListAsync(user.Id, T0.AddDays(-1), null, 300, null, None)).Jobs);
+        Assert.Equal(0, await Jobs.ExportedBytesSinceAsync(sub.Id, T0.AddDays(-1), None));
+        Assert.NotNull(await Jobs.GetByIdAsync(kept.ExportId, None));
+        Assert.Equal(0, await Jobs.DeleteSubscriptionJobsAsync(sub.Id, None));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1015,7 +1078,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var end = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
         var activities = new List<ActivityRecord>
         {
-            Activity(10, start.AddTicks(-10)),          // just before: out
+            Activity(10, start.AddSeconds(-1)),          // just before: out
             Activity(30, start),                         // exactly the start: in
             Activity(20, start),                         // same instant, smaller guid first
             Activity(40, start.AddHours(1)),             // next month
@@ -1063,7 +1126,23 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.NotEmpty(both);
 
         Assert.Empty(await ReadAsync(window with { ActivityTypeIds = [99] }));
+        Assert.Empty(await ReadAsync(window with { PrimaryAttributeValueIds = [] })); // asset names that matched nothing
+        Assert.Equal(60, (await ReadAsync(window with { ActivityTypeIds = [] })).Count);
         Assert.Equal(60, (await ReadAsync(window)).Count);
+    }
+
+    [Fact]
+    public async Task Activity_dates_are_kept_to_the_second_the_precision_of_the_file()
+    {
+        var (sub, _) = await NewSubscriptionAsync();
+        // Shown as the same second in the file, so ordered by marketoGUID (decisions.md 29, 30).
+        await Activities.AppendAsync(sub.Id, [Activity(2, T0.AddMilliseconds(100)), Activity(1, T0.AddMilliseconds(900))], None);
+        var rows = await ReadAsync(new ActivityQuery(sub.Id, T0, T0, null, null));
+        Assert.Equal([1L, 2], rows.Select(r => r.MarketoGuid));
+        Assert.All(rows, r => Assert.Equal(T0, r.ActivityDate));
+        // Bounds are whole seconds too.
+        Assert.Equal(2, (await ReadAsync(new ActivityQuery(sub.Id, T0.AddMilliseconds(500), T0.AddMilliseconds(600), null, null))).Count);
+        Assert.Empty(await ReadAsync(new ActivityQuery(sub.Id, T0.AddSeconds(1), T0.AddSeconds(2), null, null)));
     }
 
     [Fact]
@@ -1093,12 +1172,18 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             new DateTimeOffset(1999, 12, 31, 23, 59, 59, TimeSpan.Zero),
             new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero),
             new DateTimeOffset(2024, 2, 29, 12, 0, 0, TimeSpan.Zero),
-            new DateTimeOffset(2099, 12, 31, 23, 59, 59, 999, TimeSpan.Zero),
+            new DateTimeOffset(2099, 12, 31, 23, 59, 59, TimeSpan.Zero),
         };
         Assert.Equal(4, await Activities.AppendAsync(sub.Id, dates.Select((d, i) => Activity(i + 1, d)).ToList(), None));
-        var rows = await ReadAsync(new ActivityQuery(sub.Id, dates[0], dates[^1], null, null));
-        Assert.Equal(dates, rows.Select(r => r.ActivityDate));
+        // Windows of at most 31 days, as the API allows.
+        Assert.Equal(dates[..2], (await ReadAsync(new ActivityQuery(sub.Id, dates[0].AddDays(-15), dates[0].AddDays(15), null, null)))
+            .Select(r => r.ActivityDate));
         Assert.Single(await ReadAsync(new ActivityQuery(sub.Id, dates[1], dates[1].AddDays(31), null, null)));
+        foreach (var date in dates[2..])
+        {
+            var row = Assert.Single(await ReadAsync(new ActivityQuery(sub.Id, date.AddDays(-1), date.AddDays(1), null, null)));
+            Assert.Equal(date, row.ActivityDate);
+        }
     }
 
     [Fact]
