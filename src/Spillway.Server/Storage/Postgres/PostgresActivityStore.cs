@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using static Spillway.Server.Storage.Postgres.PgSql;
@@ -19,7 +21,7 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
 
     private const string ActivityColumns =
         "marketo_guid, lead_id, activity_date, activity_type_id, campaign_id, primary_attribute_value_id, " +
-        "primary_attribute_value, attributes, action_result";
+        "primary_attribute_value, attributes, action_result, text_escaped";
 
     public async Task<long> AppendAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
     {
@@ -39,7 +41,7 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
             CREATE TEMP TABLE activity_stage (
                 ord integer NOT NULL, marketo_guid bigint NOT NULL, lead_id bigint NOT NULL, activity_date timestamptz NOT NULL,
                 activity_type_id integer NOT NULL, campaign_id bigint, primary_attribute_value_id bigint,
-                primary_attribute_value text, attributes text NOT NULL, action_result text
+                primary_attribute_value text, attributes text NOT NULL, action_result text, text_escaped boolean NOT NULL
             ) ON COMMIT DROP
             """))
         {
@@ -60,9 +62,11 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
                 await copy.WriteAsync(a.ActivityTypeId, NpgsqlDbType.Integer, ct);
                 await WriteNullableAsync(copy, a.CampaignId, ct);
                 await WriteNullableAsync(copy, a.PrimaryAttributeValueId, ct);
-                await WriteNullableAsync(copy, a.PrimaryAttributeValue, ct);
-                await copy.WriteAsync(a.Attributes, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(copy, a.ActionResult, ct);
+                var escape = HasNul(a.PrimaryAttributeValue) || HasNul(a.Attributes) || HasNul(a.ActionResult);
+                await WriteNullableAsync(copy, escape ? Escape(a.PrimaryAttributeValue) : a.PrimaryAttributeValue, ct);
+                await copy.WriteAsync(escape ? Escape(a.Attributes) : a.Attributes, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(copy, escape ? Escape(a.ActionResult) : a.ActionResult, ct);
+                await copy.WriteAsync(escape, NpgsqlDbType.Boolean, ct);
             }
 
             await copy.CompleteAsync(ct);
@@ -126,16 +130,23 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
             // Rows are read off the socket one at a time: memory stays constant whatever the window holds.
             while (await reader.ReadAsync(ct))
             {
-                yield return new ActivityRecord(
-                    reader.GetInt64(0),
-                    reader.GetInt64(1),
-                    reader.GetTime(2),
-                    reader.GetInt32(3),
-                    reader.GetNLong(4),
-                    reader.GetNLong(5),
-                    reader.GetNString(6),
-                    reader.GetString(7),
-                    reader.GetNString(8));
+                var guid = reader.GetInt64(0);
+                var lead = reader.GetInt64(1);
+                var date = reader.GetTime(2);
+                var type = reader.GetInt32(3);
+                var campaign = reader.GetNLong(4);
+                var assetId = reader.GetNLong(5);
+                var asset = reader.GetNString(6);
+                var attributes = reader.GetString(7);
+                var result = reader.GetNString(8);
+                if (reader.GetBoolean(9))
+                {
+                    asset = Unescape(asset);
+                    attributes = Unescape(attributes)!;
+                    result = Unescape(result);
+                }
+
+                yield return new ActivityRecord(guid, lead, date, type, campaign, assetId, asset, attributes, result);
             }
 
             finished = true;
@@ -280,6 +291,36 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
                 _months[month] = false;
             }
         }
+    }
+
+    private static bool HasNul(string? value) => value is not null && value.Contains('\0', StringComparison.Ordinal);
+
+    [return: NotNullIfNotNull(nameof(value))]
+    private static string? Escape(string? value) =>
+        value?.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\0", "\\0", StringComparison.Ordinal);
+
+    [return: NotNullIfNotNull(nameof(value))]
+    private static string? Unescape(string? value)
+    {
+        if (value is null || !value.Contains('\\', StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        var text = new StringBuilder(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (value[i] == '\\' && i + 1 < value.Length)
+            {
+                text.Append(value[++i] == '0' ? '\0' : value[i]);
+            }
+            else
+            {
+                text.Append(value[i]);
+            }
+        }
+
+        return text.ToString();
     }
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, CancellationToken ct)

@@ -93,6 +93,7 @@ CREATE INDEX export_job_retention_ix ON export_job (subscription_id, (coalesce(f
 -- The primary key doubles as the export scan index: (subscription_id, activity_date, marketo_guid) serves
 -- WHERE subscription_id = $1 AND activity_date BETWEEN $2 AND $3 ORDER BY activity_date, marketo_guid.
 -- attributes is text: the exact compact JSON given, never re-encoded (jsonb would reorder and respace it).
+-- activity_date is kept to the second, the precision of the export file.
 CREATE TABLE activity (
     subscription_id            integer     NOT NULL,
     marketo_guid               bigint      NOT NULL,
@@ -104,6 +105,10 @@ CREATE TABLE activity (
     primary_attribute_value    text,
     attributes                 text        NOT NULL,
     action_result              text,
+    -- PostgreSQL text cannot hold NUL, which activity text may contain (decisions.md 30: kept as stored). A row whose
+    -- text has a NUL stores its three text columns escaped (\ -> \\, NUL -> \0) and says so here; every other
+    -- row is stored exactly as given.
+    text_escaped               boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (subscription_id, activity_date, marketo_guid)
 ) PARTITION BY RANGE (activity_date);
 
