@@ -24,6 +24,18 @@ public static class PostgresTestDatabase
                 "(e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=postgres).")
             : value;
 
+    /// <summary>
+    /// Creates an empty database and returns its connection string (for a test server, or several server processes
+    /// sharing it). Databases are not dropped: scripts/test.sh throws the whole cluster away.
+    /// </summary>
+    public static async Task<string> CreateDatabaseAsync()
+    {
+        var admin = ConnectionString;
+        var name = "spillway_" + Guid.NewGuid().ToString("N")[..16];
+        await ExecuteAsync(admin, $"CREATE DATABASE {name}");
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
     /// <summary>Creates an empty schema and returns a connection string whose search_path is that schema.</summary>
     public static async Task<(string ConnectionString, Func<ValueTask> Drop)> CreateSchemaAsync()
     {

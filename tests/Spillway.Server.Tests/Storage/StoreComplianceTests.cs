@@ -1157,10 +1157,26 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             new ActivityRecord(2, 7, T0, 12, null, null, null, "{}", null),
             // Not compact on purpose: the store keeps the text as given, never re-encoding it.
             new ActivityRecord(3, 8, T0, 13, null, null, "multi\nline\r\ntext\u0001 ünïcödé 😀", """{ "b": 1,  "a": [1, 2.50] }""", ""),
+            new ActivityRecord(5, 9, T0, 1, 1, 2, "back\\slash \\0", """{"path":"C:\\dir\\0"}""", "\\"),
         };
         await Activities.AppendAsync(sub.Id, activities, None);
         var rows = await ReadAsync(new ActivityQuery(sub.Id, T0, T0, null, null));
         Assert.Equal(activities, rows);
+    }
+
+    [Fact]
+    public async Task Activity_text_keeps_nul_characters()
+    {
+        // decisions.md 30: CR, NUL, multi-line and non-ASCII text are kept as stored. Backslashes next to the NULs
+        // look like escapes on purpose.
+        var (sub, _) = await NewSubscriptionAsync();
+        var activities = new[]
+        {
+            new ActivityRecord(4, 9, T0, 1, 1, 2, "nul\0here \\0 \\\\ end\\", "{\"a\":\"x\0y \\\\0\"}", "\0"),
+            new ActivityRecord(6, 9, T0, 1, 1, 2, "\0", "\0{}\0", "tail\0"),
+        };
+        await Activities.AppendAsync(sub.Id, activities, None);
+        Assert.Equal(activities, await ReadAsync(new ActivityQuery(sub.Id, T0, T0, null, null)));
     }
 
     [Fact]
