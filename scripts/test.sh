@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Storage]
 #
-# Starts a private PostgreSQL cluster in a temp folder (installing Debian's `postgresql` if initdb is missing),
+# Installs the compatibility client (npm ci in tests/compat/node-marketo-rest; Debian's nodejs/npm if missing),
+# starts a private PostgreSQL cluster in a temp folder (installing Debian's `postgresql` if initdb is missing),
 # exports SPILLWAY_TEST_POSTGRES, runs `dotnet test Spillway.slnx -c Release`, then stops the cluster and removes
 # the folder. Exits with dotnet test's exit code.
 set -euo pipefail
@@ -14,6 +15,21 @@ cd "$root"
 if ! command -v dotnet >/dev/null 2>&1; then
     echo "test.sh: the .NET SDK (dotnet) is required (see global.json)" >&2
     exit 1
+fi
+
+# The compatibility tests run the published node-marketo-rest client: Node.js and the locked package.
+compat="$root/tests/compat/node-marketo-rest"
+if [[ -f "$compat/package-lock.json" ]]; then
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "test.sh: node/npm not found; installing Debian's nodejs and npm" >&2
+        sudo=""
+        if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+    fi
+    if [[ ! -d "$compat/node_modules/node-marketo-rest" || "$compat/package-lock.json" -nt "$compat/node_modules/.package-lock.json" ]]; then
+        (cd "$compat" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/spillway-test.XXXXXX")
