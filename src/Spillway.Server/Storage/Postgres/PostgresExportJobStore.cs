@@ -342,7 +342,8 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             UPDATE export_job SET status = 'Failed', finished_at = $4, error_msg = $5, lease_node = NULL, lease_expires_at = NULL
             WHERE export_id = $1 AND status = 'Processing' AND fencing_token = $2 AND lease_node = $3
             """,
-            Uuid(lease.ExportId), Long(lease.FencingToken), Text(lease.NodeId), Time(now), Text(errorMsg));
+            Uuid(lease.ExportId), Long(lease.FencingToken), Text(lease.NodeId), Time(now),
+            Text(errorMsg?.Replace('\0', '\uFFFD'))); // an exception message may quote activity text; text cannot hold NUL
         return await command.ExecuteNonQueryAsync(ct) > 0;
     }
 
