@@ -14,6 +14,7 @@ internal static class PgSql
     public const int SubscriptionQueueLock = 0x5350_0002;
     public const int ClientTokenLock = 0x5350_0003;
     public const int PartitionLock = 0x5350_0004;
+    public const int ApiCallLock = 0x5350_0005;
 
     public static NpgsqlParameter P(object? value, NpgsqlDbType type) =>
         new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

@@ -1,4 +1,5 @@
 using Npgsql;
+using Spillway.Server.Limits;
 using Spillway.Server.Storage.Embedded;
 
 namespace Spillway.Server.Storage.Postgres;
@@ -7,7 +8,8 @@ namespace Spillway.Server.Storage.Postgres;
 public static class PostgresStorage
 {
     /// <summary>
-    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool) and the three stores as singletons, plus the
+    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool), the three stores and the cluster-wide
+    /// <see cref="IApiCallLimiter"/> as singletons, plus the
     /// <c>PostgresMigrator</c>, also as an <see cref="IStorageInitializer"/> so <c>SpillwayApp.InitializeAsync</c>
     /// applies the migrations before the server answers.
     /// </summary>
@@ -20,6 +22,9 @@ public static class PostgresStorage
         services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
         services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
         services.AddSingleton<IActivityStore, PostgresActivityStore>();
+        // Cluster-wide 606/615/607. Takes effect where the app registers its in-memory limiter with TryAdd.
+        services.AddSingleton<IApiCallLimiter>(sp =>
+            new PostgresApiCallLimiter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
         return services;
     }
 
