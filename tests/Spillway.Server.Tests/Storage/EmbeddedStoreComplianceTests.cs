@@ -10,7 +10,7 @@ public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
     protected override async Task<StoreSet> CreateStoresAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24)).BuildServiceProvider();
+        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24), "256MB").BuildServiceProvider();
         foreach (var initializer in services.GetServices<IStorageInitializer>())
         {
             await initializer.InitializeAsync(CancellationToken.None);
