@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
@@ -81,7 +82,8 @@ public static class SpillwayApp
 
         services.AddSingleton<SubscriptionDirectory>();
         services.AddSingleton<TokenService>();
-        services.AddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
+        // A provider may bring its own (PostgreSQL: counters shared by the cluster); a single node counts in memory.
+        services.TryAddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
         services.AddSingleton<ActivityTypeRegistry>();
         services.AddSingleton<ExportSignal>();
         services.AddSingleton<StatusSnapshots>();
