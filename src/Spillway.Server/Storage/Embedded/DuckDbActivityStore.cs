@@ -39,7 +39,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
                 attributes                 VARCHAR NOT NULL, -- the compact JSON object written as is
                 action_result              VARCHAR
             );
-            CREATE TABLE IF NOT EXISTS activity_staging AS SELECT * FROM activity LIMIT 0;
+            -- Text goes through the appender as BLOB (UTF-8 bytes with their length): the appender passes VARCHAR values as
+            -- C strings, which would cut a value at its first NUL (decision 30: NUL is kept as stored).
+            DROP TABLE IF EXISTS activity_staging;
+            CREATE TABLE activity_staging (
+                subscription_id            INTEGER NOT NULL,
+                marketo_guid               BIGINT  NOT NULL,
+                lead_id                    BIGINT  NOT NULL,
+                activity_ts                BIGINT  NOT NULL,
+                activity_type_id           INTEGER NOT NULL,
+                campaign_id                BIGINT,
+                primary_attribute_value_id BIGINT,
+                primary_attribute_value    BLOB,
+                attributes                 BLOB NOT NULL,
+                action_result              BLOB
+            );
             """);
     }
 
@@ -70,9 +84,9 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
                         .AppendValue((int?)a.ActivityTypeId)
                         .AppendValue(a.CampaignId)
                         .AppendValue(a.PrimaryAttributeValueId)
-                        .AppendValue(a.PrimaryAttributeValue)
-                        .AppendValue(a.Attributes)
-                        .AppendValue(a.ActionResult)
+                        .AppendValue(Utf8(a.PrimaryAttributeValue))
+                        .AppendValue(Utf8(a.Attributes))
+                        .AppendValue(Utf8(a.ActionResult))
                         .EndRow();
                 }
             }
@@ -82,7 +96,9 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
             using var insert = connection.CreateCommand();
             insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
                 INSERT INTO activity
-                SELECT * FROM activity_staging s
+                SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
+                       s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
+                  FROM activity_staging s
                  WHERE NOT EXISTS (SELECT 1 FROM activity a
                                     WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
                                       AND a.marketo_guid = s.marketo_guid)
@@ -176,6 +192,8 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         _keeper.Dispose();
         _appendLock.Dispose();
     }
+
+    private static byte[]? Utf8(string? text) => text is null ? null : Encoding.UTF8.GetBytes(text);
 
     private DuckDBConnection Open()
     {
