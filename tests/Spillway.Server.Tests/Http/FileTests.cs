@@ -139,10 +139,12 @@ public abstract class FileTests : StoreTestBase
         await Marketo.WaitAsync(client, id, "Processing");
 
         var response = await Marketo.GetFileAsync(client, id);
+        var published = Directory.EnumerateFiles(server.ExportFilesPath).Where(f => server.ExportFilesOf(id).Contains(f)).ToList();
         var stillProcessing = (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString() == "Processing";
 
         Assert.True(stillProcessing, "precondition: the job was Processing while the file was asked for");
         await AssertPlainNotFoundAsync(response);
+        Assert.Empty(published); // decision 31: written under a temporary name, published only complete
         await Marketo.WaitAsync(client, id);
         Assert.Equal(HttpStatusCode.OK, (await Marketo.GetFileAsync(client, id)).StatusCode);
     }

@@ -52,6 +52,22 @@ public abstract class RetentionTests : StoreTestBase
     }
 
     [Fact]
+    public async Task The_file_is_404_once_7_days_have_passed_even_before_a_sweep_ran()
+    {
+        await using var server = await StartWithRoomAsync();
+        var client = await server.AuthorizedClientAsync();
+        var (id, completed) = await Marketo.CompleteAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+
+        server.Clock.SetNow(FinishedAt(completed).AddDays(7).AddSeconds(1));
+        client.Dispose();
+        client = await server.AuthorizedClientAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Marketo.GetFileAsync(client, id)).StatusCode);
+        Assert.Equal("Completed", (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString());
+        client.Dispose();
+    }
+
+    [Fact]
     public async Task The_job_record_is_gone_after_30_days()
     {
         await using var server = await StartWithRoomAsync();
