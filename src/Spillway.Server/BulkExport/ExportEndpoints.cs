@@ -181,11 +181,13 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportFileStore files)
+        IExportJobStore jobs, ExportFileStore files, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        // Expired by age as well as by the sweeper's mark: the sweeper runs every minute, retention ends on the second.
         if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
+            || clock.GetUtcNow() - job.FinishedAt > TimeSpan.FromDays(caller.Limits.FileRetentionDays)
             || !files.TryGetPublished(job.ExportId, job.FencingToken, out var path, out var length)
             || length != job.FileSize)
         {
