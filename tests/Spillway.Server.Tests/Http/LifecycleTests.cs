@@ -107,6 +107,49 @@ public abstract class LifecycleTests : StoreTestBase
     }
 
     [Fact]
+    public async Task Concurrent_enqueues_of_one_job_queue_it_once()
+    {
+        await using var server = await StartWithRoomAsync(PausedWorker);
+        using var client = await server.AuthorizedClientAsync();
+        var id = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Marketo.PostEnqueueAsync(client, id)));
+
+        var successes = 0;
+        foreach (var response in responses)
+        {
+            var envelope = await Marketo.EnvelopeAsync(response);
+            if (envelope.GetProperty("success").GetBoolean())
+            {
+                successes++;
+                Assert.Equal("Queued", Marketo.Job(envelope).GetProperty("status").GetString());
+            }
+            else
+            {
+                Assert.Equal("Job already queued", await Marketo.ErrorAsync(response, "1029"));
+            }
+        }
+
+        Assert.Equal(1, successes);
+    }
+
+    [Fact]
+    public async Task Concurrent_cancels_all_succeed()
+    {
+        await using var server = await StartWithRoomAsync(PausedWorker);
+        using var client = await server.AuthorizedClientAsync();
+        var id = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+        await Marketo.EnqueueAsync(client, id);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Marketo.PostCancelAsync(client, id)));
+
+        foreach (var response in responses)
+        {
+            Assert.Equal("Cancelled", Marketo.Job(await Marketo.SuccessAsync(response)).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Enqueue_of_a_Processing_job_is_1029_Job_already_queued()
     {
         await using var server = await StartWithRoomAsync(SlowChunks);

@@ -42,6 +42,40 @@ public abstract partial class QueueAndQuotaTests : StoreTestBase
     }
 
     [Fact]
+    public async Task Concurrent_enqueues_never_overfill_the_queue()
+    {
+        await using var server = await StartWithRoomAsync(PausedWorker);
+        using var client = await server.AuthorizedClientAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            ids.Add(await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1))));
+        }
+
+        var responses = await Task.WhenAll(ids.Select(id => Marketo.PostEnqueueAsync(client, id)));
+
+        var outcomes = new List<string>();
+        foreach (var response in responses)
+        {
+            var envelope = await Marketo.EnvelopeAsync(response);
+            outcomes.Add(envelope.GetProperty("success").GetBoolean()
+                ? Marketo.Job(envelope).GetProperty("status").GetString()!
+                : await Marketo.ErrorAsync(response, "1029"));
+        }
+
+        Assert.Equal(10, outcomes.Count(o => o == "Queued"));
+        Assert.Equal(6, outcomes.Count(o => o == "Too many jobs in queue"));
+        var statuses = new List<string>();
+        foreach (var id in ids)
+        {
+            statuses.Add((await Marketo.StatusAsync(client, id)).GetProperty("status").GetString()!);
+        }
+
+        Assert.Equal(10, statuses.Count(s => s == "Queued"));
+        Assert.Equal(6, statuses.Count(s => s == "Created"));
+    }
+
+    [Fact]
     public async Task The_queue_is_shared_by_every_API_user_of_the_subscription()
     {
         await using var server = await StartWithRoomAsync(PausedWorker);
