@@ -144,6 +144,55 @@ public abstract class CreateValidationTests : StoreTestBase
         Assert.Equal([2L, 3L], Marketo.Guids(file));
     }
 
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z", "0001-01-01T23:59:59Z")]
+    [InlineData("9999-12-01T00:00:00Z", "9999-12-31T23:59:59Z")]
+    [InlineData("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z")]
+    public async Task Extreme_but_valid_windows_export_an_empty_file(string startAt, string endAt)
+    {
+        await using var server = await StartWithRoomAsync();
+        await server.AppendAsync(Marketo.Activity(1, Day));
+        using var client = await server.AuthorizedClientAsync();
+
+        var (file, job) = await Marketo.ExportAsync(client, Body(startAt, endAt));
+
+        Assert.Equal([DefaultHeader], Marketo.Lines(file));
+        Assert.Equal(0, job.GetProperty("numberOfRecords").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"9999-12-31T23:59:59-05:00","endAt":"9999-12-31T23:59:59-05:00"}}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"0001-01-01T00:00:00+05:00","endAt":"0001-01-02T00:00:00Z"}}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"},"activityTypeIds":[1e10]}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"},"activityTypeIds":[2147483648]}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"},"activityTypeIds":[24],"primaryAttributeValueIds":[1.5]}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"},"activityTypeIds":[24],"primaryAttributeValues":[4201]}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"}},"fields":["marketoGUID",null]}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"}},"columnHeaderNames":{"leadId":7}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00Z","endAt":"2026-03-02T00:00:00Z"}},"columnHeaderNames":["leadId"]}""")]
+    [InlineData("""{"filter":[],"format":"CSV"}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"","endAt":""}}}""")]
+    [InlineData("""{"filter":{"createdAt":{"startAt":"2026-03-01T00:00:00+25:00","endAt":"2026-03-02T00:00:00Z"}}}""")]
+    public async Task Odd_values_are_1003_never_a_system_error(string body)
+    {
+        await using var server = await StartWithRoomAsync();
+        using var client = await server.AuthorizedClientAsync();
+
+        var message = await Marketo.CreateErrorAsync(client, body);
+
+        Assert.StartsWith("Invalid value specified for attribute '", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deeply_nested_json_is_609_never_a_system_error()
+    {
+        await using var server = await StartWithRoomAsync();
+        using var client = await server.AuthorizedClientAsync();
+        var body = "{\"filter\":" + new string('[', 200) + new string(']', 200) + "}";
+
+        Assert.Equal("Invalid JSON", await Marketo.ErrorAsync(await Marketo.PostCreateAsync(client, body), "609"));
+    }
+
     // ---- 13: JSON, content type, body shape ----
 
     [Theory]
