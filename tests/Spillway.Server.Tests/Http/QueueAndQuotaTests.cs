@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server.Admin;
 using Spillway.Server.Hosting;
 using Spillway.Server.Tests.Infrastructure;
 
@@ -198,6 +200,57 @@ public abstract partial class QueueAndQuotaTests : StoreTestBase
         Assert.Equal("Queued", (await Marketo.EnqueueAsync(client, onlyCreated)).GetProperty("status").GetString());
         Assert.Equal("Queued", (await Marketo.EnqueueAsync(client, fresh)).GetProperty("status").GetString());
         client.Dispose();
+    }
+
+    /// <summary>A second subscription with one API user; returns a client of that user.</summary>
+    private static async Task<HttpClient> OtherSubscriptionClientAsync(SpillwayTestServer server)
+    {
+        var admin = server.Services.GetRequiredService<SubscriptionAdmin>();
+        Assert.Null((await admin.CreateSubscriptionAsync("222-BBB-222", "Other", CancellationToken.None)).Error);
+        var user = await admin.AddApiUserAsync("222-BBB-222", "b@example.com", ["Read-Write Activity"], null, null, CancellationToken.None);
+        Assert.Null(user.Error);
+        return await server.AuthorizedClientAsync(user.Value.Credential.ClientId, user.Value.Credential.ClientSecret);
+    }
+
+    [Fact]
+    public async Task The_queue_limit_is_configurable_and_per_subscription()
+    {
+        await using var server = await StartWithRoomAsync(PausedWorker, new { maxQueuedJobs = 3 });
+        using var client = await server.AuthorizedClientAsync();
+        using var other = await OtherSubscriptionClientAsync(server);
+        for (var i = 0; i < 3; i++)
+        {
+            await Marketo.EnqueueAsync(client, await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1))));
+        }
+
+        var fourth = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+        Assert.Equal("Too many jobs in queue", await Marketo.ErrorAsync(await Marketo.PostEnqueueAsync(client, fourth), "1029"));
+
+        // The other subscription has its own queue (default 10).
+        for (var i = 0; i < 10; i++)
+        {
+            await Marketo.EnqueueAsync(other, await Marketo.CreateAsync(other, Marketo.Window(Day, Day.AddDays(1))));
+        }
+
+        var eleventh = await Marketo.CreateAsync(other, Marketo.Window(Day, Day.AddDays(1)));
+        Assert.Equal("Too many jobs in queue", await Marketo.ErrorAsync(await Marketo.PostEnqueueAsync(other, eleventh), "1029"));
+    }
+
+    [Fact]
+    public async Task The_export_quota_is_per_subscription()
+    {
+        await using var server = await StartWithRoomAsync(limits: new { dailyExportQuotaMegabytes = 1 });
+        await server.SeedAsync(20_000, 2);
+        var now = server.Clock.GetUtcNow();
+        var body = Marketo.Window(now.AddDays(-3), now.AddDays(1));
+        using var client = await server.AuthorizedClientAsync();
+        using var other = await OtherSubscriptionClientAsync(server);
+        var (_, job) = await Marketo.CompleteAsync(client, body);
+        Assert.True(job.GetProperty("fileSize").GetInt64() > 1024 * 1024, "precondition: over 1 MB");
+
+        Assert.Equal("Export daily quota 1MB exceeded.", await Marketo.CreateErrorAsync(client, body, "1029"));
+        var elsewhere = await Marketo.CreateAsync(other, body);
+        Assert.Equal("Queued", (await Marketo.EnqueueAsync(other, elsewhere)).GetProperty("status").GetString());
     }
 
     [Fact]
