@@ -202,6 +202,31 @@ public abstract partial class QueueAndQuotaTests : StoreTestBase
         client.Dispose();
     }
 
+    [Fact]
+    public async Task The_quota_day_follows_Chicago_midnight_across_a_daylight_saving_change()
+    {
+        await using var server = await StartWithRoomAsync(limits: new { dailyExportQuotaMegabytes = 1 });
+        // 2027-03-14 starts at 06:00Z (CST) and, being 23 hours long, ends at 2027-03-15T05:00Z (CDT).
+        server.Clock.SetNow(new DateTimeOffset(2027, 3, 14, 6, 0, 30, TimeSpan.Zero));
+        await server.SeedAsync(20_000, 2);
+        var body = Marketo.Window(new DateTimeOffset(2027, 3, 11, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 3, 15, 0, 0, 0, TimeSpan.Zero));
+        var client = await server.AuthorizedClientAsync();
+        var (_, job) = await Marketo.CompleteAsync(client, body);
+        Assert.True(job.GetProperty("fileSize").GetInt64() > 1024 * 1024, "precondition: over 1 MB");
+        Assert.Equal("Export daily quota 1MB exceeded.", await Marketo.CreateErrorAsync(client, body, "1029"));
+
+        server.Clock.SetNow(new DateTimeOffset(2027, 3, 15, 4, 59, 30, TimeSpan.Zero)); // 23:59:30 CDT, still the 14th
+        client.Dispose();
+        client = await server.AuthorizedClientAsync();
+        Assert.Equal("Export daily quota 1MB exceeded.", await Marketo.CreateErrorAsync(client, body, "1029"));
+
+        server.Clock.SetNow(new DateTimeOffset(2027, 3, 15, 5, 0, 30, TimeSpan.Zero)); // 00:00:30 CDT on the 15th
+        client.Dispose();
+        client = await server.AuthorizedClientAsync();
+        await Marketo.CreateAsync(client, body);
+        client.Dispose();
+    }
+
     /// <summary>A second subscription with one API user; returns a client of that user.</summary>
     private static async Task<HttpClient> OtherSubscriptionClientAsync(SpillwayTestServer server)
     {
