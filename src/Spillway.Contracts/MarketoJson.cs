@@ -94,6 +94,22 @@ public static class MarketoDateTime
             s = string.Concat(s.AsSpan(0, s.Length - 2), ":", s.AsSpan(s.Length - 2));
         }
 
+        // Fractions beyond the 7 digits .NET reads (Java's Instant prints 9) only ever get truncated: drop them.
+        var dot = s.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            var digits = 0;
+            while (dot + 1 + digits < s.Length && char.IsAsciiDigit(s[dot + 1 + digits]))
+            {
+                digits++;
+            }
+
+            if (digits > 7)
+            {
+                s = string.Concat(s.AsSpan(0, dot + 8), s.AsSpan(dot + 1 + digits));
+            }
+        }
+
         if (!DateTimeOffset.TryParseExact(s, AcceptedFormats, CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
         {

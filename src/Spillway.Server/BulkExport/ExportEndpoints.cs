@@ -219,11 +219,12 @@ internal static class ExportEndpoints
             return TypedResults.Text("Not Found", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status404NotFound);
         }
 
-        // Only byte ranges exist (decision 32); any other unit is ignored, so the whole file comes back.
-        var range = context.Request.Headers.Range.ToString();
-        if (range.Length > 0 && !range.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase))
+        // Only the bytes unit selects a range (RFC 9110 §14.1); ASP.NET's range processing ignores the unit and would serve
+        // "items=0-1" as bytes 0-1. Any other unit is not understood, so the whole file is the answer (decision 32).
+        if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range)
+            && !range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase))
         {
-            context.Request.Headers.Remove("Range");
+            context.Request.Headers.Remove(HeaderNames.Range);
         }
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");

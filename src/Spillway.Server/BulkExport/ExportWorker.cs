@@ -42,6 +42,12 @@ public sealed class ExportWorker(
             }
         }
 
+        if (!_options.Enabled)
+        {
+            logger.LogInformation("Export worker disabled (Spillway:Worker:Enabled=false): jobs stay Queued on this node");
+            return;
+        }
+
         var leaseDuration = TimeSpan.FromSeconds(_options.LeaseSeconds);
         var pollInterval = TimeSpan.FromSeconds(_options.PollSeconds);
         while (!stoppingToken.IsCancellationRequested)

@@ -94,6 +94,9 @@ public sealed class LimitDefaults
 /// <summary>The export worker.</summary>
 public sealed class WorkerOptions
 {
+    /// <summary>Whether this node claims and runs export jobs. When false, enqueued jobs stay Queued (useful to hold a
+    /// queue still, in tests, or on an API-only node of a cluster).</summary>
+    public bool Enabled { get; set; } = true;
     /// <summary>Jobs this node runs at once (across subscriptions; each subscription still has its own 2-slot limit).</summary>
     public int Concurrency { get; set; } = 4;
     /// <summary>How long a lease lasts without renewal. Another node takes over a job this long after its node died.</summary>

@@ -91,6 +91,52 @@ public static class Marketo
         Assert.Equal(HttpStatusCode.OK, file.StatusCode);
         return (await file.Content.ReadAsByteArrayAsync(), job);
     }
+
+    public const string CreatePath = "/bulk/v1/activities/export/create.json";
+
+    public static Task<HttpResponseMessage> PostCreateAsync(HttpClient client, string body) => client.PostAsync(CreatePath, Json(body));
+
+    /// <summary>Posts a create body and returns the 1003 message (asserting the code).</summary>
+    public static async Task<string> CreateErrorAsync(HttpClient client, string body, string code = "1003") =>
+        await ErrorAsync(await PostCreateAsync(client, body), code);
+
+    public static Task<HttpResponseMessage> PostEnqueueAsync(HttpClient client, string exportId) =>
+        client.PostAsync($"/bulk/v1/activities/export/{exportId}/enqueue.json", null);
+
+    public static Task<HttpResponseMessage> PostCancelAsync(HttpClient client, string exportId) =>
+        client.PostAsync($"/bulk/v1/activities/export/{exportId}/cancel.json", null);
+
+    public static async Task<JsonElement> CancelAsync(HttpClient client, string exportId) =>
+        Job(await SuccessAsync(await PostCancelAsync(client, exportId)));
+
+    public static Task<HttpResponseMessage> GetFileAsync(HttpClient client, string exportId) =>
+        client.GetAsync($"/bulk/v1/activities/export/{exportId}/file.json");
+
+    /// <summary>Create, enqueue, wait for Completed; returns the export id and the final status.</summary>
+    public static async Task<(string Id, JsonElement Job)> CompleteAsync(HttpClient client, string body)
+    {
+        var id = await CreateAsync(client, body);
+        await EnqueueAsync(client, id);
+        var job = await WaitAsync(client, id);
+        Assert.Equal("Completed", job.GetProperty("status").GetString());
+        return (id, job);
+    }
+
+    /// <summary>The file's lines (split on LF; the empty string after the final LF is dropped, after asserting it is there).</summary>
+    public static string[] Lines(byte[] file)
+    {
+        var text = Encoding.UTF8.GetString(file);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        return text[..^1].Split('\n');
+    }
+
+    /// <summary>The marketoGUID column (the first of the default columns) of every data row.</summary>
+    public static long[] Guids(byte[] file) => [.. Lines(file).Skip(1).Select(l => long.Parse(l.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <summary>An activity with plain defaults: lead 1, Visit Webpage, no campaign.</summary>
+    public static Spillway.Server.Storage.ActivityRecord Activity(long guid, DateTimeOffset date, int type = 1, long? primaryId = 1,
+        string? primaryValue = "page", string attributes = "{}", long leadId = 1, long? campaignId = null, string? actionResult = null) =>
+        new(guid, leadId, date, type, campaignId, primaryId, primaryValue, attributes, actionResult);
 }
 
 /// <summary>Helpers that look at the raw wire: exact header values, member order, raw request targets.</summary>

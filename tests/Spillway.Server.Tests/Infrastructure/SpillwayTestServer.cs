@@ -152,6 +152,52 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Replaces the subscription's limit overrides with API call limits high enough that polling never meets them (606/607/615),
+    /// plus the given overrides (camelCase members of SubscriptionLimitOverrides).
+    /// </summary>
+    public Task SetLimitsWithRoomAsync(object? overrides = null)
+    {
+        var merged = new Dictionary<string, object?>
+        {
+            ["rateLimitCalls"] = 1_000_000,
+            ["concurrentCalls"] = 1_000,
+            ["dailyCallQuota"] = 100_000_000,
+        };
+        if (overrides is not null)
+        {
+            foreach (var property in overrides.GetType().GetProperties())
+            {
+                merged[property.Name] = property.GetValue(overrides);
+            }
+        }
+
+        return SetLimitsAsync(merged);
+    }
+
+    /// <summary>Runs the retention sweep now (admin API).</summary>
+    public async Task SweepAsync()
+    {
+        var response = await Admin.PostAsync("/_spillway/admin/retention/sweep", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The folder of published export files.</summary>
+    public string ExportFilesPath => Path.Combine(_dataPath, "exports", "files");
+
+    /// <summary>The folder of export files being written.</summary>
+    public string ExportTempPath => Path.Combine(_dataPath, "exports", "tmp");
+
+    /// <summary>Files in the export folders (published and temporary) whose name belongs to <paramref name="exportId"/>.</summary>
+    public IReadOnlyList<string> ExportFilesOf(string exportId)
+    {
+        var prefix = Guid.Parse(exportId).ToString("N");
+        return [.. new[] { ExportFilesPath, ExportTempPath }
+            .Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateFiles)
+            .Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal))];
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

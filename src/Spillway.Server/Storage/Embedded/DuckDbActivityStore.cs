@@ -44,7 +44,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
                 attributes                 VARCHAR NOT NULL, -- the compact JSON object written as is
                 action_result              VARCHAR
             );
-            CREATE TABLE IF NOT EXISTS activity_staging AS SELECT * FROM activity LIMIT 0;
+            -- Text goes through the appender as BLOB (UTF-8 bytes with their length): the appender passes VARCHAR values as
+            -- C strings, which would cut a value at its first NUL (decision 30: NUL is kept as stored).
+            DROP TABLE IF EXISTS activity_staging;
+            CREATE TABLE activity_staging (
+                subscription_id            INTEGER NOT NULL,
+                marketo_guid               BIGINT  NOT NULL,
+                lead_id                    BIGINT  NOT NULL,
+                activity_ts                BIGINT  NOT NULL,
+                activity_type_id           INTEGER NOT NULL,
+                campaign_id                BIGINT,
+                primary_attribute_value_id BIGINT,
+                primary_attribute_value    BLOB,
+                attributes                 BLOB NOT NULL,
+                action_result              BLOB
+            );
             """);
     }
 
@@ -59,24 +73,44 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         try
         {
             using var connection = Open();
-            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId))
+            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId) && !HasNul(activities))
             {
                 // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
-                AppendRows(connection, "activity", subscriptionId, activities);
+                AppendRows(connection, subscriptionId, activities);
                 return activities.Count;
             }
 
             Execute(connection, "DELETE FROM activity_staging");
-            AppendRows(connection, "activity_staging", subscriptionId, activities);
-            var min = activities.Min(a => a.MarketoGuid);
-            var max = activities.Max(a => a.MarketoGuid);
+            long min = long.MaxValue, max = long.MinValue;
+            using (var appender = connection.CreateAppender("activity_staging"))
+            {
+                foreach (var a in activities)
+                {
+                    min = Math.Min(min, a.MarketoGuid);
+                    max = Math.Max(max, a.MarketoGuid);
+                    appender.CreateRow()
+                        .AppendValue((int?)subscriptionId)
+                        .AppendValue((long?)a.MarketoGuid)
+                        .AppendValue((long?)a.LeadId)
+                        .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                        .AppendValue((int?)a.ActivityTypeId)
+                        .AppendValue(a.CampaignId)
+                        .AppendValue(a.PrimaryAttributeValueId)
+                        .AppendValue(Utf8(a.PrimaryAttributeValue))
+                        .AppendValue(Utf8(a.Attributes))
+                        .AppendValue(Utf8(a.ActionResult))
+                        .EndRow();
+                }
+            }
 
             // Idempotent by marketoGUID: skip what the subscription already has, and duplicates inside the batch.
             // The guid range lets DuckDB's zone maps skip row groups that cannot hold a duplicate.
             using var insert = connection.CreateCommand();
             insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
                 INSERT INTO activity
-                SELECT * FROM activity_staging s
+                SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
+                       s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
+                  FROM activity_staging s
                  WHERE NOT EXISTS (SELECT 1 FROM activity a
                                     WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
                                       AND a.marketo_guid = s.marketo_guid)
@@ -105,6 +139,22 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         return true;
     }
 
+    /// <summary>The appender passes VARCHAR as C strings; text with NUL must take the BLOB staging path.</summary>
+    private static bool HasNul(IReadOnlyList<ActivityRecord> activities)
+    {
+        foreach (var a in activities)
+        {
+            if (a.Attributes.Contains('\0', StringComparison.Ordinal)
+                || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
+                || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
     {
         using var command = connection.CreateCommand();
@@ -113,9 +163,9 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private static void AppendRows(DuckDBConnection connection, string table, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
     {
-        using var appender = connection.CreateAppender(table);
+        using var appender = connection.CreateAppender("activity");
         foreach (var a in activities)
         {
             appender.CreateRow()
@@ -211,6 +261,8 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         _keeper.Dispose();
         _appendLock.Dispose();
     }
+
+    private static byte[]? Utf8(string? text) => text is null ? null : Encoding.UTF8.GetBytes(text);
 
     private DuckDBConnection Open()
     {
