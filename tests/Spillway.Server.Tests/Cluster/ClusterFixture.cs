@@ -38,12 +38,15 @@ public sealed class ClusterFixture : IAsyncLifetime
     private readonly Lock _clientsLock = new();
     private Dictionary<string, string?>[] _settings = [];
     private int[] _ports = [];
+    private int _disposed;
 
     public string ConnectionString { get; private set; } = "";
     public string ExportPath { get; private set; } = "";
     public ServerProcess[] Nodes { get; } = new ServerProcess[NodeCount];
     public static string[] NodeIds { get; } = ["node-a", "node-b", "node-c"];
-    public NpgsqlDataSource Db { get; private set; } = null!;
+    private NpgsqlDataSource? _db;
+
+    public NpgsqlDataSource Db => _db ?? throw new InvalidOperationException("The cluster did not start.");
 
     /// <summary>Figures for the test output (and docs/deployment.md).</summary>
     public TimeSpan StartTime { get; private set; }
@@ -55,7 +58,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         ConnectionString = await TestDatabases.CreatePostgresDatabaseAsync();
         ExportPath = Path.Combine(Path.GetTempPath(), "spillway-tests", "cluster-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(ExportPath);
-        Db = NpgsqlDataSource.Create(ConnectionString);
+        _db = NpgsqlDataSource.Create(ConnectionString);
 
         _ports = [.. Enumerable.Range(0, NodeCount).Select(_ => ServerProcess.FreePort())];
         _settings = [.. Enumerable.Range(0, NodeCount).Select(i => new Dictionary<string, string?>
@@ -74,9 +77,21 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["Logging:LogLevel:Default"] = "Warning",
         })];
 
+        try
+        {
+            await StartClusterAsync();
+        }
+        catch
+        {
+            await DisposeAsync(); // no server process outlives a failed start
+            throw;
+        }
+    }
+
+    private async Task StartClusterAsync()
+    {
         // All three start at once on an empty database: the migrations run under an advisory lock, once.
-        var started = await Task.WhenAll(Enumerable.Range(0, NodeCount).Select(i => ServerProcess.StartAsync(_settings[i], _ports[i])));
-        started.CopyTo(Nodes, 0);
+        await Task.WhenAll(Enumerable.Range(0, NodeCount).Select(async i => Nodes[i] = await ServerProcess.StartAsync(_settings[i], _ports[i])));
         StartTime = _since.Elapsed;
 
         var room = new { rateLimitCalls = 1_000_000, concurrentCalls = 1_000, dailyCallQuota = 100_000_000 };
@@ -95,6 +110,11 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         foreach (var client in _clients.Values)
         {
             client.Dispose();
@@ -105,8 +125,12 @@ public sealed class ClusterFixture : IAsyncLifetime
             await node.DisposeAsync();
         }
 
-        await Db.DisposeAsync();
-        foreach (var folder in new[] { ExportPath }.Concat(NodeIds.Select(id => ExportPath + "-data-" + id)))
+        if (_db is not null)
+        {
+            await _db.DisposeAsync();
+        }
+
+        foreach (var folder in ExportPath.Length == 0 ? [] : new[] { ExportPath }.Concat(NodeIds.Select(id => ExportPath + "-data-" + id)))
         {
             try
             {

@@ -63,8 +63,15 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
             }
         }
 
-        Assert.True(completedDuringBurst == 0, $"a job completed during the enqueue burst ({burst.Elapsed}); the count below would be off");
-        Assert.Equal(10, accepted.Count(a => a));
+        if (completedDuringBurst == 0)
+        {
+            Assert.Equal(10, accepted.Count(a => a));
+        }
+        else
+        {
+            // A machine so slow that a job finished during the burst: each finished job may have freed one place.
+            Assert.InRange(accepted.Count(a => a), 10, 10 + (int)completedDuringBurst);
+        }
 
         // The refused jobs are still Created, seen from the third node.
         for (var i = 0; i < Clients; i++)
@@ -138,7 +145,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         await AssertExportFolderMatchesCompletedJobsAsync();
 
         output.WriteLine(Invariant($"cluster: {Nodes} nodes started in {cluster.StartTime.TotalSeconds:F1} s; seeded {ClusterFixture.JobsActivities:N0} + 10,000 activities in {cluster.SeedTime.TotalSeconds:F1} s"));
-        output.WriteLine(Invariant($"enqueue burst: {Clients} concurrent enqueues through {Nodes} nodes in {burst.Elapsed.TotalMilliseconds:F0} ms -> {accepted.Count(a => a)} Queued, {accepted.Count(a => !a)} x 1029; refused clients retried {retries.Sum()} times"));
+        output.WriteLine(Invariant($"enqueue burst: {Clients} concurrent enqueues through {Nodes} nodes in {burst.Elapsed.TotalMilliseconds:F0} ms -> {accepted.Count(a => a)} Queued, {accepted.Count(a => !a)} x 1029 ({completedDuringBurst} completed meanwhile); refused clients retried {retries.Sum()} times"));
         output.WriteLine(Invariant($"jobs: {Clients} completed, {checks.Sum(c => c.rows):N0} rows, {checks.Sum(c => c.Bytes) / 1048576.0:F0} MB; create to last Completed {processingTime.TotalSeconds:F1} s; with downloads and checks {watch.Elapsed.TotalSeconds:F1} s"));
         output.WriteLine(Invariant($"sampler: {samples.Count} snapshots, max Processing {samples.MaxProcessing}, max Queued+Processing {samples.MaxActive}; jobs run per node: {string.Join(", ", samples.RunsByNode.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}"));
         output.WriteLine(Invariant($"fencing tokens of completed jobs: {string.Join(",", tokensUsed.Order())} (a token above 1 is a lease lost to a slow renewal and taken over)"));
@@ -255,6 +262,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         Assert.Equal("Export daily quota 1MB exceeded.", await Marketo.ErrorAsync(await Marketo.PostCreateAsync(cluster.Client(2, token), body), "1029"));
         Assert.Equal("Export daily quota 1MB exceeded.", await Marketo.ErrorAsync(await Marketo.PostEnqueueAsync(cluster.Client(0, token), second), "1029"));
         Assert.Equal("Created", (await Marketo.StatusAsync(cluster.Client(2, token), second)).GetProperty("status").GetString());
+        output.WriteLine(Invariant($"export quota 1 MB: a {job.GetProperty("fileSize").GetInt64() / 1048576.0:F1} MB export through node-a, then 1029 on node-b (enqueue), node-c (create), node-a (enqueue)"));
     }
 
     [Fact]
