@@ -53,7 +53,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
             return Fail(http, error ?? MarketoErrors.SystemError);
         }
 
-        using (permit)
+        await using (permit)
         {
             caller.AttachTo(http);
             var result = await next(context);

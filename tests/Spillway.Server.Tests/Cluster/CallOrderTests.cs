@@ -55,7 +55,7 @@ public sealed class CallOrderTests : IAsyncLifetime
 
         for (var i = 0; i < 5; i++)
         {
-            (await ahead.TryAdmitAsync(caller, T0.AddMilliseconds(300 + i), CancellationToken.None)).Permit!.Dispose();
+            await (await ahead.TryAdmitAsync(caller, T0.AddMilliseconds(300 + i), CancellationToken.None)).Permit!.DisposeAsync();
         }
 
         // A call stamped 300 ms earlier (a node whose clock is behind, or a call that waited for the lock).

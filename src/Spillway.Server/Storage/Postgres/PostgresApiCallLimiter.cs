@@ -107,7 +107,7 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
 
         await transaction.CommitAsync(ct);
         _held[id] = 0;
-        return (new CallPermit(() => _ = ReleaseAsync(id)), null);
+        return (new CallPermit(() => new ValueTask(ReleaseAsync(id))), null);
     }
 
     public async ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
