@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
@@ -112,6 +113,7 @@ public static class SpillwayApp
         app.MapIdentityEndpoints();
         app.MapExportEndpoints();
         app.MapActivityEndpoints();
+        app.MapCustomActivityEndpoints();
         app.MapAdminEndpoints();
         app.MapMarketoFallbacks();
         app.MapHealthChecks("/health").WithTags("Operations");

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Spillway.Contracts;
 using Spillway.Server.Activities.Catalog;
+using Spillway.Server.Activities.Custom;
 
 namespace Spillway.Server.Hosting;
 
@@ -10,4 +11,7 @@ namespace Spillway.Server.Hosting;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(MarketoDateTimeConverter)])]
 [JsonSerializable(typeof(MarketoResponse<LeadField>))]
+[JsonSerializable(typeof(MarketoResponse<CustomActivityTypeView>))]
+[JsonSerializable(typeof(MarketoResponse<AddedActivityResult>))]
+[JsonSerializable(typeof(MarketoResponse<LeadActivity>))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
