@@ -114,6 +114,7 @@ public static class SpillwayApp
         app.MapExportEndpoints();
         app.MapActivityEndpoints();
         app.MapCustomActivityEndpoints();
+        app.MapActivityPagingEndpoints();
         app.MapAdminEndpoints();
         app.MapMarketoFallbacks();
         app.MapHealthChecks("/health").WithTags("Operations");
