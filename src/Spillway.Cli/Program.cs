@@ -7,5 +7,6 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     AdminCommands.Subscription(),
     AdminCommands.User(),
     SeedCommand.Create(),
+    ImportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -54,13 +54,29 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         await _appendLock.WaitAsync(ct);
         try
         {
-            var added = AppendLocked(subscriptionId, activities, firstNewGuid: null);
-            if (_maxGuid >= 0)
+            if (_maxGuid < 0)
             {
-                foreach (var a in activities)
+                _maxGuid = Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
+            }
+
+            // Fast path (seeding, a first import, an import that continues where the last one ended): GUIDs strictly
+            // increasing and all above every stored one cannot be duplicates, so they go straight into the table.
+            var fresh = IsStrictlyIncreasingAbove(activities, _maxGuid);
+            if (!fresh && activities.Count > 1 && activities.Min(a => a.MarketoGuid) > _maxGuid)
+            {
+                // An export file is ordered by date: sorted by GUID, its batch may still be all new.
+                var sorted = activities.OrderBy(a => a.MarketoGuid).ToList();
+                if (IsStrictlyIncreasingAbove(sorted, _maxGuid))
                 {
-                    _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
+                    activities = sorted;
+                    fresh = true;
                 }
+            }
+
+            var added = fresh ? AppendDirect(subscriptionId, activities) : AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            foreach (var a in activities)
+            {
+                _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
             }
 
             return added;
@@ -94,6 +110,48 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         {
             _appendLock.Release();
         }
+    }
+
+    private static bool IsStrictlyIncreasingAbove(IReadOnlyList<ActivityRecord> activities, long floor)
+    {
+        var previous = floor;
+        foreach (var a in activities)
+        {
+            if (a.MarketoGuid <= previous)
+            {
+                return false;
+            }
+
+            previous = a.MarketoGuid;
+        }
+
+        return true;
+    }
+
+    /// <summary>Appends rows known to be new straight into the table (under <see cref="_appendLock"/>).</summary>
+    private long AppendDirect(int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    {
+        using var connection = Open();
+        using (var appender = connection.CreateAppender("activity"))
+        {
+            foreach (var a in activities)
+            {
+                appender.CreateRow()
+                    .AppendValue((int?)subscriptionId)
+                    .AppendValue((long?)a.MarketoGuid)
+                    .AppendValue((long?)a.LeadId)
+                    .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                    .AppendValue((int?)a.ActivityTypeId)
+                    .AppendValue(a.CampaignId)
+                    .AppendValue(a.PrimaryAttributeValueId)
+                    .AppendValue(a.PrimaryAttributeValue)
+                    .AppendValue(a.Attributes)
+                    .AppendValue(a.ActionResult)
+                    .EndRow();
+            }
+        }
+
+        return activities.Count;
     }
 
     /// <summary>Appends under <see cref="_appendLock"/>; with <paramref name="firstNewGuid"/>, row i gets that GUID + i.</summary>
