@@ -87,7 +87,7 @@ public abstract class CustomActivityInputTests : StoreTestBase
     }
 
     [Fact]
-    public async Task A_draft_only_type_cannot_take_activities_and_read_only_users_cannot_add()
+    public async Task A_draft_only_type_takes_no_records_and_read_only_users_cannot_add()
     {
         await using var server = await StartAsync();
         using var client = await CustomActivityTypeTests.MetadataClientAsync(server);

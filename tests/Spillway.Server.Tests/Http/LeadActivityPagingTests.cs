@@ -82,7 +82,7 @@ public abstract class LeadActivityPagingTests : StoreTestBase
     }
 
     [Fact]
-    public async Task Paging_never_skips_or_repeats_while_activities_are_being_added()
+    public async Task Paging_never_skips_or_repeats_while_new_ones_are_being_added()
     {
         await using var server = await StartAsync();
         using var client = await CustomActivityTypeTests.MetadataClientAsync(server);
@@ -190,7 +190,7 @@ public abstract class LeadActivityPagingTests : StoreTestBase
     [InlineData("nextPageToken=TOKEN&activityTypeIds=1&batchSize=ten", "1003")]
     [InlineData("nextPageToken=TOKEN&activityTypeIds=1&leadIds=1&listId=5", "1003")]
     [InlineData("nextPageToken=TOKEN&activityTypeIds=1&listId=abc", "1001")]
-    public async Task Get_lead_activities_rejects_bad_input(string query, string code)
+    public async Task Get_lead_activity_rejects_bad_input(string query, string code)
     {
         await using var server = await StartAsync();
         using var client = await server.AuthorizedClientAsync();
