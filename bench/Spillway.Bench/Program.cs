@@ -6,15 +6,17 @@ using Spillway.Server.Storage;
 
 // Micro benchmarks. Usage: dotnet run -c Release --project bench/Spillway.Bench -- <command> [args]
 //   format [rows] [path]   export file writer only: pre-generated rows -> Stream.Null (or a file), CSV, default fields
+//   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
+    ["import", .. var rest] => ImportBench.Run(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path]");
+    Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path] | import [rows=1500000]");
     return 2;
 }
 
