@@ -43,6 +43,26 @@ internal static class ImportBench
             Measure("parse only", rows, () => Import(importer, csv, checkOnly: true));
             Measure("import (new)", rows, () => Import(importer, csv, checkOnly: false));
             Measure("import again (all present)", rows, () => Import(importer, csv, checkOnly: false));
+            var reader = services.GetRequiredService<IActivityPageReader>();
+            var pages = 0;
+            long after = 0, seen = 0;
+            var walk = Stopwatch.StartNew();
+            while (walk.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                var page = reader.ReadPageAsync(new ActivityPageQuery(1, end.AddDays(-91), after, [1, 6], null, null, 301), CancellationToken.None)
+                    .GetAwaiter().GetResult();
+                pages++;
+                seen += Math.Min(300, page.Count);
+                if (page.Count <= 300)
+                {
+                    break;
+                }
+
+                after = page[299].MarketoGuid;
+            }
+
+            Console.WriteLine($"  page walk (types 1,6, 300/page): {pages:N0} pages, {seen:N0} activities in {walk.Elapsed.TotalSeconds:F2} s " +
+                $"({walk.Elapsed.TotalMilliseconds / pages:F1} ms/page)");
             services.Dispose();
             return 0;
         }

@@ -127,6 +127,18 @@ public abstract class LeadActivityPagingTests : StoreTestBase
     }
 
     [Fact]
+    public async Task Far_apart_marketoGUIDs_page_in_order_without_gaps()
+    {
+        await using var server = await StartAsync();
+        long[] guids = [3, 4, 90_000, 5_000_000, 5_000_001, 800_000_000, 800_000_002, 9_000_000_000_000];
+        await server.AppendAsync([.. guids.Select((g, i) => Row(g, 1, i % 3 == 0 ? 6 : 1, Day.AddMinutes(i)))]);
+        using var client = await server.AuthorizedClientAsync();
+        var (items, pages, _) = await WalkAsync(client, "/rest/v1/activities.json?activityTypeIds=1&batchSize=2", await TokenAsync(client, Day));
+        Assert.Equal(guids.Where((_, i) => i % 3 != 0), items.Select(a => a.GetProperty("id").GetInt64()));
+        Assert.Equal(3, pages);
+    }
+
+    [Fact]
     public async Task A_token_holds_no_server_state_so_it_survives_a_restart()
     {
         string token;

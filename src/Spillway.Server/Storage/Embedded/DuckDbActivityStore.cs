@@ -252,31 +252,54 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
 
     public Task<IReadOnlyList<ActivityRecord>> ReadPageAsync(ActivityPageQuery query, CancellationToken ct)
     {
-        var sql = new StringBuilder(256);
-        sql.Append(CultureInfo.InvariantCulture, $"""
-            SELECT marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id,
-                   primary_attribute_value, attributes, action_result
-              FROM activity
-             WHERE subscription_id = {query.SubscriptionId} AND marketo_guid > {query.AfterMarketoGuid}
-               AND activity_ts >= {query.Since.ToUnixTimeSeconds()}
-            """);
-        AppendIn(sql, "activity_type_id", query.ActivityTypeIds);
-        AppendIn(sql, "primary_attribute_value_id", query.PrimaryAttributeValueIds);
-        AppendIn(sql, "lead_id", query.LeadIds);
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY marketo_guid LIMIT {Math.Max(0, query.Limit)}");
-
-        var page = new List<ActivityRecord>(Math.Min(query.Limit, 1000));
         using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql.ToString();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        var limit = Math.Max(0, query.Limit);
+        var highest = ScalarOn(connection, string.Create(CultureInfo.InvariantCulture,
+            $"SELECT COALESCE(MAX(marketo_guid), 0) FROM activity WHERE subscription_id = {query.SubscriptionId}"));
+        if (limit == 0 || highest <= query.AfterMarketoGuid)
         {
-            ct.ThrowIfCancellationRequested();
-            page.Add(ReadRecord(reader));
+            return Task.FromResult<IReadOnlyList<ActivityRecord>>([]);
         }
 
-        return Task.FromResult<IReadOnlyList<ActivityRecord>>(page);
+        // Without a bound, ORDER BY marketo_guid LIMIT n sorts everything after the position, on every page. A GUID range
+        // lets the zone maps skip the rest; it widens until it holds a full page or reaches the highest GUID. The first
+        // `limit` rows of (after, upper] are the first `limit` rows after `after` overall, so nothing is skipped.
+        var span = Math.Max(4096L, limit * 16L);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var upper = highest - query.AfterMarketoGuid <= span ? highest : query.AfterMarketoGuid + span;
+            var sql = new StringBuilder(256);
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                SELECT marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id,
+                       primary_attribute_value, attributes, action_result
+                  FROM activity
+                 WHERE subscription_id = {query.SubscriptionId} AND marketo_guid > {query.AfterMarketoGuid} AND marketo_guid <= {upper}
+                   AND activity_ts >= {query.Since.ToUnixTimeSeconds()}
+                """);
+            AppendIn(sql, "activity_type_id", query.ActivityTypeIds);
+            AppendIn(sql, "primary_attribute_value_id", query.PrimaryAttributeValueIds);
+            AppendIn(sql, "lead_id", query.LeadIds);
+            sql.Append(CultureInfo.InvariantCulture, $" ORDER BY marketo_guid LIMIT {limit}");
+
+            var page = new List<ActivityRecord>(Math.Min(limit, 1000));
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql.ToString();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    page.Add(ReadRecord(reader));
+                }
+            }
+
+            if (page.Count >= limit || upper >= highest)
+            {
+                return Task.FromResult<IReadOnlyList<ActivityRecord>>(page);
+            }
+
+            span = span > long.MaxValue / 8 ? long.MaxValue : span * 8;
+        }
     }
 
     public Task<IReadOnlyList<long>> ListMembersAsync(int subscriptionId, long listId, int limit, CancellationToken ct)
@@ -370,6 +393,13 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         var connection = new DuckDBConnection(_connectionString);
         connection.Open();
         return connection;
+    }
+
+    private static long ScalarOn(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     private long Scalar(string sql)
