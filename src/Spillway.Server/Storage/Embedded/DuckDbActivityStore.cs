@@ -73,7 +73,17 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
                 }
             }
 
-            var added = fresh ? AppendDirect(subscriptionId, activities) : AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            long added;
+            try
+            {
+                added = fresh ? AppendDirect(subscriptionId, activities) : AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            }
+            catch
+            {
+                _maxGuid = -1; // part of the batch may be stored: read the maximum again before the next fast path
+                throw;
+            }
+
             foreach (var a in activities)
             {
                 _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
@@ -100,7 +110,16 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
             var first = _maxGuid + 1;
             if (activities.Count > 0)
             {
-                AppendLocked(subscriptionId, activities, first);
+                try
+                {
+                    AppendLocked(subscriptionId, activities, first);
+                }
+                catch
+                {
+                    _maxGuid = -1;
+                    throw;
+                }
+
                 _maxGuid += activities.Count;
             }
 
