@@ -212,6 +212,21 @@ public abstract class CustomActivityTypeTests : StoreTestBase
         await Marketo.ErrorAsync(await readOnly.PostAsync("/rest/v1/activities/external.json", Marketo.Json("""{"input":[]}""")), "603");
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_the_new_operations()
+    {
+        await using var server = await StartAsync();
+        var response = await server.Http.GetAsync("/openapi/v1.json");
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        foreach (var operation in new[] { "getCustomActivityTypeUsingGET", "createCustomActivityTypeUsingPOST", "approveCustomActivityTypeUsingPOST",
+                     "addCustomActivityUsingPOST", "getActivitiesPagingTokenUsingGET", "getLeadActivitiesUsingGET", "getLeadChangesUsingGET",
+                     "getDeletedLeadsUsingGET" })
+        {
+            Assert.Contains(operation, text, StringComparison.Ordinal);
+        }
+    }
+
     private static string TypeBody(int i) =>
         $$$"""{"apiName":"type{{{i}}}","name":"Type {{{i}}}","triggerName":"Does {{{i}}}","filterName":"Did {{{i}}}","primaryAttribute":{"apiName":"p","name":"P"}}""";
 }
