@@ -23,6 +23,11 @@ internal static class ActivityPagingEndpoints
     public const int MaxActivityTypeIds = 10;
     public const int MaxLeadIds = 30;
 
+    /// <summary>From this day, a listId of 10,000 or more leads fails with 1003 (reference §8, the swagger's notice).</summary>
+    public static readonly DateTimeOffset LargeListCutoff = new(2026, 12, 30, 0, 0, 0, TimeSpan.Zero);
+
+    public const int LargeList = 10_000;
+
     public static RouteGroupBuilder MapActivityPagingEndpoints(this IEndpointRouteBuilder app)
     {
         var rest = app.MapGroup("/rest/v1/activities").WithTags("Activities").AddEndpointFilter<ApiAccessFilter>()
@@ -217,6 +222,11 @@ internal static class ActivityPagingEndpoints
                 }
 
                 leadIds = await reader.ListMembersAsync(subscriptionId, listId, int.MaxValue, context.RequestAborted);
+                var clock = context.RequestServices.GetRequiredService<TimeProvider>();
+                if (leadIds.Count >= LargeList && clock.GetUtcNow() >= LargeListCutoff)
+                {
+                    return (null, Invalid("listId", $"the list has {LargeList:N0} or more leads"));
+                }
             }
             else if (ids.Count > 0)
             {

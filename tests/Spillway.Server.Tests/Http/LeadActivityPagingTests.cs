@@ -189,6 +189,26 @@ public abstract class LeadActivityPagingTests : StoreTestBase
         Assert.Empty(await Ids("activityTypeIds=1&listId=999"));
     }
 
+    [Fact]
+    public async Task From_2026_12_30_a_listId_of_10000_leads_or_more_is_refused()
+    {
+        await using var server = await StartAsync();
+        await server.AppendAsync([.. Enumerable.Range(1, 10_000).Select(i => Row(i, i, 24, Day, 500, "Big"))]);
+        server.Clock.SetNow(new DateTimeOffset(2026, 12, 29, 12, 0, 0, TimeSpan.Zero));
+        using (var before = await server.AuthorizedClientAsync())
+        {
+            var token = await TokenAsync(before, Day);
+            var page = await Marketo.SuccessAsync(await before.GetAsync($"/rest/v1/activities.json?activityTypeIds=24&listId=500&nextPageToken={token}"));
+            Assert.Equal(300, page.GetProperty("result").GetArrayLength());
+        }
+
+        server.Clock.SetNow(new DateTimeOffset(2026, 12, 30, 0, 0, 0, TimeSpan.Zero));
+        using var after = await server.AuthorizedClientAsync();
+        var afterToken = await TokenAsync(after, Day);
+        await Marketo.ErrorAsync(await after.GetAsync($"/rest/v1/activities.json?activityTypeIds=24&listId=500&nextPageToken={afterToken}"), "1003");
+        await Marketo.ErrorAsync(await after.GetAsync($"/rest/v1/activities/leadchanges.json?fields=email&listId=500&nextPageToken={afterToken}"), "1003");
+    }
+
     [Theory]
     [InlineData("activityTypeIds=1", "1002")]                                       // no nextPageToken
     [InlineData("nextPageToken=TOKEN", "1002")]                                     // no activityTypeIds
