@@ -38,7 +38,7 @@ internal static class ImportBench
 
             Console.WriteLine($"file: {new FileInfo(csv).Length / 1e6:N0} MB ({new FileInfo(csv).Length / (double)rows:F0} B/row)");
 
-            var services = new ServiceCollection().AddEmbeddedStorage(Path.Combine(root, "data"), TimeSpan.FromHours(24)).BuildServiceProvider();
+            var services = new ServiceCollection().AddEmbeddedStorage(Path.Combine(root, "data"), TimeSpan.FromHours(24), "1GB").BuildServiceProvider();
             var importer = new ActivityImporter(services.GetRequiredService<IActivityStore>());
             Measure("parse only", rows, () => Import(importer, csv, checkOnly: true));
             Measure("import (new)", rows, () => Import(importer, csv, checkOnly: false));

@@ -7,6 +7,7 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     AdminCommands.Subscription(),
     AdminCommands.User(),
     SeedCommand.Create(),
+    ExportCommand.Create(),
     ImportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

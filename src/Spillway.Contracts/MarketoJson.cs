@@ -19,7 +19,20 @@ namespace Spillway.Contracts;
 [JsonSerializable(typeof(ExportActivityRequest))]
 [JsonSerializable(typeof(AccessTokenResponse))]
 [JsonSerializable(typeof(OAuthErrorResponse))]
-public sealed partial class MarketoJsonContext : JsonSerializerContext;
+public sealed partial class MarketoJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context the server writes with: like <see cref="JsonSerializerContext"/>'s default but with relaxed escaping,
+    /// so messages and text come out as Marketo sends them (<c>'</c> and non-ASCII raw, not <c>\u0027</c>).
+    /// </summary>
+    public static MarketoJsonContext Wire { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new MarketoDateTimeConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
 
 /// <summary>
 /// Writes instants as Marketo does (UTC, second precision, <c>Z</c>) and reads any ISO-8601 form.
@@ -79,6 +92,22 @@ public static class MarketoDateTime
             && char.IsAsciiDigit(s[^4]) && char.IsAsciiDigit(s[^3]) && char.IsAsciiDigit(s[^2]) && char.IsAsciiDigit(s[^1]))
         {
             s = string.Concat(s.AsSpan(0, s.Length - 2), ":", s.AsSpan(s.Length - 2));
+        }
+
+        // Fractions beyond the 7 digits .NET reads (Java's Instant prints 9) only ever get truncated: drop them.
+        var dot = s.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            var digits = 0;
+            while (dot + 1 + digits < s.Length && char.IsAsciiDigit(s[dot + 1 + digits]))
+            {
+                digits++;
+            }
+
+            if (digits > 7)
+            {
+                s = string.Concat(s.AsSpan(0, dot + 8), s.AsSpan(dot + 1 + digits));
+            }
         }
 
         if (!DateTimeOffset.TryParseExact(s, AcceptedFormats, CultureInfo.InvariantCulture,

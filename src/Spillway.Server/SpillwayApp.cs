@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
@@ -24,12 +27,21 @@ public static class SpillwayApp
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
 
-        builder.Logging.AddSimpleConsole(o =>
+        // Defaults under every other source, so appsettings, environment and arguments override them
+        // (Logging:Console:FormatterName=json switches to JSON logs; both carry the MarketoRequestId scope).
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
-            o.IncludeScopes = true;
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:Console:FormatterName"] = "simple",
+                ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
+                ["Logging:Console:FormatterOptions:SingleLine"] = "true",
+                ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
+                ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-ddTHH:mm:ss.fffZ ",
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            },
         });
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -61,7 +73,7 @@ public static class SpillwayApp
         }
         else if (string.Equals(options.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
         {
-            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)));
+            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)), options.DuckDbMemoryLimit);
             services.AddSingleton(new NodeIdentity(options.NodeId ?? "local", Solo: true));
         }
         else
@@ -71,9 +83,11 @@ public static class SpillwayApp
 
         services.AddSingleton<SubscriptionDirectory>();
         services.AddSingleton<TokenService>();
-        services.AddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
+        // A provider may bring its own (PostgreSQL: counters shared by the cluster); a single node counts in memory.
+        services.TryAddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
         services.AddSingleton<ActivityTypeRegistry>();
         services.AddSingleton<ExportSignal>();
+        services.AddSingleton<StatusSnapshots>();
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<RetentionSweeper>();
@@ -104,6 +118,14 @@ public static class SpillwayApp
         await app.Services.GetRequiredService<FirstStart>().RunAsync(ct);
     }
 
+    internal static async Task<Results<Ok<string>, ContentHttpResult>> HealthAsync(HealthCheckService health, CancellationToken ct)
+    {
+        var report = await health.CheckHealthAsync(ct);
+        return report.Status == HealthStatus.Healthy
+            ? TypedResults.Ok("Healthy")
+            : TypedResults.Text(report.Status.ToString(), "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
     private static WebApplication ConfigurePipeline(this WebApplication app)
     {
         app.UseMiddleware<MarketoPipelineMiddleware>();
@@ -117,7 +139,7 @@ public static class SpillwayApp
         app.MapActivityPagingEndpoints();
         app.MapAdminEndpoints();
         app.MapMarketoFallbacks();
-        app.MapHealthChecks("/health").WithTags("Operations");
+        app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }

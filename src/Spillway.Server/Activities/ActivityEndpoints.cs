@@ -31,15 +31,15 @@ internal static class ActivityEndpoints
     internal static async Task<JsonHttpResult<MarketoResponse<ActivityType>>> GetTypes(HttpContext context, ActivityTypeRegistry types)
     {
         var set = await types.GetAsync(ApiCaller.Of(context).Subscription.Id, context.RequestAborted);
-        return MarketoHttp.Success(context, set.All, MarketoJsonContext.Default.MarketoResponseActivityType);
+        return MarketoHttp.Success(context, set.All, MarketoJsonContext.Wire.MarketoResponseActivityType);
     }
 
     internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
-        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Default.MarketoResponseLeadField);
+        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);
 
     internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, TimeProvider clock)
     {
         var usage = await limiter.UsageAsync(ApiCaller.Of(context), clock.GetUtcNow(), context.RequestAborted);
-        return MarketoHttp.Success(context, [usage], MarketoJsonContext.Default.MarketoResponseUsageDay);
+        return MarketoHttp.Success(context, [usage], MarketoJsonContext.Wire.MarketoResponseUsageDay);
     }
 }

@@ -58,7 +58,7 @@ internal static class ActivityPagingEndpoints
             return Fail(context, new MarketoError("704", "Invalid date format"));
         }
 
-        return MarketoHttp.Success(context, null!, ServerJsonContext.Default.MarketoResponseLeadActivity,
+        return MarketoHttp.Success(context, null!, ServerJsonContext.Wire.MarketoResponseLeadActivity,
             nextPageToken: ActivityPageToken.Encode(new ActivityPosition(since, 0)));
     }
 
@@ -243,7 +243,7 @@ internal static class ActivityPagingEndpoints
         var more = rows.Count > common.BatchSize;
         var taken = more ? rows.Take(common.BatchSize).ToList() : rows;
         var position = taken.Count == 0 ? common.Position : common.Position with { AfterMarketoGuid = taken[^1].MarketoGuid };
-        return MarketoHttp.Success(context, [.. taken.Select(view)], ServerJsonContext.Default.MarketoResponseLeadActivity,
+        return MarketoHttp.Success(context, [.. taken.Select(view)], ServerJsonContext.Wire.MarketoResponseLeadActivity,
             nextPageToken: ActivityPageToken.Encode(position), moreResult: more);
     }
 
@@ -338,7 +338,7 @@ internal static class ActivityPagingEndpoints
     private static string Clip(string text) => text.Length <= 64 ? text : text[..64] + "...";
 
     private static JsonHttpResult<MarketoResponse<LeadActivity>> Fail(HttpContext context, MarketoError error) =>
-        MarketoHttp.Failure(context, error, ServerJsonContext.Default.MarketoResponseLeadActivity);
+        MarketoHttp.Failure(context, error, ServerJsonContext.Wire.MarketoResponseLeadActivity);
 }
 
 /// <summary>A position in a subscription's activities: on or after <paramref name="Since"/>, after <paramref name="AfterMarketoGuid"/>.</summary>

@@ -99,7 +99,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
@@ -138,19 +138,40 @@ internal static class ExportEndpoints
         }
 
         // A worker may already have started (or finished) it; the answer shows the state this call produced.
-        return Ok(context, job with { Status = ExportJobStatus.Queued, StartedAt = null });
+        var queued = job with { Status = ExportJobStatus.Queued, StartedAt = null };
+        snapshots.Refresh(queued);
+        return Ok(context, queued);
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> StatusAsync(HttpContext context, string exportId,
-        IExportJobStore jobs)
+        IExportJobStore jobs, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
-        return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, job);
+        var job = await FindAsync(jobs, caller, exportId, clock.GetUtcNow(), context.RequestAborted);
+        return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, snapshots.Show(job));
+    }
+
+    /// <summary>
+    /// The caller's job, unless unknown, another user's, or past its record retention (decision 25): those are
+    /// indistinguishable. Retention is decided here, by time, not by when the sweeper last ran.
+    /// </summary>
+    private static async Task<ExportJobRecord?> FindAsync(IExportJobStore jobs, ApiCaller caller, string exportId, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!TryParseId(exportId, out var id))
+        {
+            return null;
+        }
+
+        var job = await jobs.GetAsync(id, caller.User.Id, ct);
+        var retainedFrom = job?.FinishedAt ?? job?.CreatedAt;
+        return job is not null && job.Status is not (ExportJobStatus.Queued or ExportJobStatus.Processing)
+            && retainedFrom + TimeSpan.FromDays(caller.Limits.JobRetentionDays) <= now
+            ? null
+            : job;
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
@@ -175,21 +196,35 @@ internal static class ExportEndpoints
             return Fail(context, MarketoErrors.NotFound);
         }
 
-        return outcome == CancelOutcome.Finished
-            ? Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be cancelled"))
-            : Ok(context, job);
+        if (outcome == CancelOutcome.Finished)
+        {
+            return Fail(context, MarketoErrors.InvalidData($"Export job is {ExportJobView.StatusName(job.Status)} and cannot be cancelled"));
+        }
+
+        snapshots.Refresh(job);
+        return Ok(context, job);
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportFileStore files)
+        IExportJobStore jobs, ExportFileStore files, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = TryParseId(exportId, out var id) ? await jobs.GetAsync(id, caller.User.Id, context.RequestAborted) : null;
+        var now = clock.GetUtcNow();
+        var job = await FindAsync(jobs, caller, exportId, now, context.RequestAborted);
         if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
+            || job.FinishedAt + TimeSpan.FromDays(caller.Limits.FileRetentionDays) <= now
             || !files.TryGetPublished(job.ExportId, job.FencingToken, out var path, out var length)
             || length != job.FileSize)
         {
             return TypedResults.Text("Not Found", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status404NotFound);
+        }
+
+        // Only the bytes unit selects a range (RFC 9110 §14.1); ASP.NET's range processing ignores the unit and would serve
+        // "items=0-1" as bytes 0-1. Any other unit is not understood, so the whole file is the answer (decision 32).
+        if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range)
+            && !range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Request.Headers.Remove(HeaderNames.Range);
         }
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
@@ -221,7 +256,7 @@ internal static class ExportEndpoints
         var batchText = query["batchSize"].ToString();
         if (batchText.Length > 0 && (!int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out batchSize) || batchSize < 1))
         {
-            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'batchSize': must be an integer from 1 to 300"));
+            return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'batchSize': must be a positive integer (at most 300 are returned)"));
         }
 
         batchSize = Math.Min(batchSize, 300);
@@ -234,7 +269,7 @@ internal static class ExportEndpoints
 
         var since = clock.GetUtcNow() - TimeSpan.FromDays(caller.Limits.ListWindowDays);
         var page = await jobs.ListAsync(caller.User.Id, since, statuses, batchSize, after, context.RequestAborted);
-        return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Default.MarketoResponseExportJob,
+        return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Wire.MarketoResponseExportJob,
             nextPageToken: page.Next is null ? null : PageTokens.Encode(page.Next));
     }
 
@@ -251,10 +286,10 @@ internal static class ExportEndpoints
     private static string Clip(string text) => text.Length <= 32 ? text : text[..32] + "...";
 
     private static JsonHttpResult<MarketoResponse<ExportJob>> Ok(HttpContext context, ExportJobRecord job) =>
-        MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Default.MarketoResponseExportJob);
+        MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Wire.MarketoResponseExportJob);
 
     private static JsonHttpResult<MarketoResponse<ExportJob>> Fail(HttpContext context, MarketoError error) =>
-        MarketoHttp.Failure(context, error, MarketoJsonContext.Default.MarketoResponseExportJob);
+        MarketoHttp.Failure(context, error, MarketoJsonContext.Wire.MarketoResponseExportJob);
 }
 
 /// <summary>The wire view of a stored job (decisions 2, 5, 22).</summary>

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
@@ -11,7 +12,46 @@ namespace Spillway.Server.BulkExport;
 /// </summary>
 public sealed class ExportRunner(IActivityStore activities, ExportFileStore files, IOptions<SpillwayOptions> options)
 {
-    private const int CancellationCheckRows = 4096;
+    private const int BatchRows = 4096;
+    private const int BatchesAhead = 32;
+
+    /// <summary>
+    /// Reads the window on another thread, a bounded number of batches ahead of the writer, so that on two cores the
+    /// engine read and string decoding overlap the formatting, hashing and writing. At most
+    /// <see cref="BatchesAhead"/> batches wait, which bounds the memory whatever the window.
+    /// </summary>
+    private IAsyncEnumerable<ActivityRecord[]> ReadAheadAsync(ActivityQuery query, CancellationToken ct)
+    {
+        var channel = Channel.CreateBounded<ActivityRecord[]>(new BoundedChannelOptions(BatchesAhead) { SingleReader = true, SingleWriter = true });
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var batch = new List<ActivityRecord>(BatchRows);
+                await foreach (var row in activities.ReadWindowAsync(query, ct))
+                {
+                    batch.Add(row);
+                    if (batch.Count == BatchRows)
+                    {
+                        await channel.Writer.WriteAsync([.. batch], ct);
+                        batch.Clear();
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    await channel.Writer.WriteAsync([.. batch], ct);
+                }
+
+                channel.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.Complete(ex);
+            }
+        }, CancellationToken.None);
+        return channel.Reader.ReadAllAsync(ct);
+    }
 
     public async Task<(string TemporaryPath, ExportFileSummary Summary)> RunAsync(ExportJobRecord job, ExportLease lease, CancellationToken ct)
     {
@@ -30,15 +70,21 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
                 using var writer = new ExportFileWriter(stream, spec.Format, fields, headers, delimiter);
                 writer.WriteHeader();
                 var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
-                var sinceCheck = 0;
-                await foreach (var row in activities.ReadWindowAsync(query, ct))
+                // Whatever ends the writing (done, cancelled, failed) also ends the read-ahead.
+                using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                try
                 {
-                    writer.WriteRow(row);
-                    if (++sinceCheck == CancellationCheckRows)
+                    await foreach (var batch in ReadAheadAsync(query, reading.Token))
                     {
-                        sinceCheck = 0;
-                        ct.ThrowIfCancellationRequested();
+                        foreach (var row in batch)
+                        {
+                            writer.WriteRow(row);
+                        }
                     }
+                }
+                finally
+                {
+                    await reading.CancelAsync();
                 }
 
                 summary = writer.Complete();

@@ -42,6 +42,12 @@ public sealed class ExportWorker(
             }
         }
 
+        if (!_options.Enabled)
+        {
+            logger.LogInformation("Export worker disabled (Spillway:Worker:Enabled=false): jobs stay Queued on this node");
+            return;
+        }
+
         var leaseDuration = TimeSpan.FromSeconds(_options.LeaseSeconds);
         var pollInterval = TimeSpan.FromSeconds(_options.PollSeconds);
         while (!stoppingToken.IsCancellationRequested)
@@ -96,6 +102,15 @@ public sealed class ExportWorker(
 
     private async Task RunAsync(ExportLease lease, CancellationToken stoppingToken)
     {
+        // A takeover: the temporary file of the run that held the job before (a dead node's) is nobody's now.
+        foreach (var (exportId, token, path) in files.TemporaryFiles())
+        {
+            if (exportId == lease.ExportId && token < lease.FencingToken)
+            {
+                ExportFileStore.TryDelete(path);
+            }
+        }
+
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         signal.Register(lease.ExportId, cts);
         using var heartbeat = new CancellationTokenSource();

@@ -50,7 +50,7 @@ internal static class MarketoHttp
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         var body = new MarketoResponse<object> { RequestId = context.RequestId(), Success = false, Errors = [error] };
-        return context.Response.WriteAsJsonAsync(body, MarketoJsonContext.Default.MarketoResponseObject, JsonContentType,
+        return context.Response.WriteAsJsonAsync(body, MarketoJsonContext.Wire.MarketoResponseObject, JsonContentType,
             context.RequestAborted);
     }
 }

@@ -10,11 +10,58 @@ namespace Spillway.Server.Hosting;
 /// </summary>
 internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, ILogger<MarketoPipelineMiddleware> logger)
 {
+    /// <summary>Decision 6: a request URI (path and query) over 8 KB is answered 414.</summary>
+    public const int MaxUriLength = 8 * 1024;
+
+    /// <summary>Bodies up to this size are read and discarded before a 413, so the client can finish sending and read it.</summary>
+    private const long MaxDrainBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads and discards a refused body: a client still sending it when the connection closed would see a broken pipe
+    /// (which clients retry) instead of the 413 (which they treat as final).
+    /// </summary>
+    private static async Task DrainAsync(HttpContext context, IHttpMaxRequestBodySizeFeature? bodyLimit, long length)
+    {
+        if (length > MaxDrainBytes || bodyLimit is null || bodyLimit.IsReadOnly)
+        {
+            return;
+        }
+
+        bodyLimit.MaxRequestBodySize = MaxDrainBytes;
+        try
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            // The client gave up; nothing to answer.
+        }
+    }
+
     public async Task InvokeAsync(HttpContext context)
     {
         var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
         context.SetRequestId(requestId);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        if (context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > MaxUriLength })
+        {
+            // Kestrel's request-line limit counts the method and version too; the URI itself is the contract.
+            context.Response.StatusCode = StatusCodes.Status414RequestUriTooLong;
+            return;
+        }
+
+        var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (context.Request.ContentLength is { } length && length > bodyLimit?.MaxRequestBodySize)
+        {
+            // Decision 6: a body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a
+            // chunked body over the limit is still refused by Kestrel as soon as an endpoint reads it).
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close";
+            await DrainAsync(context, bodyLimit, length);
+            return;
+        }
+
+        // A message-template scope: the simple console shows "MarketoRequestId:1a2b#18c...", JSON logs carry it as a property.
+        using var scope = logger.BeginScope("MarketoRequestId:{MarketoRequestId}", requestId);
         try
         {
             await next(context);
@@ -58,6 +105,7 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
 /// </summary>
 internal sealed class MethodOverrideMiddleware(RequestDelegate next)
 {
+
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
@@ -87,6 +135,13 @@ internal sealed class MethodOverrideMiddleware(RequestDelegate next)
                     var query = new QueryBuilder(request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))));
                     foreach (var field in form)
                     {
+                        if (string.Equals(field.Key, "access_token", StringComparison.Ordinal))
+                        {
+                            // A token sent as a form field stays a form field (it is read from the form), so that
+                            // RejectQueryStringToken does not mistake it for the query form.
+                            continue;
+                        }
+
                         foreach (var value in field.Value)
                         {
                             query.Add(field.Key, value ?? "");

@@ -14,4 +14,8 @@ namespace Spillway.Server.Hosting;
 [JsonSerializable(typeof(MarketoResponse<CustomActivityTypeView>))]
 [JsonSerializable(typeof(MarketoResponse<AddedActivityResult>))]
 [JsonSerializable(typeof(MarketoResponse<LeadActivity>))]
-internal sealed partial class ServerJsonContext : JsonSerializerContext;
+internal sealed partial class ServerJsonContext : JsonSerializerContext
+{
+    /// <summary>As <see cref="MarketoJsonContext.Wire"/>: relaxed escaping, as Marketo writes text.</summary>
+    public static ServerJsonContext Wire { get; } = new(new System.Text.Json.JsonSerializerOptions(MarketoJsonContext.Wire.Options) { TypeInfoResolver = null });
+}

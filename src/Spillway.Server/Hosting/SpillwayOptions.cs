@@ -17,6 +17,9 @@ public sealed class SpillwayOptions
     /// <summary>The PostgreSQL connection string, when <see cref="Provider"/> is <c>Postgres</c>.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>The memory DuckDB may use for the activity store (its buffer pool and sorts); it spills to disk beyond.</summary>
+    public string DuckDbMemoryLimit { get; set; } = "256MB";
+
     /// <summary>The folder for export files; defaults to <c>{DataPath}/exports</c>. Shared by all nodes of a cluster.</summary>
     public string? ExportPath { get; set; }
 
@@ -37,6 +40,21 @@ public sealed class SpillwayOptions
     public LimitDefaults Limits { get; set; } = new();
 
     public WorkerOptions Worker { get; set; } = new();
+
+    public RealismOptions Realism { get; set; } = new();
+}
+
+/// <summary>
+/// Marketo-like timing for clients that want to rehearse production (decision 33). Off by default: state changes are
+/// immediate. It never changes the contract, only when a change becomes visible.
+/// </summary>
+public sealed class RealismOptions
+{
+    /// <summary>A job's status refreshes at most this often (Marketo: every 60 s); 0 = always current.</summary>
+    public double StatusRefreshSeconds { get; set; }
+
+    /// <summary>A Queued job waits at least this long before it may start; 0 = as soon as a slot is free.</summary>
+    public double StartLatencySeconds { get; set; }
 }
 
 /// <summary>The demo subscription and development API user created on first start.</summary>
@@ -76,6 +94,9 @@ public sealed class LimitDefaults
 /// <summary>The export worker.</summary>
 public sealed class WorkerOptions
 {
+    /// <summary>Whether this node claims and runs export jobs. When false, enqueued jobs stay Queued (useful to hold a
+    /// queue still, in tests, or on an API-only node of a cluster).</summary>
+    public bool Enabled { get; set; } = true;
     /// <summary>Jobs this node runs at once (across subscriptions; each subscription still has its own 2-slot limit).</summary>
     public int Concurrency { get; set; } = 4;
     /// <summary>How long a lease lasts without renewal. Another node takes over a job this long after its node died.</summary>
@@ -88,6 +109,4 @@ public sealed class WorkerOptions
     public int ChunkHours { get; set; } = 24;
     /// <summary>The SSV delimiter (space by default; the docs disagree, some say semicolon).</summary>
     public string SsvDelimiter { get; set; } = " ";
-    /// <summary>Realism: seconds a Queued job waits before it may start (0 = as soon as a slot is free).</summary>
-    public double StartLatencySeconds { get; set; }
 }

@@ -103,5 +103,5 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
 
     private static IResult Fail(HttpContext http, MarketoError error) =>
         TypedResults.Json(new MarketoResponse<object> { RequestId = http.RequestId(), Success = false, Errors = [error] },
-            MarketoJsonContext.Default.MarketoResponseObject, MarketoHttp.JsonContentType);
+            MarketoJsonContext.Wire.MarketoResponseObject, MarketoHttp.JsonContentType);
 }

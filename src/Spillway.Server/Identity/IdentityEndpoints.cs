@@ -51,14 +51,14 @@ internal static class IdentityEndpoints
             {
                 Error = grantType.Length == 0 ? "invalid_request" : "unsupported_grant_type",
                 ErrorDescription = grantType.Length == 0 ? "Missing grant type" : "Unsupported grant type",
-            }, MarketoJsonContext.Default.OAuthErrorResponse, Hosting.MarketoHttp.JsonContentType, StatusCodes.Status400BadRequest);
+            }, MarketoJsonContext.Wire.OAuthErrorResponse, Hosting.MarketoHttp.JsonContentType, StatusCodes.Status400BadRequest);
         }
 
         var issued = await tokens.IssueAsync(Param("client_id"), Param("client_secret"), context.RequestAborted);
         if (issued is not { } ok)
         {
             return TypedResults.Json(new OAuthErrorResponse { Error = "invalid_client", ErrorDescription = "Bad client credentials" },
-                MarketoJsonContext.Default.OAuthErrorResponse, Hosting.MarketoHttp.JsonContentType, StatusCodes.Status401Unauthorized);
+                MarketoJsonContext.Wire.OAuthErrorResponse, Hosting.MarketoHttp.JsonContentType, StatusCodes.Status401Unauthorized);
         }
 
         var remaining = (long)Math.Floor((ok.Token.ExpiresAt - clock.GetUtcNow()).TotalSeconds);
@@ -68,6 +68,6 @@ internal static class IdentityEndpoints
             TokenType = "bearer",
             ExpiresIn = Math.Max(0, remaining),
             Scope = ok.User.Email,
-        }, MarketoJsonContext.Default.AccessTokenResponse, Hosting.MarketoHttp.JsonContentType);
+        }, MarketoJsonContext.Wire.AccessTokenResponse, Hosting.MarketoHttp.JsonContentType);
     }
 }

@@ -44,6 +44,8 @@ public abstract class CrashRecoveryTests : StoreTestBase
             {
                 using var admin = AdminClient(first.BaseAddress);
                 (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
+                // The test polls fast; the call limits are not what it is about.
+                (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new { rateLimitCalls = 100_000 })).EnsureSuccessStatusCode();
                 var user = await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users",
                     new { email = "crash@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "crash-client", clientSecret = "crash-secret-0123456789" });
                 user.EnsureSuccessStatusCode();

@@ -75,7 +75,8 @@ public static class Marketo
             }
 
             Assert.True(DateTime.UtcNow < deadline, $"Job {exportId} still {job.GetProperty("status")} after 60 s");
-            await Task.Delay(50);
+            // Fast at first, then gently: a long job must not run a test into the 100-calls-per-20-s limit.
+            await Task.Delay(DateTime.UtcNow < deadline.AddSeconds(-58) ? 50 : 300);
         }
     }
 
@@ -89,5 +90,122 @@ public static class Marketo
         var file = await client.GetAsync($"/bulk/v1/activities/export/{id}/file.json");
         Assert.Equal(HttpStatusCode.OK, file.StatusCode);
         return (await file.Content.ReadAsByteArrayAsync(), job);
+    }
+
+    public const string CreatePath = "/bulk/v1/activities/export/create.json";
+
+    public static Task<HttpResponseMessage> PostCreateAsync(HttpClient client, string body) => client.PostAsync(CreatePath, Json(body));
+
+    /// <summary>Posts a create body and returns the 1003 message (asserting the code).</summary>
+    public static async Task<string> CreateErrorAsync(HttpClient client, string body, string code = "1003") =>
+        await ErrorAsync(await PostCreateAsync(client, body), code);
+
+    public static Task<HttpResponseMessage> PostEnqueueAsync(HttpClient client, string exportId) =>
+        client.PostAsync($"/bulk/v1/activities/export/{exportId}/enqueue.json", null);
+
+    public static Task<HttpResponseMessage> PostCancelAsync(HttpClient client, string exportId) =>
+        client.PostAsync($"/bulk/v1/activities/export/{exportId}/cancel.json", null);
+
+    public static async Task<JsonElement> CancelAsync(HttpClient client, string exportId) =>
+        Job(await SuccessAsync(await PostCancelAsync(client, exportId)));
+
+    public static Task<HttpResponseMessage> GetFileAsync(HttpClient client, string exportId) =>
+        client.GetAsync($"/bulk/v1/activities/export/{exportId}/file.json");
+
+    /// <summary>Create, enqueue, wait for Completed; returns the export id and the final status.</summary>
+    public static async Task<(string Id, JsonElement Job)> CompleteAsync(HttpClient client, string body)
+    {
+        var id = await CreateAsync(client, body);
+        await EnqueueAsync(client, id);
+        var job = await WaitAsync(client, id);
+        Assert.Equal("Completed", job.GetProperty("status").GetString());
+        return (id, job);
+    }
+
+    /// <summary>The file's lines (split on LF; the empty string after the final LF is dropped, after asserting it is there).</summary>
+    public static string[] Lines(byte[] file)
+    {
+        var text = Encoding.UTF8.GetString(file);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        return text[..^1].Split('\n');
+    }
+
+    /// <summary>The marketoGUID column (the first of the default columns) of every data row.</summary>
+    public static long[] Guids(byte[] file) => [.. Lines(file).Skip(1).Select(l => long.Parse(l.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <summary>An activity with plain defaults: lead 1, Visit Webpage, no campaign.</summary>
+    public static Spillway.Server.Storage.ActivityRecord Activity(long guid, DateTimeOffset date, int type = 1, long? primaryId = 1,
+        string? primaryValue = "page", string attributes = "{}", long leadId = 1, long? campaignId = null, string? actionResult = null) =>
+        new(guid, leadId, date, type, campaignId, primaryId, primaryValue, attributes, actionResult);
+}
+
+/// <summary>Helpers that look at the raw wire: exact header values, member order, raw request targets.</summary>
+public static class Wire
+{
+    public const string JsonContentType = "application/json;charset=UTF-8";
+
+    /// <summary>The Content-Type header exactly as the server sent it (no re-formatting by HttpClient).</summary>
+    public static string? RawContentType(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.ToString() : null;
+
+    /// <summary>The member names of a JSON object in the order they appear in the text.</summary>
+    public static IReadOnlyList<string> MemberNames(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
+
+    /// <summary>Parses the body and returns the root (the body must be JSON).</summary>
+    public static async Task<(string Text, JsonElement Root)> ReadJsonAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(text);
+        return (text, json.RootElement.Clone());
+    }
+
+    /// <summary>
+    /// A request whose target is sent exactly as written (no dot-segment removal by <see cref="Uri"/>), to test what the
+    /// server itself does with paths such as <c>/rest/../bulk/v1/...</c>.
+    /// </summary>
+    public static HttpRequestMessage RawRequest(HttpMethod method, Uri baseAddress, string pathAndQuery)
+    {
+        var uri = new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + pathAndQuery,
+            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        return new HttpRequestMessage(method, uri);
+    }
+
+    /// <summary>A form body.</summary>
+    public static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => KeyValuePair.Create(f.Key, f.Value)));
+}
+
+/// <summary>
+/// A request body that sends its first bytes, then waits until <see cref="Release"/> before sending the rest: the call
+/// stays in flight on the server for exactly as long as the test wants (chunked, no Content-Length).
+/// </summary>
+public sealed class HeldContent : HttpContent
+{
+    private readonly byte[] _head;
+    private readonly byte[] _tail;
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HeldContent(string body, string mediaType = "application/json", int headLength = 1)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        _head = bytes[..headLength];
+        _tail = bytes[headLength..];
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+    }
+
+    public void Release() => _release.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        await stream.WriteAsync(_head);
+        await stream.FlushAsync();
+        await _release.Task;
+        await stream.WriteAsync(_tail);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
     }
 }

@@ -152,6 +152,52 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Replaces the subscription's limit overrides with API call limits high enough that polling never meets them (606/607/615),
+    /// plus the given overrides (camelCase members of SubscriptionLimitOverrides).
+    /// </summary>
+    public Task SetLimitsWithRoomAsync(object? overrides = null)
+    {
+        var merged = new Dictionary<string, object?>
+        {
+            ["rateLimitCalls"] = 1_000_000,
+            ["concurrentCalls"] = 1_000,
+            ["dailyCallQuota"] = 100_000_000,
+        };
+        if (overrides is not null)
+        {
+            foreach (var property in overrides.GetType().GetProperties())
+            {
+                merged[property.Name] = property.GetValue(overrides);
+            }
+        }
+
+        return SetLimitsAsync(merged);
+    }
+
+    /// <summary>Runs the retention sweep now (admin API).</summary>
+    public async Task SweepAsync()
+    {
+        var response = await Admin.PostAsync("/_spillway/admin/retention/sweep", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The folder of published export files.</summary>
+    public string ExportFilesPath => Path.Combine(_dataPath, "exports", "files");
+
+    /// <summary>The folder of export files being written.</summary>
+    public string ExportTempPath => Path.Combine(_dataPath, "exports", "tmp");
+
+    /// <summary>Files in the export folders (published and temporary) whose name belongs to <paramref name="exportId"/>.</summary>
+    public IReadOnlyList<string> ExportFilesOf(string exportId)
+    {
+        var prefix = Guid.Parse(exportId).ToString("N");
+        return [.. new[] { ExportFilesPath, ExportTempPath }
+            .Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateFiles)
+            .Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal))];
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
@@ -165,5 +211,121 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+}
+
+/// <summary>Admin API helpers for tests that need more than the default subscription and user.</summary>
+public static class SpillwayTestServerAdmin
+{
+    /// <summary>Creates a subscription through the admin API.</summary>
+    public static async Task CreateSubscriptionViaAdminAsync(this SpillwayTestServer server, string munchkinId)
+    {
+        var response = await server.Admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+    }
+
+    /// <summary>Adds an API user through the admin API and returns the credential it answers with.</summary>
+    public static async Task<(string ClientId, string ClientSecret)> AddUserViaAdminAsync(this SpillwayTestServer server, string munchkinId,
+        string email, params string[] permissions)
+    {
+        var response = await server.Admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/users", new { email, permissions });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var credential = json.RootElement.GetProperty("credential");
+        return (credential.GetProperty("clientId").GetString()!, credential.GetProperty("clientSecret").GetString()!);
+    }
+
+    /// <summary>A client that carries no token by default.</summary>
+    public static HttpClient NewClient(this SpillwayTestServer server) => new() { BaseAddress = server.BaseAddress };
+
+    /// <summary>The raw identity call with query parameters.</summary>
+    public static Task<HttpResponseMessage> TokenByQueryAsync(this SpillwayTestServer server, string clientId, string clientSecret,
+        string extra = "") =>
+        server.Http.GetAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={Uri.EscapeDataString(clientId)}" +
+            $"&client_secret={Uri.EscapeDataString(clientSecret)}{extra}");
+}
+
+/// <summary>
+/// Captures the server's log entries with their scope values (for example the request id), so a test can check what
+/// was logged. Attach with <see cref="AttachTo"/>; it sees every entry logged after that.
+/// </summary>
+public sealed class LogCapture : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ISupportExternalScope
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+    private Microsoft.Extensions.Logging.IExternalScopeProvider? _scopes;
+
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+    public static LogCapture AttachTo(SpillwayTestServer server)
+    {
+        var capture = new LogCapture();
+        server.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(capture);
+        return capture;
+    }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void SetScopeProvider(Microsoft.Extensions.Logging.IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+    public void Dispose()
+    {
+    }
+
+    public sealed record LogEntry(Microsoft.Extensions.Logging.LogLevel Level, string Category, string Message, Exception? Exception,
+        IReadOnlyDictionary<string, object?> ScopeValues);
+
+    private sealed class Logger(LogCapture owner, string category) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner._scopes?.Push(state);
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var values = new Dictionary<string, object?>();
+            owner._scopes?.ForEachScope((scope, dict) =>
+            {
+                if (scope is IEnumerable<KeyValuePair<string, object>> pairs)
+                {
+                    foreach (var (key, value) in pairs)
+                    {
+                        dict[key] = value;
+                    }
+                }
+            }, values);
+            owner._entries.Enqueue(new LogEntry(logLevel, category, formatter(state, exception), exception, values));
+        }
+    }
+}
+
+/// <summary>Looks at the server's API call limiter from inside, without making (and counting) a call.</summary>
+public static class SpillwayTestServerLimiter
+{
+    /// <summary>Calls admitted today for the test subscription (the number usage.json reports, read without a call).</summary>
+    public static async Task<long> AdmittedCallsTodayAsync(this SpillwayTestServer server)
+    {
+        var identity = server.Services.GetRequiredService<IIdentityStore>();
+        var subscription = (await identity.FindSubscriptionAsync(SpillwayTestServer.MunchkinId, CancellationToken.None))!;
+        var user = (await identity.ListApiUsersAsync(subscription.Id, CancellationToken.None))[0];
+        var limits = server.Services.GetRequiredService<Spillway.Server.Limits.SubscriptionDirectory>().LimitsOf(subscription);
+        var caller = new Spillway.Server.Identity.ApiCaller(user, subscription, limits);
+        var usage = await server.Services.GetRequiredService<Spillway.Server.Limits.IApiCallLimiter>()
+            .UsageAsync(caller, server.Clock.GetUtcNow(), CancellationToken.None);
+        return usage.Total;
+    }
+
+    /// <summary>Waits (up to 10 s) until <paramref name="total"/> calls have been admitted today.</summary>
+    public static async Task WaitForAdmittedAsync(this SpillwayTestServer server, long total)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long seen;
+        while ((seen = await server.AdmittedCallsTodayAsync()) < total)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {seen} of {total} calls admitted after 10 s");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(total, seen);
     }
 }

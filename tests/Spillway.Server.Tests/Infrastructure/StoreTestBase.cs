@@ -10,4 +10,15 @@ public abstract class StoreTestBase
 
     protected Task<SpillwayTestServer> StartAsync(IDictionary<string, string?>? settings = null) =>
         SpillwayTestServer.StartAsync(settings, Store);
+
+    /// <summary>Starts a server whose API call limits never get in the way of polling, with the given limit overrides.</summary>
+    protected async Task<SpillwayTestServer> StartWithRoomAsync(IDictionary<string, string?>? settings = null, object? limits = null)
+    {
+        var server = await StartAsync(settings);
+        await server.SetLimitsWithRoomAsync(limits);
+        return server;
+    }
+
+    /// <summary>Settings of a server whose worker never claims a job: enqueued jobs stay Queued.</summary>
+    protected static Dictionary<string, string?> PausedWorker => new() { ["Spillway:Worker:Enabled"] = "false" };
 }

@@ -12,6 +12,6 @@ public static class TestDatabases
             : throw new InvalidOperationException(
                 "SPILLWAY_TEST_POSTGRES is not set: run the tests with scripts/test.sh, which starts PostgreSQL.");
 
-    public static Task<string> CreatePostgresDatabaseAsync() =>
-        throw new NotSupportedException("Fresh PostgreSQL databases per test arrive with the PostgreSQL provider.");
+    /// <summary>A fresh, empty database on the test cluster, for one server (or one set of nodes).</summary>
+    public static Task<string> CreatePostgresDatabaseAsync() => Storage.PostgresTestDatabase.CreateDatabaseAsync();
 }

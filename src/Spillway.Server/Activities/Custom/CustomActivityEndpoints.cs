@@ -289,8 +289,8 @@ internal static class CustomActivityEndpoints
     private static DateTimeOffset Second(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 
     private static JsonHttpResult<MarketoResponse<CustomActivityTypeView>> Ok(HttpContext context, IReadOnlyList<CustomActivityTypeView> result) =>
-        MarketoHttp.Success(context, result, ServerJsonContext.Default.MarketoResponseCustomActivityTypeView);
+        MarketoHttp.Success(context, result, ServerJsonContext.Wire.MarketoResponseCustomActivityTypeView);
 
     private static JsonHttpResult<MarketoResponse<CustomActivityTypeView>> Fail(HttpContext context, MarketoError error) =>
-        MarketoHttp.Failure(context, error, ServerJsonContext.Default.MarketoResponseCustomActivityTypeView);
+        MarketoHttp.Failure(context, error, ServerJsonContext.Wire.MarketoResponseCustomActivityTypeView);
 }

@@ -86,7 +86,7 @@ internal static class CustomActivityInput
                 }
             }
 
-            return MarketoHttp.Success<AddedActivityResult>(context, results!, ServerJsonContext.Default.MarketoResponseAddedActivityResult);
+            return MarketoHttp.Success<AddedActivityResult>(context, results!, ServerJsonContext.Wire.MarketoResponseAddedActivityResult);
         }
     }
 
@@ -338,5 +338,5 @@ internal static class CustomActivityInput
         new("1001", $"Invalid value '{CustomActivityTypeRules.Clip(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText())}'. Required of type '{type}'");
 
     private static JsonHttpResult<MarketoResponse<AddedActivityResult>> Fail(HttpContext context, MarketoError error) =>
-        MarketoHttp.Failure(context, error, ServerJsonContext.Default.MarketoResponseAddedActivityResult);
+        MarketoHttp.Failure(context, error, ServerJsonContext.Wire.MarketoResponseAddedActivityResult);
 }

@@ -16,7 +16,7 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
     private readonly DuckDBConnection _keeper;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly TimeSpan _chunk;
-    private long _maxGuid = -1; // the highest marketoGUID stored, once known; guarded by _appendLock
+    private long _maxGuid = -1; // the highest marketoGUID stored for any subscription, once known; guarded by _appendLock
 
     public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit)
     {
@@ -25,6 +25,11 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         // Keeps the database instance (and its file lock) open for the life of the store.
         _keeper = new DuckDBConnection(_connectionString);
         _keeper.Open();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(memoryLimit, "^[0-9]+(\\.[0-9]+)?\\s*[KMGT]i?B$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+        {
+            throw new ArgumentException($"'{memoryLimit}' is not a memory size such as 256MB.", nameof(memoryLimit));
+        }
+
         Execute(_keeper, $"SET memory_limit = '{memoryLimit}'; SET temp_directory = '{tempFolder.Replace("'", "''", StringComparison.Ordinal)}'; " +
             "SET preserve_insertion_order = false;");
         Execute(_keeper, """
@@ -40,7 +45,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
                 attributes                 VARCHAR NOT NULL, -- the compact JSON object written as is
                 action_result              VARCHAR
             );
-            CREATE TABLE IF NOT EXISTS activity_staging AS SELECT * FROM activity LIMIT 0;
+            -- Text goes through the appender as BLOB (UTF-8 bytes with their length): the appender passes VARCHAR values as
+            -- C strings, which would cut a value at its first NUL (decision 30: NUL is kept as stored).
+            DROP TABLE IF EXISTS activity_staging;
+            CREATE TABLE activity_staging (
+                subscription_id            INTEGER NOT NULL,
+                marketo_guid               BIGINT  NOT NULL,
+                lead_id                    BIGINT  NOT NULL,
+                activity_ts                BIGINT  NOT NULL,
+                activity_type_id           INTEGER NOT NULL,
+                campaign_id                BIGINT,
+                primary_attribute_value_id BIGINT,
+                primary_attribute_value    BLOB,
+                attributes                 BLOB NOT NULL,
+                action_result              BLOB
+            );
             """);
     }
 
@@ -54,42 +73,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         await _appendLock.WaitAsync(ct);
         try
         {
-            if (_maxGuid < 0)
+            var added = AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            if (_maxGuid >= 0)
             {
-                _maxGuid = Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
-            }
-
-            // Fast path (seeding, a first import, an import that continues where the last one ended): GUIDs strictly
-            // increasing and all above every stored one cannot be duplicates, so they go straight into the table.
-            var fresh = IsStrictlyIncreasingAbove(activities, _maxGuid);
-            if (!fresh && activities.Count > 1 && activities.Min(a => a.MarketoGuid) > _maxGuid)
-            {
-                // An export file is ordered by date: sorted by GUID, its batch may still be all new.
-                var sorted = activities.OrderBy(a => a.MarketoGuid).ToList();
-                if (IsStrictlyIncreasingAbove(sorted, _maxGuid))
+                foreach (var a in activities)
                 {
-                    activities = sorted;
-                    fresh = true;
+                    _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
                 }
             }
 
-            long added;
-            try
-            {
-                added = fresh ? AppendDirect(subscriptionId, activities) : AppendLocked(subscriptionId, activities, firstNewGuid: null);
-            }
-            catch
-            {
-                _maxGuid = -1; // part of the batch may be stored: read the maximum again before the next fast path
-                throw;
-            }
-
-            foreach (var a in activities)
-            {
-                _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
-            }
-
             return added;
+        }
+        catch
+        {
+            _maxGuid = -1; // part of the batch may be stored: read the maximum again when it is next needed
+            throw;
         }
         finally
         {
@@ -110,20 +108,17 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
             var first = _maxGuid + 1;
             if (activities.Count > 0)
             {
-                try
-                {
-                    AppendLocked(subscriptionId, activities, first);
-                }
-                catch
-                {
-                    _maxGuid = -1;
-                    throw;
-                }
-
+                // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
+                AppendLocked(subscriptionId, activities, first, direct: false);
                 _maxGuid += activities.Count;
             }
 
             return first;
+        }
+        catch
+        {
+            _maxGuid = -1;
+            throw;
         }
         finally
         {
@@ -131,52 +126,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         }
     }
 
-    private static bool IsStrictlyIncreasingAbove(IReadOnlyList<ActivityRecord> activities, long floor)
+    /// <summary>
+    /// Appends under <see cref="_appendLock"/>. With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's
+    /// GUIDs are ignored).
+    /// </summary>
+    private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid, bool direct = true)
     {
-        var previous = floor;
-        foreach (var a in activities)
+        long Guid(int i) => firstNewGuid is { } first ? first + i : activities[i].MarketoGuid;
+        using var connection = Open();
+        if (direct && firstNewGuid is null && IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId) && !HasNul(activities))
         {
-            if (a.MarketoGuid <= previous)
-            {
-                return false;
-            }
-
-            previous = a.MarketoGuid;
+            // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
+            AppendRows(connection, subscriptionId, activities);
+            return activities.Count;
         }
 
-        return true;
-    }
-
-    /// <summary>Appends rows known to be new straight into the table (under <see cref="_appendLock"/>).</summary>
-    private long AppendDirect(int subscriptionId, IReadOnlyList<ActivityRecord> activities)
-    {
-        using var connection = Open();
-        using (var appender = connection.CreateAppender("activity"))
-        {
-            foreach (var a in activities)
-            {
-                appender.CreateRow()
-                    .AppendValue((int?)subscriptionId)
-                    .AppendValue((long?)a.MarketoGuid)
-                    .AppendValue((long?)a.LeadId)
-                    .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                    .AppendValue((int?)a.ActivityTypeId)
-                    .AppendValue(a.CampaignId)
-                    .AppendValue(a.PrimaryAttributeValueId)
-                    .AppendValue(a.PrimaryAttributeValue)
-                    .AppendValue(a.Attributes)
-                    .AppendValue(a.ActionResult)
-                    .EndRow();
-            }
-        }
-
-        return activities.Count;
-    }
-
-    /// <summary>Appends under <see cref="_appendLock"/>; with <paramref name="firstNewGuid"/>, row i gets that GUID + i.</summary>
-    private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
-    {
-        using var connection = Open();
         Execute(connection, "DELETE FROM activity_staging");
         long min = long.MaxValue, max = long.MinValue;
         using (var appender = connection.CreateAppender("activity_staging"))
@@ -184,7 +148,7 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
             for (var i = 0; i < activities.Count; i++)
             {
                 var a = activities[i];
-                var guid = firstNewGuid is { } first ? first + i : a.MarketoGuid;
+                var guid = Guid(i);
                 min = Math.Min(min, guid);
                 max = Math.Max(max, guid);
                 appender.CreateRow()
@@ -195,9 +159,9 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
                     .AppendValue((int?)a.ActivityTypeId)
                     .AppendValue(a.CampaignId)
                     .AppendValue(a.PrimaryAttributeValueId)
-                    .AppendValue(a.PrimaryAttributeValue)
-                    .AppendValue(a.Attributes)
-                    .AppendValue(a.ActionResult)
+                    .AppendValue(Utf8(a.PrimaryAttributeValue))
+                    .AppendValue(Utf8(a.Attributes))
+                    .AppendValue(Utf8(a.ActionResult))
                     .EndRow();
             }
         }
@@ -207,7 +171,9 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         using var insert = connection.CreateCommand();
         insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
             INSERT INTO activity
-            SELECT * FROM activity_staging s
+            SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
+                   s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
+              FROM activity_staging s
              WHERE NOT EXISTS (SELECT 1 FROM activity a
                                 WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
                                   AND a.marketo_guid = s.marketo_guid)
@@ -216,6 +182,63 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         var added = insert.ExecuteNonQuery();
         Execute(connection, "DELETE FROM activity_staging");
         return added;
+    }
+
+    private static bool IsStrictlyIncreasing(IReadOnlyList<ActivityRecord> activities)
+    {
+        for (var i = 1; i < activities.Count; i++)
+        {
+            if (activities[i].MarketoGuid <= activities[i - 1].MarketoGuid)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The appender passes VARCHAR as C strings; text with NUL must take the BLOB staging path.</summary>
+    private static bool HasNul(IReadOnlyList<ActivityRecord> activities)
+    {
+        foreach (var a in activities)
+        {
+            if (a.Attributes.Contains('\0', StringComparison.Ordinal)
+                || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
+                || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = string.Create(CultureInfo.InvariantCulture,
+            $"SELECT COALESCE(MAX(marketo_guid), -9223372036854775808) FROM activity WHERE subscription_id = {subscriptionId}");
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    {
+        using var appender = connection.CreateAppender("activity");
+        foreach (var a in activities)
+        {
+            appender.CreateRow()
+                .AppendValue((int?)subscriptionId)
+                .AppendValue((long?)a.MarketoGuid)
+                .AppendValue((long?)a.LeadId)
+                .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                .AppendValue((int?)a.ActivityTypeId)
+                .AppendValue(a.CampaignId)
+                .AppendValue(a.PrimaryAttributeValueId)
+                .AppendValue(a.PrimaryAttributeValue)
+                .AppendValue(a.Attributes)
+                .AppendValue(a.ActionResult)
+                .EndRow();
+        }
     }
 
     public async IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, [EnumeratorCancellation] CancellationToken ct)
@@ -406,6 +429,8 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         _keeper.Dispose();
         _appendLock.Dispose();
     }
+
+    private static byte[]? Utf8(string? text) => text is null ? null : Encoding.UTF8.GetBytes(text);
 
     private DuckDBConnection Open()
     {

@@ -8,7 +8,7 @@ namespace Spillway.Server.Storage.Embedded;
 /// </summary>
 public static class EmbeddedStorage
 {
-    public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services, string dataPath, TimeSpan exportChunk)
+    public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services, string dataPath, TimeSpan exportChunk, string duckDbMemoryLimit)
     {
         var root = Path.GetFullPath(dataPath);
         Directory.CreateDirectory(root);
@@ -25,7 +25,7 @@ public static class EmbeddedStorage
             sp.GetRequiredService<DataFolderLock>();
             var temp = Path.Combine(root, "duckdb-tmp");
             Directory.CreateDirectory(temp);
-            return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, exportChunk, "1GB");
+            return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, exportChunk, duckDbMemoryLimit);
         });
         services.TryAddSingleton<IActivityStore>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<DuckDbActivityStore>());

@@ -1,0 +1,534 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Spectre.Console;
+using Spillway.Client;
+using Spillway.Contracts;
+
+namespace Spillway.Cli.Commands;
+
+/// <summary>
+/// <c>spillway export</c>: extracts activities from a Marketo instance or a Spillway server over the Bulk Activity
+/// Extract API (windows of at most 31 days, jobs in flight as the queue allows, resumable), and writes them as the
+/// server's CSV/TSV/SSV, NDJSON or Parquet.
+/// </summary>
+internal static class ExportCommand
+{
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+    public const int ExitQuota = 3;
+    public const int ExitCancelled = 130;
+
+    private const string StateFileName = "spillway-export-state.json";
+
+    /// <summary>Creates the command.</summary>
+    /// <param name="console">Where it writes; the process console by default.</param>
+    /// <param name="environment">Reads an environment variable; the process environment by default.</param>
+    public static Command Create(IAnsiConsole? console = null, Func<string, string?>? environment = null)
+    {
+        var url = new Option<string?>("--url")
+        {
+            Description = "The base URL of a Spillway server or a Marketo REST endpoint (https://123-ABC-456.mktorest.com). Default: SPILLWAY_URL.",
+        };
+        var munchkin = new Option<string?>("--munchkin") { Description = "A Marketo munchkin id (123-ABC-456); the base URL is derived from it." };
+        var clientId = new Option<string?>("--client-id")
+        {
+            Description = "The API client id. Default: SPILLWAY_CLIENT_ID, then MARKETO_CLIENT_ID.",
+        };
+        var clientSecret = new Option<string?>("--client-secret")
+        {
+            Description = "The API client secret. Default: SPILLWAY_CLIENT_SECRET, then MARKETO_CLIENT_SECRET (prefer the variable: options show in process lists).",
+        };
+        var since = new Option<string>("--since")
+        {
+            Description = "The first instant, inclusive: 2024-01-01, 2024-01-01T08:00:00Z, an offset, or relative (90d, 12h).",
+            Required = true,
+        };
+        var until = new Option<string?>("--until")
+        {
+            Description = "The end, exclusive (same forms as --since). Default: now. Pass it explicitly to make --resume reuse the same windows.",
+        };
+        var types = new Option<string[]>("--type", "-t")
+        {
+            Description = "An activity type, by id or name as types.json lists it (repeatable, or comma-separated). Default: all types.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var fields = new Option<string[]>("--fields")
+        {
+            Description = "The columns, comma-separated or repeated (marketoGUID, leadId, activityDate, activityTypeId, campaignId, " +
+                          "primaryAttributeValueId, primaryAttributeValue, attributes, actionResult). Default: the 8 default columns.",
+        };
+        var format = new Option<string?>("--format", "-f")
+        {
+            Description = "csv, tsv, ssv (the server's file, merged), ndjson (one JSON object per activity) or parquet (typed columns). " +
+                          "Default: from the --output extension, else csv.",
+        };
+        format.AcceptOnlyFromAmong("csv", "tsv", "ssv", "ndjson", "parquet");
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "The output file, or an existing folder (or one ending in /) for activities_<since>_<until>.<ext>. Default: ./activities.<ext>.",
+        };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "Continue an interrupted extraction from its state file: finished windows are kept, jobs in flight reused.",
+        };
+        var force = new Option<bool>("--force") { Description = "Discard the state and window files of an earlier extraction to the same output and start over." };
+        var workDir = new Option<string?>("--work-dir") { Description = "Where window files and the state file go. Default: <output>.parts." };
+        var stateFile = new Option<string?>("--state-file") { Description = $"The state file. Default: {StateFileName} in the work folder." };
+        var keepWindows = new Option<bool>("--keep-windows") { Description = "Keep the verified window files and the state file after the output is written." };
+        var windowDays = new Option<double>("--window-days")
+        {
+            Description = "The span of one export job, in days (at most 31).",
+            DefaultValueFactory = _ => 31,
+        };
+        var maxJobs = new Option<int>("--max-jobs")
+        {
+            Description = "At most this many windows with a job at once (the subscription's queue of 10 is shared; a full queue is waited out).",
+            DefaultValueFactory = _ => 5,
+        };
+        var poll = new Option<double>("--poll-seconds") { Description = "Seconds between two status polls of a job.", DefaultValueFactory = _ => 10 };
+        var plain = new Option<bool>("--plain") { Description = "No live table: one line per change (the default when output is not a terminal)." };
+
+        var command = new Command("export", "Extract activities with the Bulk Activity Extract API (Marketo or Spillway) into CSV, NDJSON or Parquet.")
+        {
+            url, munchkin, clientId, clientSecret, since, until, types, fields, format, output, resume, force, workDir, stateFile, keepWindows,
+            windowDays, maxJobs, poll, plain,
+        };
+        command.SetAction(async (result, ct) =>
+        {
+            var ansi = console ?? AnsiConsole.Console;
+            var env = environment ?? Environment.GetEnvironmentVariable;
+            var request = new ExportRequest
+            {
+                Url = result.GetValue(url) ?? env("SPILLWAY_URL"),
+                Munchkin = result.GetValue(munchkin),
+                ClientId = result.GetValue(clientId) ?? env("SPILLWAY_CLIENT_ID") ?? env("MARKETO_CLIENT_ID"),
+                ClientSecret = result.GetValue(clientSecret) ?? env("SPILLWAY_CLIENT_SECRET") ?? env("MARKETO_CLIENT_SECRET"),
+                Since = result.GetValue(since)!,
+                Until = result.GetValue(until),
+                Types = SplitList(result.GetValue(types)),
+                Fields = SplitList(result.GetValue(fields)),
+                Format = ChooseFormat(result.GetValue(format), result.GetValue(output)),
+                Output = result.GetValue(output),
+                Resume = result.GetValue(resume),
+                Force = result.GetValue(force),
+                WorkDir = result.GetValue(workDir),
+                StateFile = result.GetValue(stateFile),
+                KeepWindows = result.GetValue(keepWindows),
+                WindowDays = result.GetValue(windowDays),
+                MaxJobs = result.GetValue(maxJobs),
+                PollSeconds = result.GetValue(poll),
+                Live = !result.GetValue(plain) && ansi.Profile.Capabilities.Interactive,
+            };
+            if (console is not null)
+            {
+                return await RunAsync(ansi, request, ct);
+            }
+
+            // The root command does not turn Ctrl+C or SIGTERM into cancellation; without this the process would die
+            // between two state saves without saying how to continue. A second signal ends the process at once.
+            using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigint = OnSignal(PosixSignal.SIGINT, interrupted);
+            using var sigterm = OnSignal(PosixSignal.SIGTERM, interrupted);
+            return await RunAsync(ansi, request, interrupted.Token);
+        });
+        return command;
+    }
+
+    private static PosixSignalRegistration? OnSignal(PosixSignal signal, CancellationTokenSource cts)
+    {
+        try
+        {
+            return PosixSignalRegistration.Create(signal, context =>
+            {
+                if (!cts.IsCancellationRequested)
+                {
+                    context.Cancel = true;
+                    ThreadPool.QueueUserWorkItem(_ => cts.Cancel()); // not on the signal thread
+                }
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    internal sealed class ExportRequest
+    {
+        public string? Url { get; init; }
+        public string? Munchkin { get; init; }
+        public string? ClientId { get; init; }
+        public string? ClientSecret { get; init; }
+        public required string Since { get; init; }
+        public string? Until { get; init; }
+        public IReadOnlyList<string> Types { get; init; } = [];
+        public IReadOnlyList<string> Fields { get; init; } = [];
+        public OutputFormat Format { get; init; }
+        public string? Output { get; init; }
+        public bool Resume { get; init; }
+        public bool Force { get; init; }
+        public string? WorkDir { get; init; }
+        public string? StateFile { get; init; }
+        public bool KeepWindows { get; init; }
+        public double WindowDays { get; init; } = 31;
+        public int MaxJobs { get; init; } = 5;
+        public double PollSeconds { get; init; } = 10;
+        public bool Live { get; init; }
+    }
+
+    internal static async Task<int> RunAsync(IAnsiConsole console, ExportRequest request, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        // ---- What to export, where: every usage error before the first call.
+        Uri baseUrl;
+        DateTimeOffset since, until;
+        try
+        {
+            baseUrl = ResolveBaseUrl(request.Url, request.Munchkin);
+            since = ParseInstant(request.Since, now, "--since");
+            until = request.Until is null ? now : ParseInstant(request.Until, now, "--until");
+            if (until < since)
+            {
+                throw new UsageException($"--until ({until:u}) is before --since ({since:u}).");
+            }
+
+            if (string.IsNullOrEmpty(request.ClientId) || string.IsNullOrEmpty(request.ClientSecret))
+            {
+                throw new UsageException("No credentials: pass --client-id and --client-secret, or set SPILLWAY_CLIENT_ID and SPILLWAY_CLIENT_SECRET " +
+                                         "(or MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET).");
+            }
+
+            if (request.WindowDays is <= 0 or > 31 || request.WindowDays * 86400 < 1)
+            {
+                throw new UsageException("--window-days is from more than 0 to 31.");
+            }
+
+            if (request.MaxJobs < 1 || request.PollSeconds < 0)
+            {
+                throw new UsageException("--max-jobs must be at least 1 and --poll-seconds not negative.");
+            }
+        }
+        catch (Exception ex) when (ex is UsageException or ArgumentException)
+        {
+            console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return ExitUsage;
+        }
+
+        var ext = ExportWriters.Extension(request.Format);
+        var (target, isFolder) = ResolveOutput(request.Output, ext);
+        var work = Path.GetFullPath(request.WorkDir ?? (isFolder ? Path.Combine(target, ".spillway-export.parts") : target + ".parts"));
+        var statePath = Path.GetFullPath(request.StateFile ?? Path.Combine(work, StateFileName));
+        var rangePath = Path.Combine(Path.GetDirectoryName(statePath)!, Path.GetFileNameWithoutExtension(statePath) + ".range");
+        if (File.Exists(statePath) && !request.Resume)
+        {
+            if (!request.Force)
+            {
+                console.MarkupLineInterpolated(
+                    $"[red]An earlier extraction left its state in {statePath}.[/] Pass --resume to continue it, or --force to start over.");
+                return ExitUsage;
+            }
+
+            File.Delete(statePath);
+            File.Delete(rangePath);
+            if (request.WorkDir is null && Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+
+        if (request.Resume && File.Exists(rangePath))
+        {
+            // The range of the interrupted run: a relative --since or a default --until would otherwise move the windows.
+            var saved = (await File.ReadAllTextAsync(rangePath, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var (savedSince, savedUntil) = (DateTimeOffset.Parse(saved[0], CultureInfo.InvariantCulture), DateTimeOffset.Parse(saved[1], CultureInfo.InvariantCulture));
+            if (savedSince != since || savedUntil != until)
+            {
+                console.MarkupLineInterpolated($"Resuming the interrupted range {MarketoDateTime.Format(savedSince)} .. {MarketoDateTime.Format(savedUntil)}.");
+            }
+
+            (since, until) = (savedSince, savedUntil);
+        }
+
+        var plan = ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400)));
+        var outputPath = isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target;
+
+        var fields = request.Fields.Count == 0 ? null : request.Fields.ToList();
+        if (fields is not null && request.Format is OutputFormat.Ndjson or OutputFormat.Parquet)
+        {
+            var missing = ExportWriters.RequiredFields.Where(r => !fields.Contains(r, StringComparer.OrdinalIgnoreCase)).ToList();
+            fields.InsertRange(0, missing); // an activity record needs them
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var display = new ExportDisplay(console, request.Live);
+        using var client = new MarketoBulkClient(http, new MarketoClientOptions
+        {
+            BaseUrl = baseUrl,
+            ClientId = request.ClientId!,
+            ClientSecret = request.ClientSecret!,
+        });
+        client.Retrying += (_, e) => display.Retrying(e);
+
+        try
+        {
+            var typeIds = await ResolveTypesAsync(client, request.Types, ct);
+            Directory.CreateDirectory(Path.GetDirectoryName(statePath)!);
+            await File.WriteAllTextAsync(rangePath, $"{since.UtcDateTime:O}\n{until.UtcDateTime:O}\n", ct);
+            var what = typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
+            console.MarkupLineInterpolated(
+                $"Exporting [bold]{MarketoDateTime.Format(since)}[/] to [bold]{MarketoDateTime.Format(until)}[/] (exclusive) from {baseUrl}: {plan.Count} window(s), {what}, to {outputPath}");
+            var extractor = new BulkExtractor(client, new BulkExtractionOptions
+            {
+                OutputDirectory = work,
+                StateFilePath = statePath,
+                Format = ExportWriters.ServerFormat(request.Format),
+                Fields = fields,
+                ActivityTypeIds = typeIds,
+                MaxJobsInFlight = request.MaxJobs,
+                PollInterval = TimeSpan.FromSeconds(request.PollSeconds),
+            });
+            var extraction = await display.RunAsync(() => extractor.RunAsync(plan, display, ct));
+
+            var verified = await VerifyChecksumsAsync(extraction, ct);
+            display.WriteLine($"Writing {request.Format.ToString().ToUpperInvariant()} to {outputPath} …");
+            var written = await ExportWriters.WriteAsync(request.Format, extraction, outputPath, ct);
+            var quotaToday = await QuotaUsedTodayAsync(client, ct);
+            WriteSummary(console, extraction, written, verified, outputPath, quotaToday, display.Elapsed);
+            if (!request.KeepWindows && request.WorkDir is null && request.StateFile is null)
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            else if (!request.KeepWindows)
+            {
+                // A work folder or state file of the user's: remove only what this run put there.
+                foreach (var window in extraction.Windows)
+                {
+                    File.Delete(window.FilePath);
+                }
+
+                File.Delete(statePath);
+                File.Delete(rangePath);
+            }
+            else
+            {
+                console.MarkupLineInterpolated($"Window files and state kept in {work}.");
+            }
+
+            return 0;
+        }
+        catch (ExportQuotaExceededException ex)
+        {
+            console.MarkupLineInterpolated($"[red]The daily export quota{(ex.QuotaMegabytes is { } mb ? $" of {mb} MB" : "")} is used up.[/]");
+            console.MarkupLineInterpolated(
+                $"It resets at [bold]{ex.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; rerun the same command with --resume after that.");
+            return ExitQuota;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; rerun with --resume to continue.");
+            return ExitCancelled;
+        }
+        catch (UsageException ex)
+        {
+            console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return ExitUsage;
+        }
+        catch (Exception ex) when (ex is MarketoApiException or ExportFileVerificationException or HttpRequestException or InvalidOperationException
+                                       or InvalidDataException or IOException)
+        {
+            console.MarkupLineInterpolated($"[red]Export failed:[/] {ex.Message}");
+            console.MarkupLineInterpolated($"Finished windows are kept in {work}; rerun with --resume to continue.");
+            return ExitFailed;
+        }
+    }
+
+    private static void WriteSummary(IAnsiConsole console, ExtractionResult extraction, OutputSummary written, int verified, string outputPath,
+        long? quotaToday, TimeSpan elapsed)
+    {
+        var thisRun = extraction.Windows.Where(w => !w.FromEarlierRun).ToList();
+        var charged = thisRun.Sum(w => w.FileSize);
+        var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumns("", "");
+        table.AddRow("Rows", $"{written.Rows:N0} written" + (written.Duplicates > 0 ? $", {written.Duplicates:N0} duplicates left out" : "") +
+                             $" (jobs reported {extraction.TotalRecords:N0})");
+        table.AddRow("Files", $"{extraction.Windows.Count} window file(s), {ExportDisplay.Bytes(extraction.TotalBytes)}; " +
+                              $"{thisRun.Count} downloaded now, {extraction.Windows.Count - thisRun.Count} from an earlier run");
+        table.AddRow("Checksums", $"{verified}/{extraction.Windows.Count} verified (size and sha256 as the jobs reported)");
+        table.AddRow("Output", $"{outputPath} ({ExportDisplay.Bytes(new FileInfo(outputPath).Length)})");
+        table.AddRow("Quota used", $"{ExportDisplay.Bytes(charged)} by this run's jobs" +
+                                   (quotaToday is { } q ? $"; {ExportDisplay.Bytes(q)} today by this API user's jobs" : ""));
+        table.AddRow("Elapsed", elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture));
+        console.Write(new Rule("[green]Export complete[/]").LeftJustified());
+        console.Write(table);
+        console.WriteLine($"rows={written.Rows} files={extraction.Windows.Count} verified={verified} quotaBytes={charged}");
+    }
+
+    /// <summary>Hashes every window file again and compares it with the checksum its job reported.</summary>
+    private static async Task<int> VerifyChecksumsAsync(ExtractionResult extraction, CancellationToken ct)
+    {
+        var verified = 0;
+        foreach (var window in extraction.Windows)
+        {
+            await using var stream = File.OpenRead(window.FilePath);
+            var hash = "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
+            if (stream.Length != window.FileSize || !string.Equals(hash, window.FileChecksum, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ExportFileVerificationException(window.ExportId, window.FileSize, stream.Length, window.FileChecksum, hash);
+            }
+
+            verified++;
+        }
+
+        return verified;
+    }
+
+    /// <summary>The bytes of this API user's jobs that finished in the current quota day (the list shows only the caller's jobs).</summary>
+    private static async Task<long?> QuotaUsedTodayAsync(MarketoBulkClient client, CancellationToken ct)
+    {
+        try
+        {
+            var dayStart = QuotaClock.NextReset(DateTimeOffset.UtcNow).AddDays(-1);
+            long total = 0;
+            await foreach (var job in client.ListAllExportsAsync(["Completed"], 300, ct))
+            {
+                if (job.FinishedAt is { } finished && finished >= dayStart)
+                {
+                    total += job.FileSize ?? 0;
+                }
+            }
+
+            return total;
+        }
+        catch (MarketoApiException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<IReadOnlyList<int>?> ResolveTypesAsync(MarketoBulkClient client, IReadOnlyList<string> types, CancellationToken ct)
+    {
+        if (types.Count == 0)
+        {
+            return null;
+        }
+
+        var ids = new List<int>();
+        IReadOnlyList<ActivityType>? known = null;
+        foreach (var type in types)
+        {
+            if (int.TryParse(type, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                ids.Add(id);
+                continue;
+            }
+
+            known ??= await client.GetActivityTypesAsync(ct);
+            var match = known.FirstOrDefault(t => string.Equals(t.Name, type, StringComparison.OrdinalIgnoreCase))
+                        ?? known.FirstOrDefault(t => string.Equals(t.ApiName, type, StringComparison.OrdinalIgnoreCase));
+            if (match is null)
+            {
+                var near = known.Where(t => t.Name.Contains(type, StringComparison.OrdinalIgnoreCase)).Take(5).Select(t => $"{t.Id} {t.Name}").ToList();
+                throw new UsageException($"No activity type is named '{type}'." + (near.Count > 0 ? $" Did you mean: {string.Join("; ", near)}?" : ""));
+            }
+
+            ids.Add(match.Id);
+        }
+
+        return ids.Distinct().ToList();
+    }
+
+    internal static Uri ResolveBaseUrl(string? url, string? munchkin)
+    {
+        if (url is not null && munchkin is not null)
+        {
+            throw new UsageException("Pass --url or --munchkin, not both.");
+        }
+
+        if (munchkin is not null)
+        {
+            return MarketoClientOptions.BaseUrlFromMunchkinId(munchkin);
+        }
+
+        if (url is null)
+        {
+            throw new UsageException("Where to export from: pass --url (a Spillway server or Marketo REST endpoint) or --munchkin, or set SPILLWAY_URL.");
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new UsageException($"'{url}' is not an http(s) URL.");
+        }
+
+        return uri;
+    }
+
+    /// <summary>
+    /// An instant: a date (midnight UTC), a date and time with or without an offset (UTC when none), <c>now</c>, or a
+    /// span back from now such as <c>90d</c>, <c>12h</c>, <c>30m</c>.
+    /// </summary>
+    internal static DateTimeOffset ParseInstant(string text, DateTimeOffset now, string option)
+    {
+        var value = text.Trim();
+        if (string.Equals(value, "now", StringComparison.OrdinalIgnoreCase))
+        {
+            return now;
+        }
+
+        if (value.Length >= 2 && char.IsAsciiLetter(value[^1])
+            && double.TryParse(value[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+        {
+            TimeSpan? back = char.ToLowerInvariant(value[^1]) switch
+            {
+                'd' => TimeSpan.FromDays(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                _ => null,
+            };
+            if (back is { } span)
+            {
+                return now - span;
+            }
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            return parsed;
+        }
+
+        throw new UsageException($"{option}: '{text}' is not a date (2024-01-01), a date and time (2024-01-01T08:00:00Z) or a span back from now (90d, 12h).");
+    }
+
+    /// <summary>The output file, or the folder that gets activities_&lt;since&gt;_&lt;until&gt;.&lt;ext&gt;.</summary>
+    internal static (string Path, bool IsFolder) ResolveOutput(string? output, string ext)
+    {
+        if (string.IsNullOrEmpty(output))
+        {
+            return (Path.GetFullPath($"activities.{ext}"), false);
+        }
+
+        var isFolder = Directory.Exists(output) || output.EndsWith(Path.DirectorySeparatorChar) || output.EndsWith(Path.AltDirectorySeparatorChar);
+        return (Path.GetFullPath(output), isFolder);
+    }
+
+    private static string Stamp(DateTimeOffset value) => value.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>The format asked for, else the one the output file's extension names, else CSV.</summary>
+    internal static OutputFormat ChooseFormat(string? format, string? output)
+    {
+        if (format is not null)
+        {
+            return Enum.Parse<OutputFormat>(format, ignoreCase: true);
+        }
+
+        var ext = Path.GetExtension(output ?? "").TrimStart('.');
+        return Enum.TryParse<OutputFormat>(ext, ignoreCase: true, out var inferred) && !int.TryParse(ext, CultureInfo.InvariantCulture, out _)
+            ? inferred
+            : OutputFormat.Csv;
+    }
+
+    private static List<string> SplitList(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    private sealed class UsageException(string message) : Exception(message);
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server.Storage;
+using Spillway.Server.Storage.Embedded;
+
+namespace Spillway.Server.Tests.Storage;
+
+/// <summary>The store compliance suite on the embedded store (SQLite + DuckDB in a fresh temp folder per test).</summary>
+public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
+{
+    protected override async Task<StoreSet> CreateStoresAsync()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
+        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24), "256MB").BuildServiceProvider();
+        foreach (var initializer in services.GetServices<IStorageInitializer>())
+        {
+            await initializer.InitializeAsync(CancellationToken.None);
+        }
+
+        return new StoreSet(
+            services.GetRequiredService<IIdentityStore>(),
+            services.GetRequiredService<IExportJobStore>(),
+            services.GetRequiredService<IActivityStore>(),
+            async () =>
+            {
+                await services.DisposeAsync();
+                Directory.Delete(folder, recursive: true);
+            });
+    }
+}
