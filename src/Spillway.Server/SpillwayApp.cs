@@ -114,7 +114,9 @@ public static class SpillwayApp
             await initializer.InitializeAsync(ct);
         }
 
-        _ = app.Services.GetRequiredService<AdminKey>();
+        var adminKey = app.Services.GetRequiredService<AdminKey>();
+        app.Logger.LogInformation("Admin API under {Prefix}: send the X-Spillway-Admin-Key header; the key is in {Source}",
+            "/_spillway/admin", adminKey.Source);
         await app.Services.GetRequiredService<FirstStart>().RunAsync(ct);
     }
 

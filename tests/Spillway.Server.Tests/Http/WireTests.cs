@@ -358,13 +358,7 @@ public abstract partial class WireTests : StoreTestBase
         var id = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
 
         // Break the store under the running server: the job table disappears.
-        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataPath, "metadata.db")};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE export_job RENAME TO export_job_broken";
-            await command.ExecuteNonQueryAsync();
-        }
+        await server.ExecuteMetadataSqlAsync("ALTER TABLE export_job RENAME TO export_job_broken");
 
         var logs = LogCapture.AttachTo(server);
         var status = await client.GetAsync($"/bulk/v1/activities/export/{id}/status.json");
@@ -375,7 +369,7 @@ public abstract partial class WireTests : StoreTestBase
         Assert.Equal("System error", await Marketo.ErrorAsync(status, "611"));
 
         // The incident is logged, with the request id the client saw, and the exception.
-        var incident = Assert.Single(logs.Entries, e => e.ScopeValues.TryGetValue("RequestId", out var r) && Equals(r, requestId)
+        var incident = Assert.Single(logs.Entries, e => e.ScopeValues.TryGetValue("MarketoRequestId", out var r) && Equals(r, requestId)
             && e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
         Assert.NotNull(incident.Exception);
 
@@ -384,13 +378,7 @@ public abstract partial class WireTests : StoreTestBase
         var file = await client.GetAsync($"/bulk/v1/activities/export/{id}/file.json");
         Assert.Equal("System error", await Marketo.ErrorAsync(file, "611"));
 
-        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataPath, "metadata.db")};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE export_job_broken RENAME TO export_job";
-            await command.ExecuteNonQueryAsync();
-        }
+        await server.ExecuteMetadataSqlAsync("ALTER TABLE export_job_broken RENAME TO export_job");
 
         Assert.Equal("Created", (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString());
     }

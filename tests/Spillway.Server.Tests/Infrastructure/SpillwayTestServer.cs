@@ -51,6 +51,70 @@ public sealed class SpillwayTestServer : IAsyncDisposable
 
     public string DataPath => _dataPath;
 
+    /// <summary>The test's own PostgreSQL database, when the server runs on PostgreSQL.</summary>
+    public string? PostgresConnectionString { get; private init; }
+
+    /// <summary>Runs SQL on the metadata store under the running server (to break it, or to inspect it).</summary>
+    public async Task ExecuteMetadataSqlAsync(string sql)
+    {
+        if (PostgresConnectionString is { } cs)
+        {
+            await using var pg = new Npgsql.NpgsqlConnection(cs);
+            await pg.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(sql, pg);
+            await command.ExecuteNonQueryAsync();
+            return;
+        }
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataPath, "metadata.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var sqlite = connection.CreateCommand();
+        sqlite.CommandText = sql;
+        await sqlite.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Every value of every table of the metadata store, as text (to prove what is not stored).</summary>
+    public async Task<List<string>> ReadAllMetadataTextAsync()
+    {
+        var cells = new List<string>();
+        System.Data.Common.DbConnection connection = PostgresConnectionString is { } cs
+            ? new Npgsql.NpgsqlConnection(cs)
+            : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataPath, "metadata.db")};Mode=ReadOnly;Pooling=False");
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            var tables = new List<string>();
+            await using (var list = connection.CreateCommand())
+            {
+                list.CommandText = PostgresConnectionString is null
+                    ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'";
+                await using var reader = await list.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    tables.Add(reader.GetString(0));
+                }
+            }
+
+            Assert.Contains("api_credential", tables);
+            foreach (var table in tables)
+            {
+                await using var select = connection.CreateCommand();
+                select.CommandText = $"SELECT * FROM \"{table}\"";
+                await using var reader = await select.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    for (var i = 0; i < reader.FieldCount; i++)
+                    {
+                        cells.Add(reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) ?? "");
+                    }
+                }
+            }
+        }
+
+        return cells;
+    }
+
     public IServiceProvider Services => _app.Services;
 
     public SpillwayClock Clock => _app.Services.GetRequiredService<SpillwayClock>();
@@ -90,7 +154,10 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         await SpillwayApp.InitializeAsync(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var server = new SpillwayTestServer(app, dataPath, new Uri(address));
+        var server = new SpillwayTestServer(app, dataPath, new Uri(address))
+        {
+            PostgresConnectionString = args.GetValueOrDefault("Spillway:ConnectionString"),
+        };
 
         var admin = app.Services.GetRequiredService<SubscriptionAdmin>();
         if (await app.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(MunchkinId, CancellationToken.None) is null)
