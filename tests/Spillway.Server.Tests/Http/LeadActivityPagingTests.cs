@@ -111,10 +111,11 @@ public abstract class LeadActivityPagingTests : StoreTestBase
         var seen = new List<long>();
         while (true)
         {
+            var writerDone = writer.IsCompleted; // before the read: a page read after the last add has seen all of it
             var envelope = await Marketo.SuccessAsync(await client.GetAsync($"{path}&nextPageToken={Uri.EscapeDataString(token)}"));
             seen.AddRange(envelope.GetProperty("result").EnumerateArray().Select(a => a.GetProperty("id").GetInt64()));
             token = envelope.GetProperty("nextPageToken").GetString()!;
-            if (!envelope.GetProperty("moreResult").GetBoolean() && writer.IsCompleted)
+            if (!envelope.GetProperty("moreResult").GetBoolean() && writerDone)
             {
                 break;
             }

@@ -132,15 +132,34 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
     /// </summary>
     private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid, bool direct = true)
     {
-        long Guid(int i) => firstNewGuid is { } first ? first + i : activities[i].MarketoGuid;
         using var connection = Open();
-        if (direct && firstNewGuid is null && IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId) && !HasNul(activities))
+        if (direct && firstNewGuid is null)
         {
-            // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
-            AppendRows(connection, subscriptionId, activities);
-            return activities.Count;
+            // An export file is ordered by date, not GUID: sorted, its batch may still be all new.
+            var batch = IsStrictlyIncreasing(activities) ? activities : [.. activities.OrderBy(a => a.MarketoGuid)];
+            if (IsStrictlyIncreasing(batch) && batch[0].MarketoGuid > MaxGuid(connection, subscriptionId))
+            {
+                // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly;
+                // only the few rows with NUL in their text take the staging path.
+                if (!HasNul(batch))
+                {
+                    AppendRows(connection, subscriptionId, batch);
+                    return batch.Count;
+                }
+
+                var withNul = batch.Where(HasNul).ToList();
+                AppendRows(connection, subscriptionId, [.. batch.Where(a => !HasNul(a))]);
+                return batch.Count - withNul.Count + AppendStaged(connection, subscriptionId, withNul, null);
+            }
         }
 
+        return AppendStaged(connection, subscriptionId, activities, firstNewGuid);
+    }
+
+    /// <summary>Appends through the BLOB staging table in one INSERT, skipping what the subscription already has.</summary>
+    private static long AppendStaged(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
+    {
+        long Guid(int i) => firstNewGuid is { } first ? first + i : activities[i].MarketoGuid;
         Execute(connection, "DELETE FROM activity_staging");
         long min = long.MaxValue, max = long.MinValue;
         using (var appender = connection.CreateAppender("activity_staging"))
@@ -202,9 +221,7 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
     {
         foreach (var a in activities)
         {
-            if (a.Attributes.Contains('\0', StringComparison.Ordinal)
-                || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
-                || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false))
+            if (HasNul(a))
             {
                 return true;
             }
@@ -212,6 +229,11 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
 
         return false;
     }
+
+    private static bool HasNul(ActivityRecord a) =>
+        a.Attributes.Contains('\0', StringComparison.Ordinal)
+        || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
+        || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false);
 
     private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
     {
