@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
@@ -136,6 +137,8 @@ public static class SpillwayApp
         app.MapIdentityEndpoints();
         app.MapExportEndpoints();
         app.MapActivityEndpoints();
+        app.MapCustomActivityEndpoints();
+        app.MapActivityPagingEndpoints();
         app.MapAdminEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
