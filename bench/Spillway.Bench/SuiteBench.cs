@@ -29,7 +29,7 @@ internal static class SuiteBench
         var quick = args.Contains("--quick");
         var store = Arg(args, "--store") ?? "embedded";
         var rows = long.Parse(Arg(args, "--rows") ?? (quick ? "300000" : "10000000"), CultureInfo.InvariantCulture);
-        var runs = quick ? 1 : 3;
+        var runs = int.Parse(Arg(args, "--runs") ?? (quick ? "1" : "3"), CultureInfo.InvariantCulture);
         var root = RepoRoot();
         var bench = Path.Combine(root, ".bench", "suite");
         Directory.CreateDirectory(bench);
