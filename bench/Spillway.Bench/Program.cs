@@ -14,6 +14,7 @@ return args switch
     ["export", .. var rest] => await ExportBench.RunAsync(rest),
     ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
+    ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     _ => Usage(),
 };
 

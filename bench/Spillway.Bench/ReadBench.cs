@@ -16,6 +16,8 @@ internal static class ReadBench
         var data = Path.GetFullPath(args[0]);
         var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
         var chunkHours = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 24;
+        var memoryLimit = args.Length > 3 ? args[3] : "256MB";
+        var runnerOnly = args.Length > 4 && args[4] == "runner";
         var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
         var start = dataEnd.AddDays(-45 - 15.5);
         start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
@@ -24,12 +26,18 @@ internal static class ReadBench
         for (var run = 0; run < runs; run++)
         {
             double read, format, native, runnerSeconds, readCpu, runnerCpu;
+            long peak, gcPeak;
             long rows = 0;
-            using (var store = new DuckDbActivityStore(Path.Combine(data, "activities.duckdb"), Path.Combine(data, "duckdb-tmp"), TimeSpan.FromHours(chunkHours), "256MB"))
+            using (var store = new DuckDbActivityStore(Path.Combine(data, "activities.duckdb"), Path.Combine(data, "duckdb-tmp"), TimeSpan.FromHours(chunkHours), memoryLimit))
             {
                 var query = new ActivityQuery(1, start, end, null, null);
                 var watch = Stopwatch.StartNew();
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
+                {
+                    rows++;
+                }
+
                 await foreach (var row in store.ReadWindowAsync(query, CancellationToken.None))
                 {
                     rows++;
@@ -41,7 +49,7 @@ internal static class ReadBench
                 using (var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ExportFields.Default, headerNames: null))
                 {
                     writer.WriteHeader();
-                    await foreach (var row in store.ReadWindowAsync(query, CancellationToken.None))
+                    await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
                     {
                         writer.WriteRow(row);
                     }
@@ -65,11 +73,14 @@ internal static class ReadBench
                 var (path, summary) = await runner.RunAsync(job, new ExportLease(job.ExportId, 1, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
                 runnerSeconds = watch.Elapsed.TotalSeconds;
                 runnerCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+                peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+                gcPeak = GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes >> 20;
+                rows = summary.NumberOfRecords;
                 File.Delete(path);
             }
 
-            native = SuiteBench.DuckNativeCopy(data, start, end, null);
-            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB); DuckDB COPY {native:F2} s");
+            native = runnerOnly ? double.NaN : SuiteBench.DuckNativeCopy(data, start, end, null);
+            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s");
         }
 
         return 0;
