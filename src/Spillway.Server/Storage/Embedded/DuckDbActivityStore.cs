@@ -73,35 +73,44 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         try
         {
             using var connection = Open();
-            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId) && !HasNul(activities))
+            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId))
             {
                 // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
-                AppendRows(connection, subscriptionId, activities);
+                // The few rows with NUL in their text go through the BLOB staging table, without the duplicate checks
+                // (a whole batch used to take the checked path for one such row: demo data has them in every batch).
+                if (!HasNul(activities))
+                {
+                    AppendRows(connection, subscriptionId, activities);
+                    return activities.Count;
+                }
+
+                var withNul = activities.Where(HasNul).ToList();
+                Execute(connection, "BEGIN TRANSACTION");
+                try
+                {
+                    AppendRows(connection, subscriptionId, activities.Where(a => !HasNul(a)).ToList());
+                    Execute(connection, "DELETE FROM activity_staging");
+                    Stage(connection, subscriptionId, withNul);
+                    Execute(connection, """
+                        INSERT INTO activity
+                        SELECT subscription_id, marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id,
+                               primary_attribute_value_id, decode(primary_attribute_value), decode(attributes), decode(action_result)
+                          FROM activity_staging;
+                        DELETE FROM activity_staging;
+                        """);
+                    Execute(connection, "COMMIT");
+                }
+                catch
+                {
+                    Execute(connection, "ROLLBACK");
+                    throw;
+                }
+
                 return activities.Count;
             }
 
             Execute(connection, "DELETE FROM activity_staging");
-            long min = long.MaxValue, max = long.MinValue;
-            using (var appender = connection.CreateAppender("activity_staging"))
-            {
-                foreach (var a in activities)
-                {
-                    min = Math.Min(min, a.MarketoGuid);
-                    max = Math.Max(max, a.MarketoGuid);
-                    appender.CreateRow()
-                        .AppendValue((int?)subscriptionId)
-                        .AppendValue((long?)a.MarketoGuid)
-                        .AppendValue((long?)a.LeadId)
-                        .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                        .AppendValue((int?)a.ActivityTypeId)
-                        .AppendValue(a.CampaignId)
-                        .AppendValue(a.PrimaryAttributeValueId)
-                        .AppendValue(Utf8(a.PrimaryAttributeValue))
-                        .AppendValue(Utf8(a.Attributes))
-                        .AppendValue(Utf8(a.ActionResult))
-                        .EndRow();
-                }
-            }
+            var (min, max) = Stage(connection, subscriptionId, activities);
 
             // Idempotent by marketoGUID: skip what the subscription already has, and duplicates inside the batch.
             // The guid range lets DuckDB's zone maps skip row groups that cannot hold a duplicate.
@@ -126,6 +135,32 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         }
     }
 
+    /// <summary>Appends rows to the staging table, text as UTF-8 BLOBs (NUL kept); returns their marketoGUID range.</summary>
+    private static (long Min, long Max) Stage(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        using var appender = connection.CreateAppender("activity_staging");
+        foreach (var a in activities)
+        {
+            min = Math.Min(min, a.MarketoGuid);
+            max = Math.Max(max, a.MarketoGuid);
+            appender.CreateRow()
+                .AppendValue((int?)subscriptionId)
+                .AppendValue((long?)a.MarketoGuid)
+                .AppendValue((long?)a.LeadId)
+                .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                .AppendValue((int?)a.ActivityTypeId)
+                .AppendValue(a.CampaignId)
+                .AppendValue(a.PrimaryAttributeValueId)
+                .AppendValue(Utf8(a.PrimaryAttributeValue))
+                .AppendValue(Utf8(a.Attributes))
+                .AppendValue(Utf8(a.ActionResult))
+                .EndRow();
+        }
+
+        return (min, max);
+    }
+
     private static bool IsStrictlyIncreasing(IReadOnlyList<ActivityRecord> activities)
     {
         for (var i = 1; i < activities.Count; i++)
@@ -140,20 +175,12 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
     }
 
     /// <summary>The appender passes VARCHAR as C strings; text with NUL must take the BLOB staging path.</summary>
-    private static bool HasNul(IReadOnlyList<ActivityRecord> activities)
-    {
-        foreach (var a in activities)
-        {
-            if (a.Attributes.Contains('\0', StringComparison.Ordinal)
-                || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
-                || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false))
-            {
-                return true;
-            }
-        }
+    private static bool HasNul(IReadOnlyList<ActivityRecord> activities) => activities.Any(HasNul);
 
-        return false;
-    }
+    private static bool HasNul(ActivityRecord a) =>
+        a.Attributes.Contains('\0', StringComparison.Ordinal)
+        || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
+        || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false);
 
     private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
     {
