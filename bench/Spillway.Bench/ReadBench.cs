@@ -79,8 +79,10 @@ internal static class ReadBench
                 File.Delete(path);
             }
 
+            var nativeCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             native = runnerOnly ? double.NaN : SuiteBench.DuckNativeCopy(data, start, end, null);
-            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s");
+            var nativeCpu = (Process.GetCurrentProcess().TotalProcessorTime - nativeCpu0).TotalSeconds;
+            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
         }
 
         return 0;

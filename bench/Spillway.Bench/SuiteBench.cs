@@ -36,6 +36,7 @@ internal static class SuiteBench
         var stores = store == "both" ? new[] { "embedded", "postgres" } : [store];
         var command = "dotnet run -c Release --project bench/Spillway.Bench -- suite " + string.Join(' ', args);
         var table = new List<SuiteRows>();
+        var commit = Git("rev-parse --short HEAD") + (Git("status --porcelain --untracked-files=no").Length > 0 ? " (with uncommitted changes)" : "");
         var load = new List<string> { $"start: {LoadAverage()}" };
         Console.WriteLine($"suite: {string.Join('+', stores)}, {rows:N0} activities over {Days} days, {runs} run(s) per figure, data in {bench}");
 
@@ -109,7 +110,7 @@ internal static class SuiteBench
             load.Add($"after {kind}: {LoadAverage()}");
         }
 
-        var text = Render(table, quick, rows, runs, command, load);
+        var text = Render(table, quick, rows, runs, command, commit, load);
         Console.WriteLine();
         Console.WriteLine(text);
         WriteDocs(root, text, quick);
@@ -118,13 +119,13 @@ internal static class SuiteBench
 
     internal sealed record ExportResult(long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss);
 
-    private static string Render(List<SuiteRows> table, bool quick, long rows, int runs, string command, List<string> load)
+    private static string Render(List<SuiteRows> table, bool quick, long rows, int runs, string command, string commit, List<string> load)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"### Suite figures{(quick ? " (quick mode)" : "")}");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"* Command: `{command}`");
-        text.AppendLine(CultureInfo.InvariantCulture, $"* Commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain --untracked-files=no").Length > 0 ? " (with uncommitted changes)" : "")}, run finished {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine(CultureInfo.InvariantCulture, $"* Commit: `{commit}` (when the run started), run finished {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
         text.AppendLine(CultureInfo.InvariantCulture, $"* Machine: {Environment.ProcessorCount} cores (`nproc`), {CpuModel()}, {MemTotal()} memory, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         text.AppendLine(CultureInfo.InvariantCulture, $"* Load average (1/5/15 min): {string.Join("; ", load)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"* Data: {rows:N0} activities over {Days} days per store (scale points {rows / 10:N0} and {rows * 3 / 10:N0}); each time is the median of {runs} run(s); native export and Spillway run in the same suite run, the ratio is Spillway / native.");
