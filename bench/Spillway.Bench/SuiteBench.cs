@@ -53,7 +53,7 @@ internal static class SuiteBench
                     await using var server = await BenchServer.StartAsync(kind, bench, n, pg);
                     table.AddRange(await server.EnsureSeededAsync(n, main));
                     var window = server.Window();
-                    var exportRuns = new List<(string Name, List<ExportResult> Results)>();
+                    var exportRuns = new List<(string Name, int[]? Types, List<ExportResult> Results)>();
                     foreach (var (name, types) in main ? new[] { ("31 days, all types", (int[]?)null), ("31 days, types 2,10,11", [2, 10, 11]) } : [("31 days, all types", null)])
                     {
                         var results = new List<ExportResult>();
@@ -64,7 +64,7 @@ internal static class SuiteBench
                             results.Add(r);
                         }
 
-                        exportRuns.Add((name, results));
+                        exportRuns.Add((name, types, results));
                     }
 
                     if (main)
@@ -73,9 +73,8 @@ internal static class SuiteBench
                     }
 
                     await server.StopAsync(); // DuckDB: one process owns the file; the native export opens it next.
-                    foreach (var (name, results) in exportRuns)
+                    foreach (var (name, types, results) in exportRuns)
                     {
-                        var types = name.Contains("types", StringComparison.Ordinal) ? new[] { 2, 10, 11 } : null;
                         var native = new List<double>();
                         for (var run = 0; run < runs; run++)
                         {
