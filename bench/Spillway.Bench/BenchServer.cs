@@ -152,6 +152,12 @@ internal sealed class BenchServer : IAsyncDisposable
     public async Task<SuiteBench.ExportResult> ExportAsync(DateTimeOffset start, DateTimeOffset end, int[]? types)
     {
         var r = await ExportBench.ExportOnceAsync(_api, _process!, start, end, types);
+        // A 10 M set's window is a 1 GB file per run: keep the disk free (the retention would keep them for days).
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Data, "exports"), "*.csv"))
+        {
+            File.Delete(file);
+        }
+
         return new SuiteBench.ExportResult(r.Rows, r.Bytes, r.Seconds, r.PeakRss, r.BaseRss);
     }
 

@@ -36,7 +36,7 @@ internal sealed class PgCluster
             Run("bash", $"{Path.Combine(root, "scripts", "pg.sh")} start {dir}");
             var port0 = Port(dir);
             // Closer to the baseline's settings than pg.sh's test defaults (shared_buffers 128MB).
-            Run("psql", $"-h 127.0.0.1 -p {port0} -U postgres -d postgres -qAt -c \"ALTER SYSTEM SET shared_buffers = '2GB'\" -c \"ALTER SYSTEM SET max_wal_size = '8GB'\" -c \"ALTER SYSTEM SET checkpoint_timeout = '30min'\" -c \"ALTER SYSTEM SET maintenance_work_mem = '1GB'\"");
+            Run("psql", $"-h 127.0.0.1 -p {port0} -U postgres -d postgres -qAt -c \"ALTER SYSTEM SET shared_buffers = '2GB'\" -c \"ALTER SYSTEM SET max_wal_size = '2GB'\" -c \"ALTER SYSTEM SET checkpoint_timeout = '30min'\" -c \"ALTER SYSTEM SET maintenance_work_mem = '1GB'\"");
             Run("runuser", $"-u postgres -- {bin}/pg_ctl -D {dir}/data -l {dir}/server.log -w -t 120 restart");
         }
         else if (!File.Exists(Path.Combine(dir, "data", "postmaster.pid")))
