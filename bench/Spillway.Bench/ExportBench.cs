@@ -109,7 +109,7 @@ internal static class ExportBench
         }
     }
 
-    private static async Task<(long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss)> ExportOnceAsync(HttpClient api, Process server,
+    internal static async Task<(long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss)> ExportOnceAsync(HttpClient api, Process server,
         DateTimeOffset start, DateTimeOffset end, int[]? types)
     {
         var filter = new Dictionary<string, object> { ["createdAt"] = new { startAt = start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), endAt = end.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };
@@ -204,7 +204,7 @@ internal static class ExportBench
         return process;
     }
 
-    private static async Task WaitHealthyAsync(HttpClient client)
+    internal static async Task WaitHealthyAsync(HttpClient client)
     {
         for (var i = 0; i < 600; i++)
         {
@@ -225,7 +225,7 @@ internal static class ExportBench
         throw new TimeoutException("The server did not start.");
     }
 
-    private static long Rss(Process process)
+    internal static long Rss(Process process)
     {
         try
         {
@@ -244,7 +244,7 @@ internal static class ExportBench
         return 0;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();

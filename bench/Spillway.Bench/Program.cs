@@ -8,11 +8,15 @@ using Spillway.Server.Storage;
 //   format [rows] [path]   export file writer only: pre-generated rows -> Stream.Null (or a file), CSV, default fields
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
+//   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]   the issue-6 suite; writes docs/performance.md
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
     ["export", .. var rest] => await ExportBench.RunAsync(rest),
     ["import", .. var rest] => ImportBench.Run(rest),
+    ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
+    ["read", .. var rest] => await ReadBench.RunAsync(rest),
+    ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -21,6 +25,7 @@ static int Usage()
     Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path]");
     Console.Error.WriteLine("       Spillway.Bench export [rows=10000000] [days=90] [data folder=.bench/export-<rows>]");
     Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
+    Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]");
     return 2;
 }
 

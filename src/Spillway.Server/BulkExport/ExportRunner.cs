@@ -13,34 +13,45 @@ namespace Spillway.Server.BulkExport;
 public sealed class ExportRunner(IActivityStore activities, ExportFileStore files, IOptions<SpillwayOptions> options)
 {
     private const int BatchRows = 4096;
-    private const int BatchesAhead = 32;
+    private const int BatchesAhead = 8;
 
     /// <summary>
-    /// Reads the window on another thread, a bounded number of batches ahead of the writer, so that on two cores the
-    /// engine read and string decoding overlap the formatting, hashing and writing. At most
-    /// <see cref="BatchesAhead"/> batches wait, which bounds the memory whatever the window.
+    /// Reads the window on a thread of its own, a bounded number of batches ahead of the writer, so that on two cores
+    /// the engine read and string decoding overlap the formatting, hashing and writing. At most
+    /// <see cref="BatchesAhead"/> batches wait, which bounds the memory whatever the window. The read blocks (the
+    /// embedded engine has no asynchronous reads) for the whole export: on a pool thread it would leave a two-core
+    /// machine's pool one thread for the writer and every request, and stall them until the pool grows.
     /// </summary>
     private IAsyncEnumerable<ActivityRecord[]> ReadAheadAsync(ActivityQuery query, CancellationToken ct)
     {
         var channel = Channel.CreateBounded<ActivityRecord[]>(new BoundedChannelOptions(BatchesAhead) { SingleReader = true, SingleWriter = true });
-        _ = Task.Run(async () =>
+        var reader = new Thread(() =>
         {
             try
             {
-                var batch = new List<ActivityRecord>(BatchRows);
-                await foreach (var row in activities.ReadWindowAsync(query, ct))
+                var batch = new ActivityRecord[BatchRows];
+                var count = 0;
+                var rows = activities.ReadWindowAsync(query, ct).GetAsyncEnumerator(ct);
+                try
                 {
-                    batch.Add(row);
-                    if (batch.Count == BatchRows)
+                    while (Wait(rows.MoveNextAsync()))
                     {
-                        await channel.Writer.WriteAsync([.. batch], ct);
-                        batch.Clear();
+                        batch[count++] = rows.Current;
+                        if (count == BatchRows)
+                        {
+                            Write(channel.Writer, batch, ct);
+                            (batch, count) = (new ActivityRecord[BatchRows], 0);
+                        }
                     }
                 }
-
-                if (batch.Count > 0)
+                finally
                 {
-                    await channel.Writer.WriteAsync([.. batch], ct);
+                    Wait(rows.DisposeAsync());
+                }
+
+                if (count > 0)
+                {
+                    Write(channel.Writer, batch[..count], ct);
                 }
 
                 channel.Writer.Complete();
@@ -49,8 +60,31 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
             {
                 channel.Writer.Complete(ex);
             }
-        }, CancellationToken.None);
+        })
+        { IsBackground = true, Name = "Spillway export read" };
+        reader.Start();
         return channel.Reader.ReadAllAsync(ct);
+    }
+
+    private static bool Wait(ValueTask<bool> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask pending)
+    {
+        if (!pending.IsCompletedSuccessfully)
+        {
+            pending.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static void Write(ChannelWriter<ActivityRecord[]> writer, ActivityRecord[] batch, CancellationToken ct)
+    {
+        while (!writer.TryWrite(batch))
+        {
+            if (!Wait(writer.WaitToWriteAsync(ct)))
+            {
+                throw new ChannelClosedException();
+            }
+        }
     }
 
     public async Task<(string TemporaryPath, ExportFileSummary Summary)> RunAsync(ExportJobRecord job, ExportLease lease, CancellationToken ct)

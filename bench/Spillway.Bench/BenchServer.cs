@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+/// <summary>A Spillway server process on one data set (embedded folder or PostgreSQL database) of the suite.</summary>
+internal sealed class BenchServer : IAsyncDisposable
+{
+    private const string Key = "bench-admin-key";
+    private const string Munchkin = "999-BEN-999";
+    private const string Secret = "bench-secret-0123456789";
+    private const int Days = 90;
+
+    private Process? _process;
+    private HttpClient _admin = null!;
+    private HttpClient _api = null!;
+    private readonly string _kind;
+    private readonly PgCluster? _pg;
+    private bool _fresh;
+
+    private BenchServer(string kind, string data, string database, PgCluster? pg)
+    {
+        _kind = kind;
+        Data = data;
+        Database = database;
+        _pg = pg;
+    }
+
+    public string Data { get; }
+    public string Database { get; }
+
+    public static async Task<BenchServer> StartAsync(string kind, string bench, long rows, PgCluster? pg)
+    {
+        var data = Path.Combine(bench, $"{kind}-{rows}");
+        var database = $"suite_{rows}";
+        var server = new BenchServer(kind, data, database, pg);
+        server._fresh = !File.Exists(Path.Combine(data, "bench-end.txt")) || (pg is not null && (pg.Fresh || !pg.HasDatabase(database)));
+        if (server._fresh)
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+
+            pg?.RecreateDatabase(database);
+        }
+
+        Directory.CreateDirectory(data);
+        await server.LaunchAsync();
+        return server;
+    }
+
+    private async Task LaunchAsync()
+    {
+        var port = ExportBench.FreePort();
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
+        var args = new List<string>
+        {
+            $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={Data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
+            "--Spillway:Worker:PollSeconds=0.05", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+        };
+        if (_pg is not null)
+        {
+            args.Add("--Spillway:Provider=Postgres");
+            args.Add($"--Spillway:ConnectionString={_pg.ConnectionString(Database)}");
+        }
+
+        args.ForEach(info.ArgumentList.Add);
+        _process = Process.Start(info)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromHours(1) };
+        _admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromHours(1) };
+        _admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", Key);
+        _api = new HttpClient(handler) { BaseAddress = _admin.BaseAddress, Timeout = TimeSpan.FromHours(1) };
+        await ExportBench.WaitHealthyAsync(_admin);
+    }
+
+    /// <summary>Builds the data set if it is not cached; returns the ingest figures of the main data set.</summary>
+    public async Task<List<SuiteRows>> EnsureSeededAsync(long rows, bool main)
+    {
+        var figures = new List<SuiteRows>();
+        if (_fresh)
+        {
+            (await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
+            (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
+            {
+                email = "bench@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "bench", clientSecret = Secret,
+            })).EnsureSuccessStatusCode();
+        }
+
+        // The bench polls fast, creates jobs by the thousand and exports gigabytes: lift its subscription's limits.
+        (await _admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new
+        {
+            rateLimitCalls = 100_000_000, concurrentCalls = 10_000, dailyCallQuota = 1_000_000_000, dailyExportQuotaMegabytes = 100_000_000,
+            maxQueuedJobs = 1_000_000,
+        })).EnsureSuccessStatusCode();
+
+        if (_fresh)
+        {
+            Console.WriteLine($"  [{_kind} {rows:N0}] seeding {rows:N0} activities over {Days} days ...");
+            var watch = Stopwatch.StartNew();
+            (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = rows, daysBack = Days, seed = 20250101 })).EnsureSuccessStatusCode();
+            watch.Stop();
+            await File.WriteAllTextAsync(Path.Combine(Data, "seed.txt"), watch.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture));
+            await File.WriteAllTextAsync(Path.Combine(Data, "bench-end.txt"), DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+            Console.WriteLine($"  [{_kind} {rows:N0}] seeded in {watch.Elapsed.TotalSeconds:F1} s");
+            // Measure a server that has only served exports (a cached data set's run), not one that just seeded.
+            await StopAsync();
+            _admin.Dispose();
+            _api.Dispose();
+            await LaunchAsync();
+        }
+
+        using (var token = JsonDocument.Parse(await _api.GetStringAsync($"/identity/oauth/token?grant_type=client_credentials&client_id=bench&client_secret={Secret}")))
+        {
+            _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
+        }
+
+        if (main)
+        {
+            var seconds = double.Parse(await File.ReadAllTextAsync(Path.Combine(Data, "seed.txt")), CultureInfo.InvariantCulture);
+            figures.Add(new SuiteRows(_kind, "ingest", "admin seed (generator + store appends of 100,000)",
+                $"{rows / seconds:N0} activities/s ({rows:N0} in {seconds:F1} s{(_fresh ? "" : ", when the cached data set was built")})"));
+            if (_kind == "embedded")
+            {
+                var n = Math.Min(rows, 1_000_000);
+                var (append, generate) = await SuiteBench.EmbeddedAppendAsync(Path.Combine(Path.GetDirectoryName(Data)!, "ingest-embedded"), n);
+                figures.Add(new SuiteRows(_kind, "ingest", "store append path alone (DuckDbActivityStore.AppendAsync, batches of 100,000, fresh file)",
+                    $"{n / append:N0} activities/s ({n:N0} in {append:F2} s; generating them took {generate:F2} s)"));
+            }
+
+            figures.Add(new SuiteRows(_kind, "ingest", "POST /rest/v1/activities/external.json, batches of 300",
+                "not measured: the endpoint was not on main when this suite was written"));
+        }
+
+        return figures;
+    }
+
+    public (DateTimeOffset Start, DateTimeOffset End) Window()
+    {
+        var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(Data, "bench-end.txt")), CultureInfo.InvariantCulture));
+        var start = dataEnd.AddDays(-Days / 2.0 - 15.5);
+        start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
+        return (start, start.AddDays(31).AddSeconds(-1));
+    }
+
+    public async Task<SuiteBench.ExportResult> ExportAsync(DateTimeOffset start, DateTimeOffset end, int[]? types)
+    {
+        var r = await ExportBench.ExportOnceAsync(_api, _process!, start, end, types);
+        // A 10 M set's window is a 1 GB file per run: keep the disk free (the retention would keep them for days).
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Data, "exports"), "*.csv"))
+        {
+            File.Delete(file);
+        }
+
+        return new SuiteBench.ExportResult(r.Rows, r.Bytes, r.Seconds, r.PeakRss, r.BaseRss);
+    }
+
+    /// <summary>
+    /// Status poll paced at 1,000 requests/s (open loop: requests start on schedule whatever the answers do), then
+    /// create+enqueue pairs from 8 concurrent closed-loop clients, on loopback.
+    /// </summary>
+    public async Task<List<SuiteRows>> ApiLoadAsync(bool quick, DateTimeOffset windowStart)
+    {
+        var figures = new List<SuiteRows>();
+        var seconds = quick ? 3.0 : 10.0;
+        var empty = new { filter = new { createdAt = new { startAt = "2001-01-01T00:00:00Z", endAt = "2001-01-02T00:00:00Z" } } };
+        var id = await CreateAsync(empty);
+        (await _api.PostAsync($"/bulk/v1/activities/export/{id}/enqueue.json", null)).EnsureSuccessStatusCode();
+
+        var rate = 1000.0;
+        await PacedAsync(id, rate, 1.0); // warm-up
+        var (latencies, elapsed, errors) = await PacedAsync(id, rate, seconds);
+        figures.Add(new SuiteRows(_kind, "api", $"status poll, paced at {rate:N0}/s for {seconds:F0} s",
+            $"{latencies.Count / elapsed:N0} req/s; p50 {Pct(latencies, 0.50):F2} ms; p99 {Pct(latencies, 0.99):F2} ms; max {latencies.Max():F1} ms; errors {errors}"));
+
+        var pairs = new List<double>();
+        var pairErrors = 0;
+        var watch = Stopwatch.StartNew();
+        var stopAt = TimeSpan.FromSeconds(seconds / 2);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            var mine = new List<double>();
+            while (watch.Elapsed < stopAt)
+            {
+                var t = Stopwatch.GetTimestamp();
+                try
+                {
+                    var job = await CreateAsync(empty);
+                    using var enqueued = JsonDocument.Parse(await (await _api.PostAsync($"/bulk/v1/activities/export/{job}/enqueue.json", null)).Content.ReadAsStringAsync());
+                    if (!enqueued.RootElement.GetProperty("success").GetBoolean())
+                    {
+                        Interlocked.Increment(ref pairErrors);
+                    }
+
+                    mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref pairErrors);
+                }
+            }
+
+            lock (pairs)
+            {
+                pairs.AddRange(mine);
+            }
+        })));
+        var pairSeconds = watch.Elapsed.TotalSeconds;
+        pairs.Sort();
+        figures.Add(new SuiteRows(_kind, "api", $"create+enqueue, 8 concurrent clients for {seconds / 2:F0} s",
+            $"{pairs.Count / pairSeconds:N0} pairs/s ({2 * pairs.Count / pairSeconds:N0} req/s); pair p50 {Pct(pairs, 0.50):F2} ms; p99 {Pct(pairs, 0.99):F2} ms; errors {pairErrors}"));
+        return figures;
+    }
+
+    private async Task<(List<double> Latencies, double Seconds, int Errors)> PacedAsync(string id, double rate, double seconds)
+    {
+        var latencies = new List<double>();
+        var errors = 0;
+        var running = new List<Task>();
+        var total = (int)(rate * seconds);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate);
+            while (watch.Elapsed < due)
+            {
+                if (due - watch.Elapsed > TimeSpan.FromMilliseconds(2))
+                {
+                    await Task.Delay(1);
+                }
+                else
+                {
+                    Thread.SpinWait(50);
+                }
+            }
+
+            running.Add(Task.Run(async () =>
+            {
+                var t = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var response = await _api.GetAsync($"/bulk/v1/activities/export/{id}/status.json", HttpCompletionOption.ResponseContentRead);
+                    var ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+
+                    lock (latencies)
+                    {
+                        latencies.Add(ms);
+                    }
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }));
+        }
+
+        await Task.WhenAll(running);
+        var elapsed = watch.Elapsed.TotalSeconds;
+        latencies.Sort();
+        return (latencies, elapsed, errors);
+    }
+
+    private static double Pct(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
+
+    private async Task<string> CreateAsync(object body)
+    {
+        using var created = JsonDocument.Parse(await (await _api.PostAsJsonAsync("/bulk/v1/activities/export/create.json", body)).Content.ReadAsStringAsync());
+        if (!created.RootElement.GetProperty("success").GetBoolean())
+        {
+            throw new InvalidOperationException("create failed: " + created.RootElement);
+        }
+
+        return created.RootElement.GetProperty("result")[0].GetProperty("exportId").GetString()!;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _admin?.Dispose();
+        _api?.Dispose();
+    }
+}
+

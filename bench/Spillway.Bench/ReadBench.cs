@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using Spillway.Server.BulkExport;
+using Spillway.Server.Storage;
+using Spillway.Server.Storage.Embedded;
+
+/// <summary>
+/// Where an embedded export's time goes, in process, on a suite data folder (server stopped): the store's read
+/// alone (rows counted), the read plus the file writer on the same thread (to Stream.Null), and DuckDB's own COPY
+/// of the same rows. Usage: read DATA_FOLDER [runs=3] [chunkHours=24]
+/// </summary>
+internal static class ReadBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var data = Path.GetFullPath(args[0]);
+        var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var chunkHours = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 24;
+        var memoryLimit = args.Length > 3 ? args[3] : "256MB";
+        var runnerOnly = args.Length > 4 && args[4] == "runner";
+        var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
+        var start = dataEnd.AddDays(-45 - 15.5);
+        start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
+        var end = start.AddDays(31).AddSeconds(-1);
+        Console.WriteLine($"read bench: {data}, window {start:u} .. {end:u}, chunk {chunkHours} h, load {SuiteBench.LoadAverage()}");
+        for (var run = 0; run < runs; run++)
+        {
+            double read, format, native, runnerSeconds, readCpu, runnerCpu;
+            long peak, gcPeak;
+            long rows = 0;
+            using (var store = new DuckDbActivityStore(Path.Combine(data, "activities.duckdb"), Path.Combine(data, "duckdb-tmp"), TimeSpan.FromHours(chunkHours), memoryLimit))
+            {
+                var query = new ActivityQuery(1, start, end, null, null);
+                var watch = Stopwatch.StartNew();
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
+                {
+                    rows++;
+                }
+
+                await foreach (var row in store.ReadWindowAsync(query, CancellationToken.None))
+                {
+                    rows++;
+                }
+
+                read = watch.Elapsed.TotalSeconds;
+                readCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+                watch.Restart();
+                using (var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ExportFields.Default, headerNames: null))
+                {
+                    writer.WriteHeader();
+                    await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
+                    {
+                        writer.WriteRow(row);
+                    }
+
+                    writer.Complete();
+                }
+
+                format = watch.Elapsed.TotalSeconds;
+
+                // The server's ExportRunner itself: read-ahead, writer, SHA-256, a real file, flushed to disk.
+                var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
+                var runner = new ExportRunner(store, new ExportFileStore(options), options);
+                var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
+                var job = new ExportJobRecord
+                {
+                    ExportId = Guid.NewGuid(), SubscriptionId = 1, ApiUserId = 1, Format = ExportFormat.Csv, Status = ExportJobStatus.Processing,
+                    SpecJson = spec.ToJson(), CreatedAt = DateTimeOffset.UtcNow,
+                };
+                watch.Restart();
+                cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                var (path, summary) = await runner.RunAsync(job, new ExportLease(job.ExportId, 1, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
+                runnerSeconds = watch.Elapsed.TotalSeconds;
+                runnerCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+                peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+                gcPeak = GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes >> 20;
+                rows = summary.NumberOfRecords;
+                File.Delete(path);
+            }
+
+            var nativeCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            native = runnerOnly ? double.NaN : SuiteBench.DuckNativeCopy(data, start, end, null);
+            var nativeCpu = (Process.GetCurrentProcess().TotalProcessorTime - nativeCpu0).TotalSeconds;
+            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
+        }
+
+        return 0;
+    }
+}
