@@ -28,4 +28,10 @@ CREATE TABLE custom_activity_type_seq (
 -- (subscription_id, marketo_guid) index: each partition answers with an ordered index scan, a Merge Append
 -- combines them and stops at the limit, and the date bound prunes the older months. Also serves the static
 -- list members read (type 24/25 by list id) well enough: it is rare and bounded by the subscription.
+-- Measured (PostgreSQL 15, 3M rows in 24 monthly partitions, 1M in the subscription, page of 300 from the middle):
+-- without it a parallel seq scan + top-N sort, 360-460 ms a page; joining the ordered activity_key scan to
+-- activity hash-joins over seq scans of every partition; with it a Merge Append of index scans, 84 buffers, ~5 ms
+-- cold. Cost: one more index per partition for the append to maintain (about the size of the primary key).
+-- CREATE INDEX on the partitioned parent cannot be CONCURRENTLY: on a large existing table, this migration blocks
+-- appends while it builds.
 CREATE INDEX activity_sub_guid_ix ON activity (subscription_id, marketo_guid);
