@@ -24,6 +24,9 @@ public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
             {
                 await services.DisposeAsync();
                 Directory.Delete(folder, recursive: true);
-            });
+            },
+            services.GetRequiredService<IActivityPageReader>(),
+            services.GetRequiredService<IActivityWriter>(),
+            services.GetRequiredService<IActivityTypeStore>());
     }
 }

@@ -70,7 +70,10 @@ public static class PostgresTestDatabase
             {
                 await drop();
             }
-        });
+        },
+        services.GetRequiredService<IActivityPageReader>(),
+        services.GetRequiredService<IActivityWriter>(),
+        services.GetRequiredService<IActivityTypeStore>());
 
     public static async Task ExecuteAsync(string connectionString, string sql)
     {

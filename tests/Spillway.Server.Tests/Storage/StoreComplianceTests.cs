@@ -1275,4 +1275,171 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         // Deleted activities can be appended again.
         Assert.Equal(1, await Activities.AppendAsync(b.Id, [Activity(9_000_000_000_123, T0)], None));
     }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Paging reads, new activities, custom activity types (ActivityPageReader.cs, ActivityTypeStore.cs)
+
+    private async Task<List<ActivityRecord>> ReadAllPagesAsync(IActivityPageReader pages, ActivityPageQuery query)
+    {
+        var rows = new List<ActivityRecord>();
+        while (true)
+        {
+            var page = await pages.ReadPageAsync(query, None);
+            Assert.True(page.Count <= query.Limit);
+            rows.AddRange(page);
+            if (page.Count < query.Limit)
+            {
+                return rows;
+            }
+
+            query = query with { AfterMarketoGuid = page[^1].MarketoGuid };
+        }
+    }
+
+    [Fact]
+    public async Task Pages_are_ordered_by_guid_and_filtered()
+    {
+        var (a, _) = await NewSubscriptionAsync();
+        var (b, _) = await NewSubscriptionAsync();
+        // GUID order differs from date order, across several months; text with a NUL round-trips.
+        var batch = Enumerable.Range(1, 60)
+            .Select(i => Activity(i, T0.AddDays((61 - i) * 3), type: i % 4 + 1, asset: i % 5, attributes: i == 7 ? "{\"n\":\"a\0b\"}" : null))
+            .Reverse().ToList();
+        await Activities.AppendAsync(a.Id, batch, None);
+        await Activities.AppendAsync(b.Id, [Activity(1000, T0)], None);
+        var pages = Stores.Pages;
+
+        var all = await ReadAllPagesAsync(pages, new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, null, null, null, 7));
+        Assert.Equal(Enumerable.Range(1, 60).Select(i => (long)i), all.Select(r => r.MarketoGuid));
+        Assert.Equal(batch.OrderBy(r => r.MarketoGuid), all);
+
+        var since = await ReadAllPagesAsync(pages, new ActivityPageQuery(a.Id, T0.AddDays(150), 10, null, null, null, 4));
+        Assert.Equal(batch.Where(r => r.MarketoGuid > 10 && r.ActivityDate >= T0.AddDays(150)).Select(r => r.MarketoGuid).Order(),
+            since.Select(r => r.MarketoGuid));
+
+        var filtered = await ReadAllPagesAsync(pages, new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, [1, 2], [0, 3], [1000 + 5, 1000 + 8, 1000 + 20, 1000 + 40], 2));
+        Assert.Equal(batch.Where(r => r.ActivityTypeId is 1 or 2 && r.PrimaryAttributeValueId is 0 or 3 && r.LeadId is 1005 or 1008 or 1020 or 1040)
+            .Select(r => r.MarketoGuid).Order(), filtered.Select(r => r.MarketoGuid));
+
+        Assert.Empty(await pages.ReadPageAsync(new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, [], null, null, 10), None));
+        Assert.Empty(await pages.ReadPageAsync(new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, null, null, [], 10), None));
+        Assert.Empty(await pages.ReadPageAsync(new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, null, null, null, 0), None));
+        Assert.Empty(await pages.ReadPageAsync(new ActivityPageQuery(a.Id, T0.AddDays(-1), 60, null, null, null, 10), None));
+        Assert.Equal([1000L], (await pages.ReadPageAsync(new ActivityPageQuery(b.Id, T0, 0, null, null, null, 10), None)).Select(r => r.MarketoGuid));
+    }
+
+    [Fact]
+    public async Task List_members_follow_the_latest_add_or_remove()
+    {
+        var (sub, _) = await NewSubscriptionAsync();
+        ActivityRecord Membership(long guid, long lead, int type, long list, int minutes) =>
+            new(guid, lead, T0.AddMinutes(minutes), type, null, list, $"List {list}", "{}", null);
+        await Activities.AppendAsync(sub.Id, [
+            Membership(1, 30, 24, 7, 0), Membership(2, 10, 24, 7, 1), Membership(3, 20, 24, 7, 2),
+            Membership(4, 20, 25, 7, 3), Membership(5, 40, 25, 7, 4), Membership(6, 40, 24, 7, 5),
+            Membership(7, 50, 24, 8, 6), Membership(9, 60, 24, 7, 9), Membership(8, 60, 25, 7, 9),
+        ], None);
+
+        Assert.Equal([10L, 30, 40, 60], await Stores.Pages.ListMembersAsync(sub.Id, 7, 100, None));
+        Assert.Equal([10L, 30], await Stores.Pages.ListMembersAsync(sub.Id, 7, 2, None));
+        Assert.Empty(await Stores.Pages.ListMembersAsync(sub.Id, 9, 100, None));
+    }
+
+    [Fact]
+    public async Task New_activities_get_consecutive_guids_above_every_subscription_also_concurrently()
+    {
+        var (a, _) = await NewSubscriptionAsync();
+        var (b, _) = await NewSubscriptionAsync();
+        await Activities.AppendAsync(b.Id, [Activity(5000, T0)], None);
+        Assert.Equal(5001, await Stores.Writer.AppendNewAsync(a.Id, [], None));
+
+        var nodes = await NodesAsync(4);
+        var batches = Enumerable.Range(0, 12)
+            .Select(k => Enumerable.Range(0, 5).Select(i => Activity(1, T0.AddDays(k * 10).AddSeconds(i), attributes: $$"""{"k":{{k}},"i":{{i}}}""")).ToList())
+            .ToList();
+        var firsts = await Task.WhenAll(batches.Select((batch, k) => Task.Run(() => nodes[k % 4].Writer.AppendNewAsync(a.Id, batch, None))));
+
+        Assert.Equal(Enumerable.Range(0, 12).Select(k => 5001L + (k * 5)), firsts.Order());
+        var rows = await ReadAllPagesAsync(Stores.Pages, new ActivityPageQuery(a.Id, T0.AddDays(-1), 0, null, null, null, 1000));
+        Assert.Equal(Enumerable.Range(5001, 60).Select(g => (long)g), rows.Select(r => r.MarketoGuid));
+        for (var k = 0; k < 12; k++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(batches[k][i] with { MarketoGuid = firsts[k] + i }, rows.Single(r => r.MarketoGuid == firsts[k] + i));
+            }
+        }
+
+        Assert.Equal(5060, await Activities.MaxMarketoGuidAsync(None));
+        Assert.Equal(60, await Activities.CountAsync(a.Id, None));
+    }
+
+    private static CustomActivityTypeVersion TypeVersion(string name) =>
+        new(name, null, "Trigger " + name, "Filter " + name, new CustomAttributeDefinition("ref", "Ref", null, "string"), []);
+
+    private static string Json(CustomActivityTypeVersion? version) => CustomActivityTypeJson.Serialize(version);
+
+    /// <summary>A record with its versions as JSON (the versions' attribute lists compare by reference).</summary>
+    private static object? Shape(CustomActivityTypeRecord? type) =>
+        type is null ? null : (type with { Approved = null, Draft = null }, Json(type.Approved), Json(type.Draft));
+
+    [Fact]
+    public async Task Type_creation_is_atomic_about_the_limit_and_the_name()
+    {
+        var (sub, _) = await NewSubscriptionAsync();
+        var (other, _) = await NewSubscriptionAsync();
+        var nodes = await NodesAsync(4);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            Task.Run(() => nodes[i % 4].Types.CreateAsync(sub.Id, $"type_{i}", TypeVersion($"T{i}"), 5, T0, None))));
+        Assert.Equal(5, outcomes.Count(o => o.Outcome == CreateTypeOutcome.Created));
+        Assert.Equal(7, outcomes.Count(o => o.Outcome == CreateTypeOutcome.LimitReached));
+        var listed = await Stores.Types.ListAsync(sub.Id, None);
+        Assert.Equal(Enumerable.Range(CustomActivityTypeRecord.FirstId, 5), listed.Select(t => t.Id));
+
+        var same = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => nodes[i % 4].Types.CreateAsync(other.Id, i % 2 == 0 ? "Shared_Name" : "shared_name", TypeVersion("S"), 1027, T0, None))));
+        var winner = Assert.Single(same, o => o.Outcome == CreateTypeOutcome.Created);
+        Assert.All(same.Where(o => o.Outcome != CreateTypeOutcome.Created), o => Assert.Equal(CreateTypeOutcome.DuplicateApiName, o.Outcome));
+        Assert.Equal(CustomActivityTypeRecord.FirstId, winner.Type!.Id);
+        Assert.Null(winner.Type.Approved);
+        Assert.Equal(Json(TypeVersion("S")), Json(winner.Type.Draft));
+        Assert.Equal(1, winner.Type.Revision);
+        Assert.Equal(T0, winner.Type.CreatedAt);
+        Assert.Equal(Shape(winner.Type), Shape(await Stores.Types.FindAsync(other.Id, "SHARED_NAME", None)));
+
+        // Ids are never reused, also after a reset.
+        Assert.True(await Stores.Types.DeleteAsync(other.Id, "shared_NAME", None));
+        Assert.False(await Stores.Types.DeleteAsync(other.Id, "shared_name", None));
+        var again = await Stores.Types.CreateAsync(other.Id, "shared_name", TypeVersion("S"), 1027, T0, None);
+        Assert.Equal(CustomActivityTypeRecord.FirstId + 1, again.Type!.Id);
+        Assert.Equal(1, await Stores.Types.DeleteSubscriptionTypesAsync(other.Id, None));
+        Assert.Equal(CustomActivityTypeRecord.FirstId + 2, (await Stores.Types.CreateAsync(other.Id, "x", TypeVersion("X"), 1027, T0, None)).Type!.Id);
+        Assert.Equal(5, (await Stores.Types.ListAsync(sub.Id, None)).Count);
+    }
+
+    [Fact]
+    public async Task Type_saves_are_a_compare_and_set_on_the_revision()
+    {
+        var (sub, _) = await NewSubscriptionAsync();
+        var (_, created) = await Stores.Types.CreateAsync(sub.Id, "visit", TypeVersion("Visit"), 1027, T0, None);
+        Assert.NotNull(created);
+        var nodes = await NodesAsync(4);
+
+        var saves = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            nodes[i % 4].Types.SaveAsync(sub.Id, "VISIT", created.Revision, TypeVersion($"V{i}"), null, T0.AddMinutes(i + 1), None))));
+        var saved = Assert.Single(saves, s => s is not null)!;
+        Assert.Equal(2, saved.Revision);
+        Assert.Null(saved.Draft);
+        Assert.Equal(created.CreatedAt, saved.CreatedAt);
+        Assert.Equal(Shape(saved), Shape(await Stores.Types.FindAsync(sub.Id, "visit", None)));
+
+        Assert.Null(await Stores.Types.SaveAsync(sub.Id, "visit", created.Revision, null, TypeVersion("Late"), T0.AddHours(1), None));
+        Assert.Null(await Stores.Types.SaveAsync(sub.Id, "missing", 1, null, TypeVersion("M"), T0.AddHours(1), None));
+        var next = await Stores.Types.SaveAsync(sub.Id, "visit", saved.Revision, saved.Approved, TypeVersion("Draft"), T0.AddHours(2), None);
+        Assert.NotNull(next);
+        Assert.Equal((3L, T0.AddHours(2)), (next.Revision, next.UpdatedAt));
+        Assert.Equal(Json(TypeVersion("Draft")), Json(next.Draft));
+        Assert.Equal(Json(saved.Approved), Json(next.Approved));
+    }
 }

@@ -15,6 +15,8 @@ internal static class PgSql
     public const int ClientTokenLock = 0x5350_0003;
     public const int PartitionLock = 0x5350_0004;
     public const int ApiCallLock = 0x5350_0005;
+    public const int ActivityTypeLock = 0x5350_0006;
+    public const int NewGuidLock = 0x5350_0007;
 
     public static NpgsqlParameter P(object? value, NpgsqlDbType type) =>
         new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
@@ -61,6 +63,14 @@ internal static class PgSql
         CancellationToken ct)
     {
         await using var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock($1, $2)", Int(space), Int(key));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Takes a transaction-scoped advisory lock in shared mode (many holders; excludes the exclusive one).</summary>
+    public static async Task XactLockSharedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int space, int key,
+        CancellationToken ct)
+    {
+        await using var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock_shared($1, $2)", Int(space), Int(key));
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -14,7 +14,7 @@ namespace Spillway.Server.Storage.Postgres;
 /// Activities in PostgreSQL: a table partitioned by month on activity_date (partitions attached on demand), keyed
 /// (subscription_id, activity_date, marketo_guid), with an unpartitioned key table for idempotency by marketoGUID.
 /// </summary>
-internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActivityStore
+internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActivityStore, IActivityPageReader, IActivityWriter
 {
     /// <summary>Months (year * 100 + month) known to have a partition, or known to fall back to the default one.</summary>
     private readonly ConcurrentDictionary<int, bool> _months = new();
@@ -36,6 +36,96 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
 
+        // Shared with other imports, exclusive of AppendNewAsync: a new batch's GUIDs are taken above every key
+        // committed or being committed here.
+        await XactLockSharedAsync(connection, transaction, NewGuidLock, 0, ct);
+        await StageAsync(connection, transaction, activities, ct);
+
+        // Keys go in first (in guid order, so concurrent overlapping appends cannot deadlock); a key another
+        // transaction holds or has committed is skipped, and only rows whose key went in are inserted. Within the
+        // batch the first occurrence of a marketoGUID wins.
+        long added;
+        await using (var insert = Command(connection, transaction,
+            $"""
+            WITH new_keys AS (
+                INSERT INTO activity_key (subscription_id, marketo_guid)
+                SELECT $1, marketo_guid FROM (SELECT DISTINCT marketo_guid FROM activity_stage) d ORDER BY marketo_guid
+                ON CONFLICT DO NOTHING
+                RETURNING marketo_guid
+            )
+            INSERT INTO activity (subscription_id, {ActivityColumns})
+            SELECT DISTINCT ON (s.marketo_guid) $1, s.{ActivityColumns.Replace(", ", ", s.", StringComparison.Ordinal)}
+            FROM activity_stage s JOIN new_keys k ON k.marketo_guid = s.marketo_guid
+            ORDER BY s.marketo_guid, s.ord
+            """,
+            Int(subscriptionId)))
+        {
+            added = await insert.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        return added;
+    }
+
+    /// <summary>
+    /// Appends with consecutive new marketoGUIDs above the highest key of any subscription. An exclusive advisory
+    /// lock (held to commit) serialises new batches against each other and against imports (which hold it shared),
+    /// and keys and rows go in with one statement, so GUIDs become visible in order and all at once.
+    /// </summary>
+    public async Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(activities);
+        if (activities.Count > 0)
+        {
+            await EnsurePartitionsAsync(activities.Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await XactLockAsync(connection, transaction, NewGuidLock, 0, ct);
+        long first;
+        await using (var max = Command(connection, transaction, "SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"))
+        {
+            first = (long)(await max.ExecuteScalarAsync(ct))!;
+        }
+
+        if (activities.Count == 0)
+        {
+            await transaction.CommitAsync(ct);
+            return first;
+        }
+
+        await StageAsync(connection, transaction, activities, ct);
+        await using (var insert = Command(connection, transaction,
+            $"""
+            WITH new_keys AS (
+                INSERT INTO activity_key (subscription_id, marketo_guid)
+                SELECT $1, $2 + ord FROM activity_stage ORDER BY ord
+            )
+            INSERT INTO activity (subscription_id, {ActivityColumns})
+            SELECT $1, $2 + s.ord, {StageColumnsAfterGuid}
+            FROM activity_stage s
+            """,
+            Int(subscriptionId), Long(first)))
+        {
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        return first;
+    }
+
+    private const string StageColumnsAfterGuid =
+        "s.lead_id, s.activity_date, s.activity_type_id, s.campaign_id, s.primary_attribute_value_id, " +
+        "s.primary_attribute_value, s.attributes, s.action_result, s.text_escaped";
+
+    /// <summary>
+    /// Copies a batch (binary COPY) into the transaction's temp table activity_stage, row i with ord = i, dates to
+    /// the second, text escaped where it holds a NUL.
+    /// </summary>
+    private static async Task StageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
+    {
         await using (var stage = Command(connection, transaction,
             """
             CREATE TEMP TABLE activity_stage (
@@ -71,31 +161,94 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
 
             await copy.CompleteAsync(ct);
         }
+    }
 
-        // Keys go in first (in guid order, so concurrent overlapping appends cannot deadlock); a key another
-        // transaction holds or has committed is skipped, and only rows whose key went in are inserted. Within the
-        // batch the first occurrence of a marketoGUID wins.
-        long added;
-        await using (var insert = Command(connection, transaction,
-            $"""
-            WITH new_keys AS (
-                INSERT INTO activity_key (subscription_id, marketo_guid)
-                SELECT $1, marketo_guid FROM (SELECT DISTINCT marketo_guid FROM activity_stage) d ORDER BY marketo_guid
-                ON CONFLICT DO NOTHING
-                RETURNING marketo_guid
-            )
-            INSERT INTO activity (subscription_id, {ActivityColumns})
-            SELECT DISTINCT ON (s.marketo_guid) $1, s.{ActivityColumns.Replace(", ", ", s.", StringComparison.Ordinal)}
-            FROM activity_stage s JOIN new_keys k ON k.marketo_guid = s.marketo_guid
-            ORDER BY s.marketo_guid, s.ord
-            """,
-            Int(subscriptionId)))
+    public async Task<IReadOnlyList<ActivityRecord>> ReadPageAsync(ActivityPageQuery query, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit <= 0)
         {
-            added = await insert.ExecuteNonQueryAsync(ct);
+            return [];
         }
 
-        await transaction.CommitAsync(ct);
-        return added;
+        // Served by activity_sub_guid_ix: an ordered index scan per partition (the date bound prunes older months),
+        // merged and cut at the limit.
+        var sql = $"""
+            SELECT {ActivityColumns} FROM activity
+            WHERE subscription_id = $1 AND marketo_guid > $2 AND activity_date >= $3
+            """;
+        var parameters = new List<NpgsqlParameter> { Int(query.SubscriptionId), Long(query.AfterMarketoGuid), Time(ToSecond(query.Since)) };
+        if (query.ActivityTypeIds is { } types)
+        {
+            parameters.Add(P(types.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer));
+            sql += $" AND activity_type_id = ANY(${parameters.Count})";
+        }
+
+        if (query.PrimaryAttributeValueIds is { } assets)
+        {
+            parameters.Add(P(assets.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+            sql += $" AND primary_attribute_value_id = ANY(${parameters.Count})";
+        }
+
+        if (query.LeadIds is { } leads)
+        {
+            parameters.Add(P(leads.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+            sql += $" AND lead_id = ANY(${parameters.Count})";
+        }
+
+        parameters.Add(Int(query.Limit));
+        sql += $" ORDER BY marketo_guid LIMIT ${parameters.Count}";
+
+        await using var command = Command(dataSource, sql, [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var page = new List<ActivityRecord>(Math.Min(query.Limit, 1000));
+        while (await reader.ReadAsync(ct))
+        {
+            page.Add(ReadRecord(reader));
+        }
+
+        return page;
+    }
+
+    public async Task<IReadOnlyList<long>> ListMembersAsync(int subscriptionId, long listId, int limit, CancellationToken ct)
+    {
+        await using var command = Command(dataSource,
+            """
+            SELECT lead_id FROM (
+                SELECT DISTINCT ON (lead_id) lead_id, activity_type_id
+                  FROM activity
+                 WHERE subscription_id = $1 AND activity_type_id IN (24, 25) AND primary_attribute_value_id = $2
+                 ORDER BY lead_id, activity_date DESC, marketo_guid DESC) latest
+             WHERE activity_type_id = 24
+             ORDER BY lead_id
+             LIMIT $3
+            """,
+            Int(subscriptionId), Long(listId), Int(Math.Max(0, limit)));
+        var members = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            members.Add(reader.GetInt64(0));
+        }
+
+        return members;
+    }
+
+    /// <summary>A row in <see cref="ActivityColumns"/> order, its text unescaped if it was stored escaped.</summary>
+    private static ActivityRecord ReadRecord(NpgsqlDataReader reader)
+    {
+        var asset = reader.GetNString(6);
+        var attributes = reader.GetString(7);
+        var result = reader.GetNString(8);
+        if (reader.GetBoolean(9))
+        {
+            asset = Unescape(asset);
+            attributes = Unescape(attributes)!;
+            result = Unescape(result);
+        }
+
+        return new ActivityRecord(reader.GetInt64(0), reader.GetInt64(1), reader.GetTime(2), reader.GetInt32(3), reader.GetNLong(4),
+            reader.GetNLong(5), asset, attributes, result);
     }
 
     public async IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, [EnumeratorCancellation] CancellationToken ct)

@@ -8,7 +8,8 @@ namespace Spillway.Server.Storage.Postgres;
 public static class PostgresStorage
 {
     /// <summary>
-    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool), the three stores and the cluster-wide
+    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool), the stores (identity, jobs, activities with their page reader and
+    /// writer, custom activity types) and the cluster-wide
     /// <see cref="IApiCallLimiter"/> as singletons, plus the
     /// <c>PostgresMigrator</c>, also as an <see cref="IStorageInitializer"/> so <c>SpillwayApp.InitializeAsync</c>
     /// applies the migrations before the server answers.
@@ -21,7 +22,11 @@ public static class PostgresStorage
         services.AddSingleton<IStorageInitializer>(sp => sp.GetRequiredService<PostgresMigrator>());
         services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
         services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
-        services.AddSingleton<IActivityStore, PostgresActivityStore>();
+        services.AddSingleton<PostgresActivityStore>();
+        services.AddSingleton<IActivityStore>(sp => sp.GetRequiredService<PostgresActivityStore>());
+        services.AddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<PostgresActivityStore>());
+        services.AddSingleton<IActivityWriter>(sp => sp.GetRequiredService<PostgresActivityStore>());
+        services.AddSingleton<IActivityTypeStore, PostgresActivityTypeStore>();
         // Cluster-wide 606/615/607. Takes effect where the app registers its in-memory limiter with TryAdd.
         services.AddSingleton<IApiCallLimiter>(sp =>
             new PostgresApiCallLimiter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
