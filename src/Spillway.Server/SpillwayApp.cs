@@ -8,6 +8,7 @@ using Spillway.Contracts;
 using Spillway.Server.Activities;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
+using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
@@ -95,6 +96,7 @@ public static class SpillwayApp
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
+        services.AddSpillwayControls(postgres);
         services.AddScoped<ApiAccessFilter>();
         services.AddScoped<AdminKeyFilter>();
 
@@ -135,6 +137,7 @@ public static class SpillwayApp
         app.MapExportEndpoints();
         app.MapActivityEndpoints();
         app.MapAdminEndpoints();
+        app.MapControlEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
         app.MapOpenApi("/openapi/{documentName}.json");
