@@ -178,6 +178,8 @@ internal sealed class CuttingStream(Stream inner, long limit, HttpContext http) 
         }
 
         await inner.FlushAsync(cancellationToken);
+        // Let the bytes reach the client before the reset (a reset can make the peer drop what it has not read yet).
+        await Task.Delay(200, CancellationToken.None);
         http.Abort();
         throw new OperationCanceledException("Connection cut by a fault rule.", http.RequestAborted);
     }
