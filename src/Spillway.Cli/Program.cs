@@ -8,5 +8,6 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     AdminCommands.User(),
     SeedCommand.Create(),
     ExportCommand.Create(),
+    ControlCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();
