@@ -45,12 +45,12 @@ internal static class ControlEndpoints
 
     internal static async Task<Results<Ok<SubscriptionClockView>, ProblemHttpResult>> GetClockAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, SpillwayClock clock, CancellationToken ct) =>
-        await identity.FindSubscriptionAsync(munchkinId, ct) is { } s ? TypedResults.Ok(ClockOf(s, controls, clock)) : NoSubscription(munchkinId);
+        await Find(identity, munchkinId, ct) is { } s ? TypedResults.Ok(ClockOf(s, controls, clock)) : NoSubscription(munchkinId);
 
     internal static async Task<Results<Ok<SubscriptionClockView>, ProblemHttpResult>> SetClockAsync(string munchkinId, SubscriptionClockBody body,
         IIdentityStore identity, SubscriptionControls controls, SpillwayClock clock, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -80,12 +80,12 @@ internal static class ControlEndpoints
 
     internal static async Task<Results<Ok<ProgressionSettings>, ProblemHttpResult>> GetProgressionAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct) =>
-        await identity.FindSubscriptionAsync(munchkinId, ct) is { } s ? TypedResults.Ok(controls.ProgressionOf(s.Id)) : NoSubscription(munchkinId);
+        await Find(identity, munchkinId, ct) is { } s ? TypedResults.Ok(controls.ProgressionOf(s.Id)) : NoSubscription(munchkinId);
 
     internal static async Task<Results<Ok<ProgressionSettings>, ProblemHttpResult>> SetProgressionAsync(string munchkinId, ProgressionBody body,
         IIdentityStore identity, SubscriptionControls controls, JobControls jobs, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -128,14 +128,14 @@ internal static class ControlEndpoints
 
     internal static async Task<Results<Ok<List<FaultRuleView>>, ProblemHttpResult>> ListFaultsAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct) =>
-        await identity.FindSubscriptionAsync(munchkinId, ct) is { } s
+        await Find(identity, munchkinId, ct) is { } s
             ? TypedResults.Ok(controls.RulesOf(s.Id).Select(r => r.View()).ToList())
             : NoSubscription(munchkinId);
 
     internal static async Task<Results<Created<FaultRuleView>, ProblemHttpResult>> AddFaultAsync(string munchkinId, FaultRuleBody body,
         IIdentityStore identity, SubscriptionControls controls, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -157,7 +157,7 @@ internal static class ControlEndpoints
     internal static async Task<Results<NoContent, ProblemHttpResult>> RemoveFaultAsync(string munchkinId, string ruleId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -170,7 +170,7 @@ internal static class ControlEndpoints
     internal static async Task<Results<NoContent, ProblemHttpResult>> ClearFaultsAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -181,14 +181,14 @@ internal static class ControlEndpoints
 
     internal static async Task<Results<Ok<IReadOnlyList<RequestLogEntry>>, ProblemHttpResult>> RequestsAsync(string munchkinId, long? after,
         int? limit, IIdentityStore identity, SubscriptionControls controls, CancellationToken ct) =>
-        await identity.FindSubscriptionAsync(munchkinId, ct) is { } s
+        await Find(identity, munchkinId, ct) is { } s
             ? TypedResults.Ok(controls.RequestsOf(s.Id, after ?? 0, Math.Clamp(limit ?? SubscriptionControls.RequestLogCapacity, 1, SubscriptionControls.RequestLogCapacity)))
             : NoSubscription(munchkinId);
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> ClearRequestsAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct)
     {
-        if (await identity.FindSubscriptionAsync(munchkinId, ct) is not { } s)
+        if (await Find(identity, munchkinId, ct) is not { } s)
         {
             return NoSubscription(munchkinId);
         }
@@ -199,6 +199,10 @@ internal static class ControlEndpoints
 
     private static SubscriptionClockView ClockOf(Subscription s, SubscriptionControls controls, SpillwayClock clock) =>
         new(s.MunchkinId, controls.NowOf(s.Id), controls.OffsetOf(s.Id).TotalSeconds, clock.Offset.TotalSeconds);
+
+    /// <summary>The subscription, without asking the store about ids that cannot be one (NUL bytes upset PostgreSQL).</summary>
+    private static Task<Subscription?> Find(IIdentityStore identity, string munchkinId, CancellationToken ct) =>
+        munchkinId.Length is 0 or > 64 || munchkinId.Any(char.IsControl) ? Task.FromResult<Subscription?>(null) : identity.FindSubscriptionAsync(munchkinId, ct);
 
     private static ProblemHttpResult NoSubscription(string munchkinId) =>
         TypedResults.Problem($"No subscription {munchkinId}.", statusCode: StatusCodes.Status404NotFound);

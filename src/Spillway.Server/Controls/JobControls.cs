@@ -100,7 +100,7 @@ public sealed class JobControls(
     /// </summary>
     public async Task<ResetView?> ResetAsync(string munchkinId, CancellationToken ct)
     {
-        var subscription = await identity.FindSubscriptionAsync(munchkinId, ct);
+        var subscription = munchkinId.Any(char.IsControl) || munchkinId.Length > 64 ? null : await identity.FindSubscriptionAsync(munchkinId, ct);
         if (subscription is null)
         {
             return null;

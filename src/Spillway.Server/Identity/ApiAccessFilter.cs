@@ -113,7 +113,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
                     return (value.ToString(), false);
                 }
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException and not BadHttpRequestException) // a malformed multipart body: no form
             {
                 // An unreadable form carries no token.
             }
