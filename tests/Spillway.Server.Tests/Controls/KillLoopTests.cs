@@ -50,11 +50,11 @@ public abstract class KillLoopTests : StoreTestBase
                 using var admin = new HttpClient { BaseAddress = first.BaseAddress };
                 admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", Key);
                 (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
-                (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new { rateLimitCalls = 1_000_000, concurrentCalls = 100 })).EnsureSuccessStatusCode();
+                (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new { rateLimitCalls = 1_000_000, concurrentCalls = 100, dailyExportQuotaMegabytes = 1_000_000 })).EnsureSuccessStatusCode();
                 (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users",
                     new { email = "kill@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "kill-client", clientSecret = "kill-secret-0123456789" }))
                     .EnsureSuccessStatusCode();
-                (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = 300_000, daysBack = 10, seed = 3 }))
+                (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = 150_000, daysBack = 10, seed = 3 }))
                     .EnsureSuccessStatusCode();
                 token = await TokenAsync(first.BaseAddress);
                 using var client = Client(first.BaseAddress, token);
@@ -136,11 +136,16 @@ public abstract class KillLoopTests : StoreTestBase
             }
 
             var checksum = job.GetProperty("fileChecksum").GetString()!;
+            if (checksums.TryGetValue(id, out var known))
+            {
+                // Verified whole before; a job completes once, so its checksum never changes across restarts.
+                Assert.Equal(known, checksum);
+                continue;
+            }
+
             var file = await (await Marketo.GetFileAsync(client, id)).Content.ReadAsByteArrayAsync();
             Assert.Equal(job.GetProperty("fileSize").GetInt64(), file.Length);
             Assert.Equal(checksum, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(file)));
-            // A job completes once: its checksum never changes across restarts.
-            Assert.Equal(checksums.GetValueOrDefault(id, checksum), checksum);
             checksums[id] = checksum;
         }
     }
