@@ -95,7 +95,7 @@ internal static class SoakBench
             var lastMinute = samples.Where(s => s.Minutes >= minutes * 2 / 3).Select(s => s.Rss).DefaultIfEmpty(0).Max();
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"total: {stats.Requests:N0} requests in {start.Elapsed.TotalSeconds:F0} s ({stats.Requests / start.Elapsed.TotalSeconds:F0}/s), {stats.Exports:N0} exports downloaded and verified, {stats.Cancels:N0} cancels"));
+                $"total: {stats.Requests:N0} requests in {start.Elapsed.TotalSeconds:F0} s ({stats.Requests / start.Elapsed.TotalSeconds:F0}/s), {stats.Exports:N0} exports downloaded and verified, {stats.Cancels:N0} cancels ({stats.LateCancels:N0} too late: 1003, job already finished)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"errors: {stats.Errors} (HTTP 5xx, 611, unexpected codes, checksum mismatches, exceptions); backpressure 1029 Too many jobs in queue: {stats.QueueFull:N0}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -160,6 +160,11 @@ internal static class SoakBench
                 if (message == "Too many jobs in queue")
                 {
                     Interlocked.Increment(ref stats.QueueFull);
+                }
+                else if (what == "cancel" && message is "Export job is Completed and cannot be cancelled" or "Export job is Failed and cannot be cancelled")
+                {
+                    // The job finished before the cancel arrived: the documented answer (decision 21), not an error.
+                    Interlocked.Increment(ref stats.LateCancels);
                 }
                 else
                 {
@@ -270,6 +275,7 @@ internal static class SoakBench
         public long QueueFull;
         public long Exports;
         public long Cancels;
+        public long LateCancels;
         public readonly ConcurrentQueue<string> Samples = new();
         private readonly object _gate = new();
         private List<double> _window = [];
