@@ -7,11 +7,13 @@ using Spillway.Server.Storage;
 // Micro benchmarks. Usage: dotnet run -c Release --project bench/Spillway.Bench -- <command> [args]
 //   format [rows] [path]   export file writer only: pre-generated rows -> Stream.Null (or a file), CSV, default fields
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
+//   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
     ["export", .. var rest] => await ExportBench.RunAsync(rest),
+    ["import", .. var rest] => ImportBench.Run(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     _ => Usage(),
 };
@@ -20,6 +22,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path]");
     Console.Error.WriteLine("       Spillway.Bench export [rows=10000000] [days=90] [data folder=.bench/export-<rows>]");
+    Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
     return 2;
 }

@@ -8,6 +8,7 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     AdminCommands.User(),
     SeedCommand.Create(),
     ExportCommand.Create(),
+    ImportCommand.Create(),
     ControlCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

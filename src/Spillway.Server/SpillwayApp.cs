@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Controls;
@@ -115,7 +116,9 @@ public static class SpillwayApp
             await initializer.InitializeAsync(ct);
         }
 
-        _ = app.Services.GetRequiredService<AdminKey>();
+        var adminKey = app.Services.GetRequiredService<AdminKey>();
+        app.Logger.LogInformation("Admin API under {Prefix}: send the X-Spillway-Admin-Key header; the key is in {Source}",
+            "/_spillway/admin", adminKey.Source);
         await app.Services.GetRequiredService<FirstStart>().RunAsync(ct);
     }
 
@@ -136,6 +139,8 @@ public static class SpillwayApp
         app.MapIdentityEndpoints();
         app.MapExportEndpoints();
         app.MapActivityEndpoints();
+        app.MapCustomActivityEndpoints();
+        app.MapActivityPagingEndpoints();
         app.MapAdminEndpoints();
         app.MapControlEndpoints();
         app.MapMarketoFallbacks();

@@ -28,8 +28,11 @@ internal static class ActivityEndpoints
         return rest;
     }
 
-    internal static JsonHttpResult<MarketoResponse<ActivityType>> GetTypes(HttpContext context, ActivityTypeRegistry types) =>
-        MarketoHttp.Success(context, types.TypesOf(ApiCaller.Of(context).Subscription.Id), MarketoJsonContext.Wire.MarketoResponseActivityType);
+    internal static async Task<JsonHttpResult<MarketoResponse<ActivityType>>> GetTypes(HttpContext context, ActivityTypeRegistry types)
+    {
+        var set = await types.GetAsync(ApiCaller.Of(context).Subscription.Id, context.RequestAborted);
+        return MarketoHttp.Success(context, set.All, MarketoJsonContext.Wire.MarketoResponseActivityType);
+    }
 
     internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
         MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);

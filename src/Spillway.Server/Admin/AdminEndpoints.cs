@@ -171,10 +171,12 @@ public sealed class AdminKey
         if (!string.IsNullOrWhiteSpace(configured))
         {
             Value = configured;
+            Source = "configuration (Spillway:AdminKey)";
             return;
         }
 
         var path = Path.Combine(Path.GetFullPath(options.Value.DataPath), "admin.key");
+        Source = path;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         if (File.Exists(path))
         {
@@ -193,4 +195,7 @@ public sealed class AdminKey
     }
 
     public string Value { get; } = "";
+
+    /// <summary>Where the key came from, for the start-up message (the key itself is never logged).</summary>
+    public string Source { get; } = "";
 }

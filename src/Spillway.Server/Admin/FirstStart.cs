@@ -25,7 +25,14 @@ public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin,
         if (subscription is null)
         {
             var created = await admin.CreateSubscriptionAsync(demo.MunchkinId, "Spillway demo", ct);
-            subscription = created.Value ?? throw new InvalidOperationException(created.Error);
+            if (created.Value is null)
+            {
+                // Another node of a cluster, starting at the same moment, created it first: it also seeds it.
+                logger.LogInformation("The demo subscription was created by another node: {Reason}", created.Error);
+                return;
+            }
+
+            subscription = created.Value;
             var user = await admin.AddApiUserAsync(demo.MunchkinId, demo.Email,
                 [Permissions.ReadWriteActivity, Permissions.ReadWriteActivityMetadata, Permissions.ReadWriteLead], demo.ClientId, demo.ClientSecret, ct);
             if (user.Error is not null)

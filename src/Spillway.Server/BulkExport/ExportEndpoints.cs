@@ -70,8 +70,8 @@ internal static class ExportEndpoints
 
         using (document)
         {
-            var (spec, error) = ExportRequestParser.Parse(document.RootElement, caller.Limits,
-                id => types.IsKnown(caller.Subscription.Id, id));
+            var known = await types.GetAsync(caller.Subscription.Id, context.RequestAborted);
+            var (spec, error) = ExportRequestParser.Parse(document.RootElement, caller.Limits, known.IsKnown);
             if (spec is null)
             {
                 return Fail(context, error!);

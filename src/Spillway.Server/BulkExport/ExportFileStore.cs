@@ -76,6 +76,11 @@ public sealed class ExportFileStore
 
     private static IEnumerable<(Guid, long, string)> Parse(string folder, string pattern)
     {
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
         foreach (var path in Directory.EnumerateFiles(folder, pattern))
         {
             var parts = Path.GetFileName(path).Split('.');

@@ -103,14 +103,6 @@ public sealed class ExportWorker(
 
     private async Task RunAsync(ExportLease lease, CancellationToken stoppingToken)
     {
-        // A takeover: the temporary file of the run that held the job before (a dead node's) is nobody's now.
-        foreach (var (exportId, token, path) in files.TemporaryFiles())
-        {
-            if (exportId == lease.ExportId && token < lease.FencingToken)
-            {
-                ExportFileStore.TryDelete(path);
-            }
-        }
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         signal.Register(lease.ExportId, cts);
@@ -119,6 +111,15 @@ public sealed class ExportWorker(
         string? temporaryPath = null;
         try
         {
+            // A takeover: the temporary file of the run that held the job before (a dead node's) is nobody's now.
+            foreach (var (exportId, token, stale) in files.TemporaryFiles())
+            {
+                if (exportId == lease.ExportId && token < lease.FencingToken)
+                {
+                    ExportFileStore.TryDelete(stale);
+                }
+            }
+
             var job = await jobs.GetByIdAsync(lease.ExportId, cts.Token)
                 ?? throw new InvalidOperationException($"Claimed job {lease.ExportId} vanished.");
             if (controls?.TakeInjectedFailure(lease.ExportId) is { } injected)

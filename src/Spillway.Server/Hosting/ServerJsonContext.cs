@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Spillway.Contracts;
 using Spillway.Server.Activities.Catalog;
+using Spillway.Server.Activities.Custom;
 
 namespace Spillway.Server.Hosting;
 
@@ -10,6 +11,9 @@ namespace Spillway.Server.Hosting;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(MarketoDateTimeConverter)])]
 [JsonSerializable(typeof(MarketoResponse<LeadField>))]
+[JsonSerializable(typeof(MarketoResponse<CustomActivityTypeView>))]
+[JsonSerializable(typeof(MarketoResponse<AddedActivityResult>))]
+[JsonSerializable(typeof(MarketoResponse<LeadActivity>))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext
 {
     /// <summary>As <see cref="MarketoJsonContext.Wire"/>: relaxed escaping, as Marketo writes text.</summary>

@@ -73,7 +73,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
             return Fail(http, error ?? MarketoErrors.SystemError);
         }
 
-        using (permit)
+        await using (permit)
         {
             caller.AttachTo(http);
             var result = await controlled.ApplyFaultsAsync(http, subscription.Id, user.Id, user.Email) ?? await next(context);

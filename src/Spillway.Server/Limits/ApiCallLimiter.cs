@@ -21,12 +21,15 @@ public interface IApiCallLimiter
     void Reset(int subscriptionId);
 }
 
-/// <summary>An admitted call; disposing it frees its concurrency slot.</summary>
-public sealed class CallPermit(Action release) : IDisposable
+/// <summary>
+/// An admitted call; disposing it frees its concurrency slot. The gate awaits the release before the response is
+/// finished, so a client's next call never finds its own previous call still counted as in flight.
+/// </summary>
+public sealed class CallPermit(Func<ValueTask> release) : IAsyncDisposable
 {
-    private Action? _release = release;
+    private Func<ValueTask>? _release = release;
 
-    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _release, null)?.Invoke() ?? ValueTask.CompletedTask;
 }
 
 /// <summary>
@@ -85,6 +88,8 @@ public sealed class InMemoryApiCallLimiter : IApiCallLimiter
             {
                 counters.InFlight--;
             }
+
+            return ValueTask.CompletedTask;
         }), null));
     }
 

@@ -61,7 +61,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         {
             var (permit, error) = await _nodes[i % 3].TryAdmitAsync(caller, T0.AddMilliseconds(i), None);
             Assert.Null(error);
-            permit!.Dispose();
+            await permit!.DisposeAsync();
         }
 
         var (refused, code) = await _nodes[1].TryAdmitAsync(caller, T0.AddSeconds(1), None);
@@ -101,7 +101,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         Assert.Equal("615", error!.Code);
         Assert.Equal("Concurrent access limit '3' reached", error.Message);
 
-        held[1].Dispose(); // released asynchronously
+        await held[1].DisposeAsync();
         CallPermit? next = null;
         for (var attempt = 0; attempt < 100 && next is null; attempt++)
         {
@@ -127,7 +127,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         var b = Caller("b@example.com", daily: 5);
         foreach (var (caller, node) in new[] { (a, 0), (b, 1), (a, 2), (b, 0), (a, 1) })
         {
-            (await _nodes[node].TryAdmitAsync(caller, T0, None)).Permit!.Dispose();
+            await (await _nodes[node].TryAdmitAsync(caller, T0, None)).Permit!.DisposeAsync();
         }
 
         var (refused, error) = await _nodes[2].TryAdmitAsync(b, T0.AddMinutes(1), None);

@@ -10,12 +10,13 @@ namespace Spillway.Server.Storage.Embedded;
 /// fast to scan by date because its row groups keep min/max zone maps and activities mostly arrive in time order.
 /// One process owns the file; appends are serialised here, reads run alongside them.
 /// </summary>
-internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
+internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader, IActivityWriter, IDisposable
 {
     private readonly string _connectionString;
     private readonly DuckDBConnection _keeper;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly TimeSpan _chunk;
+    private long _maxGuid = -1; // the highest marketoGUID stored for any subscription, once known; guarded by _appendLock
 
     public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit)
     {
@@ -72,58 +73,134 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         await _appendLock.WaitAsync(ct);
         try
         {
-            using var connection = Open();
-            if (IsStrictlyIncreasing(activities) && activities[0].MarketoGuid > MaxGuid(connection, subscriptionId) && !HasNul(activities))
-            {
-                // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
-                AppendRows(connection, subscriptionId, activities);
-                return activities.Count;
-            }
-
-            Execute(connection, "DELETE FROM activity_staging");
-            long min = long.MaxValue, max = long.MinValue;
-            using (var appender = connection.CreateAppender("activity_staging"))
+            var added = AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            if (_maxGuid >= 0)
             {
                 foreach (var a in activities)
                 {
-                    min = Math.Min(min, a.MarketoGuid);
-                    max = Math.Max(max, a.MarketoGuid);
-                    appender.CreateRow()
-                        .AppendValue((int?)subscriptionId)
-                        .AppendValue((long?)a.MarketoGuid)
-                        .AppendValue((long?)a.LeadId)
-                        .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                        .AppendValue((int?)a.ActivityTypeId)
-                        .AppendValue(a.CampaignId)
-                        .AppendValue(a.PrimaryAttributeValueId)
-                        .AppendValue(Utf8(a.PrimaryAttributeValue))
-                        .AppendValue(Utf8(a.Attributes))
-                        .AppendValue(Utf8(a.ActionResult))
-                        .EndRow();
+                    _maxGuid = Math.Max(_maxGuid, a.MarketoGuid);
                 }
             }
 
-            // Idempotent by marketoGUID: skip what the subscription already has, and duplicates inside the batch.
-            // The guid range lets DuckDB's zone maps skip row groups that cannot hold a duplicate.
-            using var insert = connection.CreateCommand();
-            insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
-                INSERT INTO activity
-                SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
-                       s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
-                  FROM activity_staging s
-                 WHERE NOT EXISTS (SELECT 1 FROM activity a
-                                    WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
-                                      AND a.marketo_guid = s.marketo_guid)
-                QUALIFY row_number() OVER (PARTITION BY s.marketo_guid ORDER BY s.activity_ts) = 1
-                """);
-            var added = insert.ExecuteNonQuery();
-            Execute(connection, "DELETE FROM activity_staging");
             return added;
+        }
+        catch
+        {
+            _maxGuid = -1; // part of the batch may be stored: read the maximum again when it is next needed
+            throw;
         }
         finally
         {
             _appendLock.Release();
         }
+    }
+
+    public async Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
+    {
+        await _appendLock.WaitAsync(ct);
+        try
+        {
+            if (_maxGuid < 0)
+            {
+                _maxGuid = Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
+            }
+
+            var first = _maxGuid + 1;
+            if (activities.Count > 0)
+            {
+                // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
+                AppendLocked(subscriptionId, activities, first, direct: false);
+                _maxGuid += activities.Count;
+            }
+
+            return first;
+        }
+        catch
+        {
+            _maxGuid = -1;
+            throw;
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Appends under <see cref="_appendLock"/>. With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's
+    /// GUIDs are ignored).
+    /// </summary>
+    private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid, bool direct = true)
+    {
+        using var connection = Open();
+        if (direct && firstNewGuid is null)
+        {
+            // An export file is ordered by date, not GUID: sorted, its batch may still be all new.
+            var batch = IsStrictlyIncreasing(activities) ? activities : [.. activities.OrderBy(a => a.MarketoGuid)];
+            if (IsStrictlyIncreasing(batch) && batch[0].MarketoGuid > MaxGuid(connection, subscriptionId))
+            {
+                // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly;
+                // only the few rows with NUL in their text take the staging path.
+                if (!HasNul(batch))
+                {
+                    AppendRows(connection, subscriptionId, batch);
+                    return batch.Count;
+                }
+
+                var withNul = batch.Where(HasNul).ToList();
+                AppendRows(connection, subscriptionId, [.. batch.Where(a => !HasNul(a))]);
+                return batch.Count - withNul.Count + AppendStaged(connection, subscriptionId, withNul, null);
+            }
+        }
+
+        return AppendStaged(connection, subscriptionId, activities, firstNewGuid);
+    }
+
+    /// <summary>Appends through the BLOB staging table in one INSERT, skipping what the subscription already has.</summary>
+    private static long AppendStaged(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
+    {
+        long Guid(int i) => firstNewGuid is { } first ? first + i : activities[i].MarketoGuid;
+        Execute(connection, "DELETE FROM activity_staging");
+        long min = long.MaxValue, max = long.MinValue;
+        using (var appender = connection.CreateAppender("activity_staging"))
+        {
+            for (var i = 0; i < activities.Count; i++)
+            {
+                var a = activities[i];
+                var guid = Guid(i);
+                min = Math.Min(min, guid);
+                max = Math.Max(max, guid);
+                appender.CreateRow()
+                    .AppendValue((int?)subscriptionId)
+                    .AppendValue((long?)guid)
+                    .AppendValue((long?)a.LeadId)
+                    .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                    .AppendValue((int?)a.ActivityTypeId)
+                    .AppendValue(a.CampaignId)
+                    .AppendValue(a.PrimaryAttributeValueId)
+                    .AppendValue(Utf8(a.PrimaryAttributeValue))
+                    .AppendValue(Utf8(a.Attributes))
+                    .AppendValue(Utf8(a.ActionResult))
+                    .EndRow();
+            }
+        }
+
+        // Idempotent by marketoGUID: skip what the subscription already has, and duplicates inside the batch.
+        // The guid range lets DuckDB's zone maps skip row groups that cannot hold a duplicate.
+        using var insert = connection.CreateCommand();
+        insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
+            INSERT INTO activity
+            SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
+                   s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
+              FROM activity_staging s
+             WHERE NOT EXISTS (SELECT 1 FROM activity a
+                                WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
+                                  AND a.marketo_guid = s.marketo_guid)
+            QUALIFY row_number() OVER (PARTITION BY s.marketo_guid ORDER BY s.activity_ts) = 1
+            """);
+        var added = insert.ExecuteNonQuery();
+        Execute(connection, "DELETE FROM activity_staging");
+        return added;
     }
 
     private static bool IsStrictlyIncreasing(IReadOnlyList<ActivityRecord> activities)
@@ -144,9 +221,7 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
     {
         foreach (var a in activities)
         {
-            if (a.Attributes.Contains('\0', StringComparison.Ordinal)
-                || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
-                || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false))
+            if (HasNul(a))
             {
                 return true;
             }
@@ -154,6 +229,11 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
 
         return false;
     }
+
+    private static bool HasNul(ActivityRecord a) =>
+        a.Attributes.Contains('\0', StringComparison.Ordinal)
+        || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
+        || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false);
 
     private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
     {
@@ -234,6 +314,116 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         }
     }
 
+    public Task<IReadOnlyList<ActivityRecord>> ReadPageAsync(ActivityPageQuery query, CancellationToken ct)
+    {
+        using var connection = Open();
+        var limit = Math.Max(0, query.Limit);
+        var highest = ScalarOn(connection, string.Create(CultureInfo.InvariantCulture,
+            $"SELECT COALESCE(MAX(marketo_guid), 0) FROM activity WHERE subscription_id = {query.SubscriptionId}"));
+        if (limit == 0 || highest <= query.AfterMarketoGuid)
+        {
+            return Task.FromResult<IReadOnlyList<ActivityRecord>>([]);
+        }
+
+        // Without a bound, ORDER BY marketo_guid LIMIT n sorts everything after the position, on every page. A GUID range
+        // lets the zone maps skip the rest; it widens until it holds a full page or reaches the highest GUID. The first
+        // `limit` rows of (after, upper] are the first `limit` rows after `after` overall, so nothing is skipped.
+        var span = Math.Max(4096L, limit * 16L);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var upper = highest - query.AfterMarketoGuid <= span ? highest : query.AfterMarketoGuid + span;
+            var sql = new StringBuilder(256);
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                SELECT marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id,
+                       primary_attribute_value, attributes, action_result
+                  FROM activity
+                 WHERE subscription_id = {query.SubscriptionId} AND marketo_guid > {query.AfterMarketoGuid} AND marketo_guid <= {upper}
+                   AND activity_ts >= {query.Since.ToUnixTimeSeconds()}
+                """);
+            AppendIn(sql, "activity_type_id", query.ActivityTypeIds);
+            AppendIn(sql, "primary_attribute_value_id", query.PrimaryAttributeValueIds);
+            AppendIn(sql, "lead_id", query.LeadIds);
+            sql.Append(CultureInfo.InvariantCulture, $" ORDER BY marketo_guid LIMIT {limit}");
+
+            var page = new List<ActivityRecord>(Math.Min(limit, 1000));
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql.ToString();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    page.Add(ReadRecord(reader));
+                }
+            }
+
+            if (page.Count >= limit || upper >= highest)
+            {
+                return Task.FromResult<IReadOnlyList<ActivityRecord>>(page);
+            }
+
+            span = span > long.MaxValue / 8 ? long.MaxValue : span * 8;
+        }
+    }
+
+    public Task<IReadOnlyList<long>> ListMembersAsync(int subscriptionId, long listId, int limit, CancellationToken ct)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
+            SELECT lead_id FROM (
+                SELECT lead_id, arg_max(activity_type_id, (activity_ts, marketo_guid)) AS last_type
+                  FROM activity
+                 WHERE subscription_id = {subscriptionId} AND activity_type_id IN (24, 25) AND primary_attribute_value_id = {listId}
+                 GROUP BY lead_id)
+             WHERE last_type = 24
+             ORDER BY lead_id
+             LIMIT {Math.Max(0, limit)}
+            """);
+        var members = new List<long>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            members.Add(reader.GetInt64(0));
+        }
+
+        return Task.FromResult<IReadOnlyList<long>>(members);
+    }
+
+    private static void AppendIn<T>(StringBuilder sql, string column, IReadOnlyList<T>? values)
+        where T : IFormattable
+    {
+        if (values is null)
+        {
+            return;
+        }
+
+        if (values.Count == 0)
+        {
+            sql.Append(" AND false");
+            return;
+        }
+
+        sql.Append(" AND ").Append(column).Append(" IN (");
+        for (var i = 0; i < values.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ",").Append(values[i].ToString(null, CultureInfo.InvariantCulture));
+        }
+
+        sql.Append(')');
+    }
+
+    private static ActivityRecord ReadRecord(System.Data.Common.DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetInt64(1),
+        DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2)),
+        reader.GetInt32(3),
+        reader.IsDBNull(4) ? null : reader.GetInt64(4),
+        reader.IsDBNull(5) ? null : reader.GetInt64(5),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8));
+
     public Task<long> CountAsync(int subscriptionId, CancellationToken ct) =>
         Task.FromResult(Scalar(string.Create(CultureInfo.InvariantCulture, $"SELECT COUNT(*) FROM activity WHERE subscription_id = {subscriptionId}")));
 
@@ -269,6 +459,13 @@ internal sealed class DuckDbActivityStore : IActivityStore, IDisposable
         var connection = new DuckDBConnection(_connectionString);
         connection.Open();
         return connection;
+    }
+
+    private static long ScalarOn(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     private long Scalar(string sql)

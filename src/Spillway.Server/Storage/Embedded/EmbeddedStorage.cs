@@ -20,13 +20,17 @@ public static class EmbeddedStorage
         });
         services.TryAddSingleton<IIdentityStore, SqliteIdentityStore>();
         services.TryAddSingleton<IExportJobStore, SqliteExportJobStore>();
-        services.TryAddSingleton<IActivityStore>(sp =>
+        services.TryAddSingleton(sp =>
         {
             sp.GetRequiredService<DataFolderLock>();
             var temp = Path.Combine(root, "duckdb-tmp");
             Directory.CreateDirectory(temp);
             return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, exportChunk, duckDbMemoryLimit);
         });
+        services.TryAddSingleton<IActivityStore>(sp => sp.GetRequiredService<DuckDbActivityStore>());
+        services.TryAddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<DuckDbActivityStore>());
+        services.TryAddSingleton<IActivityWriter>(sp => sp.GetRequiredService<DuckDbActivityStore>());
+        services.TryAddSingleton<IActivityTypeStore, SqliteActivityTypeStore>();
         services.AddSingleton<IStorageInitializer>(sp => new EmbeddedInitializer(sp.GetRequiredService<SqliteDatabase>()));
         return services;
     }

@@ -130,6 +130,8 @@ internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActi
             // Rows are read off the socket one at a time: memory stays constant whatever the window holds.
             while (await reader.ReadAsync(ct))
             {
+                // Buffered rows do not look at the token; a cancelled export must stop here too.
+                ct.ThrowIfCancellationRequested();
                 var guid = reader.GetInt64(0);
                 var lead = reader.GetInt64(1);
                 var date = reader.GetTime(2);

@@ -42,7 +42,11 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         var limits = caller.Limits;
         var subscriptionId = caller.Subscription.Id;
         var day = SpillwayClock.QuotaDay(now);
-        var windowStart = now - TimeSpan.FromSeconds(limits.RateLimitWindowSeconds);
+        var window = TimeSpan.FromSeconds(limits.RateLimitWindowSeconds);
+        var windowStart = now - window;
+        // A call stamped later than this one may have taken the lock first (another node, or this one under load):
+        // it still counts. Only calls more than a window ahead are left out (a clock that was set back).
+        var windowEnd = now + window;
 
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -52,10 +56,10 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         await using (var read = Command(connection, transaction,
             """
             SELECT (SELECT coalesce(sum(calls), 0)::bigint FROM api_call_day WHERE subscription_id = $1 AND day = $2),
-                   (SELECT count(*) FROM api_call_recent WHERE subscription_id = $1 AND at > $3 AND at <= $4),
+                   (SELECT count(*) FROM api_call_recent WHERE subscription_id = $1 AND at > $3 AND at <= $5),
                    (SELECT count(*) FROM api_call_in_flight WHERE subscription_id = $1 AND expires_at > $4)
             """,
-            Int(subscriptionId), P(day, NpgsqlDbType.Date), Time(windowStart), Time(now)))
+            Int(subscriptionId), P(day, NpgsqlDbType.Date), Time(windowStart), Time(now), Time(windowEnd)))
         await using (var reader = await read.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
@@ -103,7 +107,7 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
 
         await transaction.CommitAsync(ct);
         _held[id] = 0;
-        return (new CallPermit(() => _ = ReleaseAsync(id)), null);
+        return (new CallPermit(() => new ValueTask(ReleaseAsync(id))), null);
     }
 
     public async ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
