@@ -9,6 +9,7 @@ using Spillway.Server.Storage;
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]   the issue-6 suite; writes docs/performance.md
+//   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
@@ -17,6 +18,7 @@ return args switch
     ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
+    ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -26,6 +28,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench export [rows=10000000] [days=90] [data folder=.bench/export-<rows>]");
     Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
     Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]");
+    Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
     return 2;
 }
 

@@ -9,5 +9,6 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     SeedCommand.Create(),
     ExportCommand.Create(),
     ImportCommand.Create(),
+    ControlCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

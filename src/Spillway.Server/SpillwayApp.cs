@@ -9,6 +9,7 @@ using Spillway.Server.Activities;
 using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
+using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
@@ -96,6 +97,7 @@ public static class SpillwayApp
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
+        services.AddSpillwayControls(postgres);
         services.AddScoped<ApiAccessFilter>();
         services.AddScoped<AdminKeyFilter>();
 
@@ -140,6 +142,7 @@ public static class SpillwayApp
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
         app.MapAdminEndpoints();
+        app.MapControlEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
         app.MapOpenApi("/openapi/{documentName}.json");

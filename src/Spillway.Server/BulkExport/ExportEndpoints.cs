@@ -99,7 +99,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock, Controls.SubscriptionControls controls)
     {
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
@@ -109,7 +109,9 @@ internal static class ExportEndpoints
 
         var now = clock.GetUtcNow();
         var limits = caller.Limits;
-        var policy = new QueuePolicy(limits.MaxQueuedJobs, limits.MaxProcessingJobs, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
+        // Manual progression or a start latency (Controls) enqueue the job held: no worker claims it until it is released.
+        var maxProcessing = controls.HoldsAtEnqueue(caller.Subscription.Id) ? 0 : limits.MaxProcessingJobs;
+        var policy = new QueuePolicy(limits.MaxQueuedJobs, maxProcessing, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
         var outcome = await jobs.EnqueueAsync(id, caller.User.Id, policy, Truncate(now), context.RequestAborted);
         switch (outcome)
         {

@@ -20,7 +20,8 @@ public sealed class ExportWorker(
     NodeIdentity node,
     TimeProvider clock,
     IOptions<SpillwayOptions> options,
-    ILogger<ExportWorker> logger) : BackgroundService
+    ILogger<ExportWorker> logger,
+    Controls.SubscriptionControls? controls = null) : BackgroundService
 {
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly List<Task> _running = [];
@@ -121,14 +122,31 @@ public sealed class ExportWorker(
 
             var job = await jobs.GetByIdAsync(lease.ExportId, cts.Token)
                 ?? throw new InvalidOperationException($"Claimed job {lease.ExportId} vanished.");
+            if (controls?.TakeInjectedFailure(lease.ExportId) is { } injected)
+            {
+                // A fault rule (Controls) doomed this job: it fails with exactly that errorMsg.
+                using (controls.EnterClock(lease.SubscriptionId))
+                {
+                    await jobs.FailAsync(lease, injected, clock.GetUtcNow(), CancellationToken.None);
+                }
+
+                return;
+            }
+
             var (path, summary) = await runner.RunAsync(job, lease, cts.Token);
             temporaryPath = path;
             cts.Token.ThrowIfCancellationRequested();
 
             var published = files.Publish(path, lease.ExportId, lease.FencingToken);
             temporaryPath = null;
-            var completed = await jobs.CompleteAsync(lease, new ExportFileInfo(summary.NumberOfRecords, summary.FileSize, summary.FileChecksum),
-                clock.GetUtcNow(), CancellationToken.None);
+            bool completed;
+            using (controls?.EnterClock(lease.SubscriptionId))
+            {
+                // finishedAt on the subscription's own clock (Controls): quota day and retention follow it.
+                completed = await jobs.CompleteAsync(lease, new ExportFileInfo(summary.NumberOfRecords, summary.FileSize, summary.FileChecksum),
+                    clock.GetUtcNow(), CancellationToken.None);
+            }
+
             if (completed)
             {
                 logger.LogInformation("Export {ExportId} completed: {Rows} rows, {Bytes} bytes", lease.ExportId, summary.NumberOfRecords, summary.FileSize);
@@ -150,7 +168,10 @@ public sealed class ExportWorker(
             logger.LogError(ex, "Export {ExportId} failed", lease.ExportId);
             try
             {
-                await jobs.FailAsync(lease, "Export failed: " + ex.Message, clock.GetUtcNow(), CancellationToken.None);
+                using (controls?.EnterClock(lease.SubscriptionId))
+                {
+                    await jobs.FailAsync(lease, "Export failed: " + ex.Message, clock.GetUtcNow(), CancellationToken.None);
+                }
             }
             catch (Exception failEx)
             {

@@ -14,7 +14,8 @@ public sealed class RetentionSweeper(
     SubscriptionDirectory subscriptions,
     ExportFileStore files,
     TimeProvider clock,
-    ILogger<RetentionSweeper> logger) : BackgroundService
+    ILogger<RetentionSweeper> logger,
+    Controls.SubscriptionControls? controls = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -41,9 +42,10 @@ public sealed class RetentionSweeper(
 
     public async Task SweepAsync(CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
         foreach (var subscription in await identity.ListSubscriptionsAsync(ct))
         {
+            // Each subscription's own clock (Controls), so advancing it expires its files and jobs.
+            var now = controls?.NowOf(subscription.Id) ?? clock.GetUtcNow();
             var limits = subscriptions.LimitsOf(subscription);
             while (true)
             {

@@ -10,13 +10,13 @@ namespace Spillway.Server.BulkExport;
 /// set, a status poll sees the job as it was when it was last refreshed, until that many seconds have passed. The
 /// calls that change a job (enqueue, cancel) always refresh it, so a client sees its own change at once.
 /// </summary>
-public sealed class StatusSnapshots(IOptions<SpillwayOptions> options, TimeProvider clock)
+public sealed class StatusSnapshots(Controls.SubscriptionControls controls, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, (ExportJobRecord Job, DateTimeOffset TakenAt)> _snapshots = new();
 
     public ExportJobRecord Show(ExportJobRecord current)
     {
-        var refresh = options.Value.Realism.StatusRefreshSeconds;
+        var refresh = controls.StatusRefreshSeconds(current.SubscriptionId); // per subscription, else Realism settings
         if (refresh <= 0)
         {
             return current;
@@ -39,7 +39,7 @@ public sealed class StatusSnapshots(IOptions<SpillwayOptions> options, TimeProvi
 
     public void Refresh(ExportJobRecord current)
     {
-        if (options.Value.Realism.StatusRefreshSeconds > 0)
+        if (controls.StatusRefreshSeconds(current.SubscriptionId) > 0)
         {
             _snapshots[current.ExportId] = (current, clock.GetUtcNow());
         }

@@ -119,7 +119,7 @@ internal sealed class MethodOverrideMiddleware(RequestDelegate next)
                 form = await request.ReadFormAsync(context.RequestAborted);
                 method = form["_method"];
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException and not BadHttpRequestException) // a malformed multipart body: no form
             {
                 // A form beyond the form limits: leave it unread; the endpoint answers as for no form.
             }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Spillway.Contracts;
+using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Limits;
 using Microsoft.Extensions.Options;
@@ -10,9 +12,24 @@ namespace Spillway.Server.Identity;
 /// subscription's call limits (607/606/615). Calls refused by the first two are not counted, as in Marketo.
 /// </summary>
 internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory subscriptions, IApiCallLimiter limiter,
-    IOptions<SpillwayOptions> options, TimeProvider clock) : IEndpointFilter
+    IOptions<SpillwayOptions> options, TimeProvider clock, ControlledCalls controlled) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        // The request log of the caller's subscription (Controls) records every call whose subscription is known.
+        var started = Stopwatch.GetTimestamp();
+        object? outcome = null;
+        try
+        {
+            return outcome = await AdmitAndRunAsync(context, next);
+        }
+        finally
+        {
+            controlled.Record(context.HttpContext, ControlledCalls.OutcomeOf(context.HttpContext, outcome), started);
+        }
+    }
+
+    private async ValueTask<object?> AdmitAndRunAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var ct = http.RequestAborted;
@@ -40,6 +57,9 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
             return Fail(http, MarketoErrors.AccessTokenInvalid);
         }
 
+        // From here "now" is the subscription's own clock (Controls), and the call is in its request log.
+        using var subscriptionClock = controlled.Identify(http, subscription.Id, user.Email);
+
         var required = http.GetEndpoint()?.Metadata.GetMetadata<RequiresPermission>();
         if (required is not null && !Permissions.Grants(user.Permissions, required.Permission))
         {
@@ -56,10 +76,11 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         await using (permit)
         {
             caller.AttachTo(http);
-            var result = await next(context);
+            var result = await controlled.ApplyFaultsAsync(http, subscription.Id, user.Id, user.Email) ?? await next(context);
             if (result is IResult inner)
             {
                 // Execute inside the permit so a long file download holds its concurrency slot until it ends.
+                ControlledCalls.NoteResult(http, inner);
                 await inner.ExecuteAsync(http);
                 return Results.Empty;
             }
@@ -92,7 +113,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
                     return (value.ToString(), false);
                 }
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException and not BadHttpRequestException) // a malformed multipart body: no form
             {
                 // An unreadable form carries no token.
             }

@@ -29,7 +29,7 @@ internal static class IdentityEndpoints
             {
                 form = await request.ReadFormAsync(context.RequestAborted);
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException and not BadHttpRequestException) // a malformed multipart body: no form
             {
                 form = null;
             }

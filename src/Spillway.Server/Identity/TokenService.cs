@@ -25,7 +25,7 @@ public sealed class TokenService(IIdentityStore store, SubscriptionDirectory sub
     /// <summary>The caller's token, or null for bad client credentials (HTTP 401).</summary>
     public async Task<(AccessToken Token, ApiUser User)?> IssueAsync(string clientId, string clientSecret, CancellationToken ct)
     {
-        if (clientId.Length is 0 or > 200 || clientSecret.Length is 0 or > 500)
+        if (clientId.Length is 0 or > 200 || clientSecret.Length is 0 or > 500 || clientId.Contains('\0', StringComparison.Ordinal))
         {
             return null;
         }
@@ -52,8 +52,9 @@ public sealed class TokenService(IIdentityStore store, SubscriptionDirectory sub
 
     public async ValueTask<(TokenState State, AccessToken? Token)> CheckAsync(string? token, CancellationToken ct)
     {
-        if (string.IsNullOrEmpty(token) || token.Length > 200)
+        if (string.IsNullOrEmpty(token) || token.Length > 200 || token.Any(c => c is < '!' or > '~'))
         {
+            // Tokens are printable ASCII; anything else (a NUL, say) is unknown without asking the store.
             return (TokenState.Invalid, null);
         }
 

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Spillway.Contracts;
+using Spillway.Server.BulkExport;
+using Spillway.Server.Hosting;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.Controls;
+
+/// <summary>
+/// What the API access filter asks of the controls on every REST and bulk call: the subscription's clock for the call,
+/// the fault rules (which may answer instead of the endpoint, delay it, or cut its download), and the request log.
+/// </summary>
+public sealed class ControlledCalls(SubscriptionControls controls, IExportJobStore jobs, ExportFileStore files, ILogger<ControlledCalls> logger)
+{
+    private const string CallKey = "Spillway.Controls.Call";
+    private static readonly ConcurrentDictionary<Type, PropertyInfo?> ErrorsProperty = new();
+
+    /// <summary>Names the call's subscription and API user (for the log) and enters the subscription's clock.</summary>
+    public IDisposable Identify(HttpContext http, int subscriptionId, string email)
+    {
+        http.Items[CallKey] = new CallNote(subscriptionId, email);
+        return controls.EnterClock(subscriptionId);
+    }
+
+    /// <summary>Applies the first fault rule that fires: an answer instead of the endpoint's, or null to go on.</summary>
+    public async ValueTask<IResult?> ApplyFaultsAsync(HttpContext http, int subscriptionId, int apiUserId, string email)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var rule = controls.Match(subscriptionId, path, email);
+        if (rule is null)
+        {
+            return null;
+        }
+
+        if (http.Items[CallKey] is CallNote note)
+        {
+            note.Fault = rule.Id;
+        }
+
+        switch (rule.Kind)
+        {
+            case FaultKinds.Error:
+                return TypedResults.Json(new MarketoResponse<object> { RequestId = http.RequestId(), Success = false, Errors = [rule.Error!] },
+                    MarketoJsonContext.Wire.MarketoResponseObject, MarketoHttp.JsonContentType);
+            case FaultKinds.Http:
+                var status = rule.Status!.Value;
+                return TypedResults.Content($"<html><body><h1>{status} {ReasonPhrase(status)}</h1></body></html>", "text/html", statusCode: status);
+            case FaultKinds.Latency:
+                await Task.Delay(rule.LatencyMs!.Value, http.RequestAborted);
+                return null;
+            case FaultKinds.Cut:
+                var body = http.Features.Get<IHttpResponseBodyFeature>()!;
+                http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new CuttingStream(body.Stream, rule.AfterBytes!.Value, http), body));
+                return null;
+            case FaultKinds.FailJob:
+                if (ExportIdOf(http) is { } doomed)
+                {
+                    controls.InjectFailure(doomed, rule.ErrorMsg!);
+                }
+
+                return null;
+            case FaultKinds.FileGone:
+                if (ExportIdOf(http) is { } id && await jobs.GetAsync(id, apiUserId, http.RequestAborted) is { Status: ExportJobStatus.Completed } job)
+                {
+                    files.Delete(job.ExportId, job.FencingToken);
+                    logger.LogInformation("Fault rule {Rule}: deleted the file of export {ExportId}", rule.Id, id);
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Adds the call to its subscription's request log, once the answer is known.</summary>
+    public void Record(HttpContext http, object? outcome, long startedTimestamp)
+    {
+        if (http.Items[CallKey] is not CallNote note)
+        {
+            return;
+        }
+
+        var status = outcome is IStatusCodeHttpResult { StatusCode: { } s } ? s : http.Response.StatusCode;
+        controls.Record(note.SubscriptionId, new RequestLogEntry(0, controls.NowOf(note.SubscriptionId), http.Request.Method,
+            http.Request.Path.Value ?? "", note.Email, status, CodeOf(outcome), http.RequestId(), note.Fault,
+            Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds));
+    }
+
+    /// <summary>Remembers the answer an endpoint produced (executed inside the filter), for the log.</summary>
+    public static void NoteResult(HttpContext http, IResult result)
+    {
+        if (http.Items[CallKey] is CallNote note)
+        {
+            note.Result = result;
+        }
+    }
+
+    /// <summary>The answer the filter returns, or the one it executed itself.</summary>
+    public static object? OutcomeOf(HttpContext http, object? returned) =>
+        http.Items[CallKey] is CallNote { Result: { } executed } ? executed : returned;
+
+    private static string? CodeOf(object? outcome)
+    {
+        var value = (outcome as IValueHttpResult)?.Value;
+        if (value is null)
+        {
+            return null;
+        }
+
+        var property = ErrorsProperty.GetOrAdd(value.GetType(), static t =>
+            t.IsGenericType && t.GetGenericTypeDefinition() == typeof(MarketoResponse<>) ? t.GetProperty(nameof(MarketoResponse<object>.Errors)) : null);
+        return property?.GetValue(value) is IReadOnlyList<MarketoError> { Count: > 0 } errors ? errors[0].Code : null;
+    }
+
+    private static Guid? ExportIdOf(HttpContext http) =>
+        http.Request.RouteValues.TryGetValue("exportId", out var raw) && Guid.TryParseExact(raw as string, "D", out var id) ? id : null;
+
+    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+
+    private sealed class CallNote(int subscriptionId, string email)
+    {
+        public int SubscriptionId { get; } = subscriptionId;
+
+        public string Email { get; } = email;
+
+        public string? Fault { get; set; }
+
+        public IResult? Result { get; set; }
+    }
+}
+
+/// <summary>Passes the first <c>limit</c> bytes of a response, then cuts the connection (a download that drops mid-way).</summary>
+internal sealed class CuttingStream(Stream inner, long limit, HttpContext http) : Stream
+{
+    private long _written;
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => _written; set => throw new NotSupportedException(); }
+
+    public override void Flush() => inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) =>
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var room = limit - _written;
+        if (buffer.Length <= room)
+        {
+            _written += buffer.Length;
+            await inner.WriteAsync(buffer, cancellationToken);
+            return;
+        }
+
+        if (room > 0)
+        {
+            await inner.WriteAsync(buffer[..(int)room], cancellationToken);
+            _written = limit;
+        }
+
+        await inner.FlushAsync(cancellationToken);
+        // Let the bytes reach the client before the reset (a reset can make the peer drop what it has not read yet).
+        await Task.Delay(200, CancellationToken.None);
+        http.Abort();
+        throw new OperationCanceledException("Connection cut by a fault rule.", http.RequestAborted);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+}
