@@ -33,14 +33,14 @@ internal static class SoakBench
         Console.WriteLine($"soak: {minutes} min, {clients} clients, at most {maxRequests:N0} requests, loopback, data in {data}");
         Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
 
-        var port = FreePort();
+        var port = ExportBench.FreePort();
         var server = StartServer(data, port);
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
         try
         {
             using var admin = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(10) };
             admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", Key);
-            await WaitHealthyAsync(admin);
+            await ExportBench.WaitHealthyAsync(admin);
             var credentials = new List<(string ClientId, string Secret)>();
             foreach (var munchkin in Subscriptions)
             {
@@ -80,7 +80,7 @@ internal static class SoakBench
                 }
 
                 var latencies = stats.TakeLatencies();
-                var rss = Rss(server);
+                var rss = ExportBench.Rss(server);
                 samples.Add((start.Elapsed.TotalMinutes, rss));
                 var count = Interlocked.Read(ref stats.Requests);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -342,50 +342,4 @@ internal static class SoakBench
         return process;
     }
 
-    private static async Task WaitHealthyAsync(HttpClient client)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            try
-            {
-                if ((await client.GetAsync("/health")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("The server did not start.");
-    }
-
-    private static long Rss(Process process)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return 0;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
