@@ -183,13 +183,13 @@ internal static class ExportBench
         return (watch.Elapsed.TotalSeconds, bytes);
     }
 
-    private static Process StartServer(string data, int port)
+    internal static Process StartServer(string data, int port, string adminKey = Key)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
         foreach (var arg in new[]
                  {
-                     $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
+                     $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={adminKey}", "--Spillway:Demo:Enabled=false",
                      "--Spillway:Worker:PollSeconds=0.05", "--Logging:LogLevel:Default=Warning",
                  })
         {

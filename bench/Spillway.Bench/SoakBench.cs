@@ -34,7 +34,7 @@ internal static class SoakBench
         Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
 
         var port = ExportBench.FreePort();
-        var server = StartServer(data, port);
+        var server = ExportBench.StartServer(data, port, Key);
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
         try
         {
@@ -319,27 +319,6 @@ internal static class SoakBench
                 Samples.Enqueue(what);
             }
         }
-    }
-
-    private static Process StartServer(string data, int port)
-    {
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
-        foreach (var arg in new[]
-                 {
-                     $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
-                     "--Spillway:Worker:PollSeconds=0.05", "--Logging:LogLevel:Default=Warning",
-                 })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 
 }
