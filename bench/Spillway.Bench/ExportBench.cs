@@ -90,7 +90,7 @@ internal static class ExportBench
                 long nativeBytes = 0;
                 for (var run = 0; run < 3; run++)
                 {
-                    (var seconds, nativeBytes) = NativeCopy(data, windowStart, windowEnd, types);
+                    (var seconds, nativeBytes) = SuiteBench.DuckNativeCopyWithSize(data, windowStart, windowEnd, types, memoryLimit: "1GB");
                     native.Add(seconds);
                 }
 
@@ -155,32 +155,6 @@ internal static class ExportBench
         }
 
         return (job.GetProperty("numberOfRecords").GetInt64(), job.GetProperty("fileSize").GetInt64(), watch.Elapsed.TotalSeconds, peak, baseRss);
-    }
-
-    /// <summary>DuckDB writing the same rows, in the same order and format, itself.</summary>
-    private static (double Seconds, long Bytes) NativeCopy(string data, DateTimeOffset start, DateTimeOffset end, int[]? types)
-    {
-        var output = Path.Combine(data, "native.csv");
-        using var connection = new DuckDBConnection($"Data Source={Path.Combine(data, "activities.duckdb")};ACCESS_MODE=READ_ONLY");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        var typeFilter = types is null ? "" : $" AND activity_type_id IN ({string.Join(',', types)})";
-        command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
-            SET memory_limit = '1GB';
-            COPY (SELECT marketo_guid AS marketoGUID, lead_id AS leadId, strftime(to_timestamp(activity_ts), '%Y-%m-%dT%H:%M:%SZ') AS activityDate,
-                         activity_type_id AS activityTypeId, campaign_id AS campaignId, primary_attribute_value_id AS primaryAttributeValueId,
-                         primary_attribute_value AS primaryAttributeValue, attributes
-                    FROM activity
-                   WHERE activity_ts BETWEEN {start.ToUnixTimeSeconds()} AND {end.ToUnixTimeSeconds()}{typeFilter}
-                   ORDER BY activity_ts, marketo_guid)
-              TO '{output}' (HEADER, NULLSTR 'null')
-            """);
-        var watch = Stopwatch.StartNew();
-        command.ExecuteNonQuery();
-        watch.Stop();
-        var bytes = new FileInfo(output).Length;
-        File.Delete(output);
-        return (watch.Elapsed.TotalSeconds, bytes);
     }
 
     internal static Process StartServer(string data, int port, string adminKey = Key)

@@ -153,14 +153,21 @@ internal static class SuiteBench
         Console.WriteLine($"written to {path}");
     }
 
-    internal static double DuckNativeCopy(string data, DateTimeOffset start, DateTimeOffset end, int[]? types)
+    internal static double DuckNativeCopy(string data, DateTimeOffset start, DateTimeOffset end, int[]? types) =>
+        DuckNativeCopyWithSize(data, start, end, types, memoryLimit: null).Seconds;
+
+    /// <summary>DuckDB writing the same rows, in the same order and format, itself; optionally under a memory limit.</summary>
+    internal static (double Seconds, long Bytes) DuckNativeCopyWithSize(string data, DateTimeOffset start, DateTimeOffset end, int[]? types,
+        string? memoryLimit)
     {
         var output = Path.Combine(data, "native.csv");
         using var connection = new DuckDBConnection($"Data Source={Path.Combine(data, "activities.duckdb")};ACCESS_MODE=READ_ONLY");
         connection.Open();
         using var command = connection.CreateCommand();
         var typeFilter = types is null ? "" : $" AND activity_type_id IN ({string.Join(',', types)})";
+        var limit = memoryLimit is null ? "" : $"SET memory_limit = '{memoryLimit}';";
         command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
+            {limit}
             COPY (SELECT marketo_guid AS marketoGUID, lead_id AS leadId, strftime(to_timestamp(activity_ts), '%Y-%m-%dT%H:%M:%SZ') AS activityDate,
                          activity_type_id AS activityTypeId, campaign_id AS campaignId, primary_attribute_value_id AS primaryAttributeValueId,
                          primary_attribute_value AS primaryAttributeValue, attributes
@@ -172,8 +179,9 @@ internal static class SuiteBench
         var watch = Stopwatch.StartNew();
         command.ExecuteNonQuery();
         watch.Stop();
+        var bytes = new FileInfo(output).Length;
         File.Delete(output);
-        return watch.Elapsed.TotalSeconds;
+        return (watch.Elapsed.TotalSeconds, bytes);
     }
 
     private static string? Arg(string[] args, string name)

@@ -128,7 +128,7 @@ internal static class ActivityPagingEndpoints
             var field = LeadFields.FindByRestName(name);
             if (field is null)
             {
-                return Fail(context, new MarketoError("1006", $"Field '{Clip(name)}' not found"));
+                return Fail(context, new MarketoError("1006", $"Field '{MarketoHttp.Clip(name)}' not found"));
             }
 
             if (!fields.Contains(field))
@@ -331,11 +331,9 @@ internal static class ActivityPagingEndpoints
 
     private static MarketoError Missing(string member) => new("1002", $"Missing value for the required parameter '{member}'");
 
-    private static MarketoError Mistyped(string value, string type) => new("1001", $"Invalid value '{Clip(value)}'. Required of type '{type}'");
+    private static MarketoError Mistyped(string value, string type) => new("1001", $"Invalid value '{MarketoHttp.Clip(value)}'. Required of type '{type}'");
 
     private static MarketoError Invalid(string member, string rule) => MarketoErrors.InvalidData($"Invalid value specified for attribute '{member}': {rule}");
-
-    private static string Clip(string text) => text.Length <= 64 ? text : text[..64] + "...";
 
     private static JsonHttpResult<MarketoResponse<LeadActivity>> Fail(HttpContext context, MarketoError error) =>
         MarketoHttp.Failure(context, error, ServerJsonContext.Wire.MarketoResponseLeadActivity);

@@ -247,7 +247,7 @@ internal static class ExportEndpoints
             {
                 if (!ExportJobView.TryParseStatus(part, out var status))
                 {
-                    return Fail(context, MarketoErrors.InvalidData($"Invalid value specified for attribute 'status': '{Clip(part)}' is not a job status"));
+                    return Fail(context, MarketoErrors.InvalidData($"Invalid value specified for attribute 'status': '{MarketoHttp.Clip(part, 32)}' is not a job status"));
                 }
 
                 (statuses ??= []).Add(status);
@@ -284,8 +284,6 @@ internal static class ExportEndpoints
     private static bool TryParseId(string text, out Guid id) => Guid.TryParseExact(text, "D", out id);
 
     private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-
-    private static string Clip(string text) => text.Length <= 32 ? text : text[..32] + "...";
 
     private static JsonHttpResult<MarketoResponse<ExportJob>> Ok(HttpContext context, ExportJobRecord job) =>
         MarketoHttp.Success(context, [ExportJobView.From(job)], MarketoJsonContext.Wire.MarketoResponseExportJob);

@@ -1,3 +1,4 @@
+using Spillway.Server.Hosting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Spillway.Contracts;
@@ -64,7 +65,7 @@ public static class ExportRequestParser
                 case "CSV": format = ExportFormat.Csv; break;
                 case "TSV": format = ExportFormat.Tsv; break;
                 case "SSV": format = ExportFormat.Ssv; break;
-                default: return Invalid("format", $"'{Clip(formatElement.GetString())}' is not one of CSV, TSV, SSV");
+                default: return Invalid("format", $"'{MarketoHttp.Clip(formatElement.GetString())}' is not one of CSV, TSV, SSV");
             }
         }
 
@@ -200,7 +201,7 @@ public static class ExportRequestParser
                     var asset = AssetCatalog.Standard.FindByValue(group, value);
                     if (asset is null)
                     {
-                        return Invalid("filter", $"primaryAttributeValues '{Clip(value)}' is not a known {group} name");
+                        return Invalid("filter", $"primaryAttributeValues '{MarketoHttp.Clip(value)}' is not a known {group} name");
                     }
 
                     pavValues.Add(value);
@@ -223,7 +224,7 @@ public static class ExportRequestParser
             {
                 if (item.ValueKind != JsonValueKind.String || !ExportFields.TryParse(item.GetString()!, out var field))
                 {
-                    return Invalid("fields", $"'{Clip(item.ToString())}' is not an exportable field");
+                    return Invalid("fields", $"'{MarketoHttp.Clip(item.ToString())}' is not an exportable field");
                 }
 
                 var name = ExportFields.WireName(field);
@@ -259,7 +260,7 @@ public static class ExportRequestParser
             {
                 if (!fields.Contains(property.Name))
                 {
-                    return Invalid("columnHeaderNames", $"'{Clip(property.Name)}' is not a field of this export");
+                    return Invalid("columnHeaderNames", $"'{MarketoHttp.Clip(property.Name)}' is not a field of this export");
                 }
 
                 if (property.Value.ValueKind != JsonValueKind.String)
@@ -286,7 +287,7 @@ public static class ExportRequestParser
 
         if (!MarketoDateTime.TryParse(element.GetString()!, out value))
         {
-            error = $"createdAt.{member} '{Clip(element.GetString())}' is not a valid ISO-8601 date-time";
+            error = $"createdAt.{member} '{MarketoHttp.Clip(element.GetString())}' is not a valid ISO-8601 date-time";
             return false;
         }
 
@@ -295,7 +296,4 @@ public static class ExportRequestParser
 
     private static (ExportSpec?, MarketoError?) Invalid(string attribute, string rule) =>
         (null, MarketoErrors.InvalidData($"Invalid value specified for attribute '{attribute}': {rule}"));
-
-    /// <summary>Echoes at most a short prefix of user input in messages.</summary>
-    private static string Clip(string? text) => text is null ? "" : text.Length <= 64 ? text : text[..64] + "...";
 }

@@ -20,6 +20,9 @@ internal static class MarketoHttp
         return string.Create(CultureInfo.InvariantCulture, $"{prefix:x}#{now.ToUnixTimeMilliseconds():x}");
     }
 
+    /// <summary>Echoes at most a short prefix of user input in an error message.</summary>
+    public static string Clip(string? text, int max = 64) => text is null ? "" : text.Length <= max ? text : text[..max] + "...";
+
     public static string RequestId(this HttpContext context) =>
         context.Items.TryGetValue(RequestIdKey, out var id) && id is string s ? s : "";
 

@@ -175,12 +175,12 @@ internal static class CustomActivityInput
                     var at = FindAttribute(definition, key);
                     if (at < 0)
                     {
-                        return (null, new MarketoError("1006", $"Field '{CustomActivityTypeRules.Clip(key)}' not found"));
+                        return (null, new MarketoError("1006", $"Field '{MarketoHttp.Clip(key)}' not found"));
                     }
 
                     if (values[at] is not null)
                     {
-                        return (null, MarketoErrors.InvalidData($"Invalid data: attribute '{CustomActivityTypeRules.Clip(key)}' is given twice"));
+                        return (null, MarketoErrors.InvalidData($"Invalid data: attribute '{MarketoHttp.Clip(key)}' is given twice"));
                     }
 
                     values[at] = attribute.TryGetProperty("value", out var value) ? value : default(JsonElement);
@@ -335,7 +335,7 @@ internal static class CustomActivityInput
     private static MarketoError Missing(string member) => new("1002", $"Missing value for the required parameter '{member}'");
 
     private static MarketoError Mistyped(JsonElement value, string type) =>
-        new("1001", $"Invalid value '{CustomActivityTypeRules.Clip(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText())}'. Required of type '{type}'");
+        new("1001", $"Invalid value '{MarketoHttp.Clip(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText())}'. Required of type '{type}'");
 
     private static JsonHttpResult<MarketoResponse<AddedActivityResult>> Fail(HttpContext context, MarketoError error) =>
         MarketoHttp.Failure(context, error, ServerJsonContext.Wire.MarketoResponseAddedActivityResult);

@@ -1,3 +1,4 @@
+using Spillway.Server.Hosting;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Spillway.Contracts;
@@ -180,7 +181,7 @@ public static partial class CustomActivityTypeRules
 
         return ApiNamePattern().IsMatch(apiName)
             ? null
-            : Invalid(member, $"'{Clip(apiName)}' is not an API name (a letter, then letters, digits or underscores, at most 255)");
+            : Invalid(member, $"'{MarketoHttp.Clip(apiName)}' is not an API name (a letter, then letters, digits or underscores, at most 255)");
     }
 
     /// <summary>Reads one attribute: apiName, name, description, dataType (defaulted) and isPrimary.</summary>
@@ -218,7 +219,7 @@ public static partial class CustomActivityTypeRules
 
         if (!DataTypes.Contains(dataType))
         {
-            return (null, Invalid(member + ".dataType", $"'{Clip(dataType)}' is not one of {string.Join(", ", DataTypes)}"));
+            return (null, Invalid(member + ".dataType", $"'{MarketoHttp.Clip(dataType)}' is not one of {string.Join(", ", DataTypes)}"));
         }
 
         bool? isPrimary = e.TryGetProperty("isPrimary", out var p) && p.ValueKind is JsonValueKind.True or JsonValueKind.False ? p.GetBoolean() : null;
@@ -284,7 +285,7 @@ public static partial class CustomActivityTypeRules
             var isCurrentPrimary = string.Equals(primary.ApiName, apiName, StringComparison.OrdinalIgnoreCase);
             if (apiName is null || (index < 0 && !isCurrentPrimary))
             {
-                return (null, new MarketoError("1006", $"Field '{Clip(apiName ?? "")}' not found"));
+                return (null, new MarketoError("1006", $"Field '{MarketoHttp.Clip(apiName ?? "")}' not found"));
             }
 
             var existing = isCurrentPrimary ? primary : attributes[index];
@@ -340,7 +341,7 @@ public static partial class CustomActivityTypeRules
             var index = attributes.FindIndex(x => string.Equals(x.ApiName, apiName, StringComparison.OrdinalIgnoreCase));
             if (index < 0)
             {
-                return (null, new MarketoError("1006", $"Field '{Clip(apiName ?? "")}' not found"));
+                return (null, new MarketoError("1006", $"Field '{MarketoHttp.Clip(apiName ?? "")}' not found"));
             }
 
             attributes.RemoveAt(index);
@@ -372,6 +373,4 @@ public static partial class CustomActivityTypeRules
 
         return null;
     }
-
-    internal static string Clip(string text) => text.Length <= 64 ? text : text[..64] + "...";
 }

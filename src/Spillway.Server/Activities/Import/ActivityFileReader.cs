@@ -1,3 +1,4 @@
+using Spillway.Server.Hosting;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -70,7 +71,7 @@ public static class ActivityFileReader
             var name = parser.Text(i);
             if (!ExportFields.TryParse(name, out columns[i]))
             {
-                throw new ImportFormatException($"Line 1: '{Clip(name)}' is not an export field (expected names like marketoGUID, leadId, activityDate, activityTypeId, attributes).");
+                throw new ImportFormatException($"Line 1: '{MarketoHttp.Clip(name)}' is not an export field (expected names like marketoGUID, leadId, activityDate, activityTypeId, attributes).");
             }
 
             if (Array.IndexOf(columns, columns[i], 0, i) >= 0)
@@ -198,7 +199,7 @@ public static class ActivityFileReader
     }
 
     private static string Bad(DelimitedParser p, int i, string column, string expected) =>
-        $"{column} '{Clip(p.Text(i))}' is not {expected}";
+        $"{column} '{MarketoHttp.Clip(p.Text(i))}' is not {expected}";
 
     private static IEnumerable<(ActivityRecord?, ImportIssue?)> ReadNdjson(Stream stream)
     {
@@ -239,7 +240,7 @@ public static class ActivityFileReader
         {
             if (!ExportFields.TryParse(property.Name, out _))
             {
-                return (null, $"'{Clip(property.Name)}' is not an export field");
+                return (null, $"'{MarketoHttp.Clip(property.Name)}' is not an export field");
             }
         }
 
@@ -358,8 +359,6 @@ public static class ActivityFileReader
             return false;
         }
     }
-
-    private static string Clip(string text) => text.Length <= 64 ? text : text[..64] + "...";
 
     /// <summary>
     /// A streaming RFC 4180 parser over bytes: one record at a time (quoted fields may span lines), fields unquoted
