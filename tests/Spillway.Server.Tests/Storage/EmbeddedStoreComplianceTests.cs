@@ -7,7 +7,13 @@ namespace Spillway.Server.Tests.Storage;
 /// <summary>The store compliance suite on the embedded store (SQLite + DuckDB in a fresh temp folder per test).</summary>
 public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
 {
-    protected override async Task<StoreSet> CreateStoresAsync()
+    protected override Task<StoreSet> CreateStoresAsync() => EmbeddedStores.CreateAsync();
+}
+
+/// <summary>A fresh embedded store set (SQLite + DuckDB) in its own temp folder, deleted on disposal.</summary>
+internal static class EmbeddedStores
+{
+    public static async Task<StoreSet> CreateAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
         var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24), "256MB").BuildServiceProvider();
