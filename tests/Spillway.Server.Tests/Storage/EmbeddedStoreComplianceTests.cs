@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
 
@@ -16,7 +17,7 @@ internal static class EmbeddedStores
     public static async Task<StoreSet> CreateAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24), "256MB").BuildServiceProvider();
+        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(new SpillwayOptions().Worker.ChunkHours), new SpillwayOptions().DuckDbMemoryLimit).BuildServiceProvider();
         foreach (var initializer in services.GetServices<IStorageInitializer>())
         {
             await initializer.InitializeAsync(CancellationToken.None);

@@ -110,17 +110,27 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
         foreach (var sql in queries)
         {
             ct.ThrowIfCancellationRequested();
-            if (NativeMethods.Query.DuckDBQuery(native, sql, out var result) != DuckDBState.Success)
+            // Streaming: DuckDB hands out the sorted rows as they are scanned instead of materialising the day's result
+            // first, which kept a second copy of each day in memory.
+            if (NativeMethods.PreparedStatements.DuckDBPrepare(native, sql, out var statement) != DuckDBState.Success)
+            {
+                var message = NativeMethods.PreparedStatements.DuckDBPrepareError(statement);
+                statement.Dispose();
+                throw new InvalidOperationException($"DuckDB could not prepare the window query: {message}");
+            }
+
+            if (NativeMethods.PreparedStatements.DuckDBExecutePreparedStreaming(statement, out var result) != DuckDBState.Success)
             {
                 var message = NativeMethods.Query.DuckDBResultError(ref result);
                 NativeMethods.Query.DuckDBDestroyResult(ref result);
+                statement.Dispose();
                 ct.ThrowIfCancellationRequested();
                 throw new InvalidOperationException($"DuckDB could not read the window: {message}");
             }
 
             // The result outlives its chunks: a chunk's strings may point into the result's memory, so the result is
             // queued behind its last chunk and freed only after the sink has seen that chunk.
-            var owner = new ResultOwner(result);
+            var owner = new ResultOwner(statement, result);
             try
             {
                 while (true)
@@ -221,8 +231,8 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
         public bool IsValid(int row) => validity == null || (validity[row >> 6] & (1UL << (row & 63))) != 0;
     }
 
-    /// <summary>A materialised day query, freed once.</summary>
-    private sealed class ResultOwner(DuckDBResult result) : IDisposable
+    /// <summary>A day query's statement and streaming result, freed once, together.</summary>
+    private sealed class ResultOwner(DuckDBPreparedStatement statement, DuckDBResult result) : IDisposable
     {
         private DuckDBResult _result = result;
         private int _disposed;
@@ -232,6 +242,7 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 NativeMethods.Query.DuckDBDestroyResult(ref _result);
+                statement.Dispose();
             }
         }
     }
