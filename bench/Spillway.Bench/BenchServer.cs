@@ -270,6 +270,10 @@ internal sealed class BenchServer : IAsyncDisposable
             }
         }
 
+        var dump = Environment.GetEnvironmentVariable("SPILLWAY_BENCH_POLL_DUMP");
+        var startedUtc = DateTimeOffset.UtcNow;
+        using var stopLog = new CancellationTokenSource();
+        var serverLog = dump is { Length: > 0 } ? CollectRequestLogAsync(stopLog.Token) : Task.FromResult(new List<string>());
         var pacer = new Thread(() =>
         {
             for (var i = 0; i < total; i++)
@@ -289,9 +293,46 @@ internal sealed class BenchServer : IAsyncDisposable
         await Task.Run(pacer.Join);
         await Task.WhenAll(running);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await stopLog.CancelAsync();
+        var logged = await serverLog;
+        if (dump is { Length: > 0 })
+        {
+            // Diagnostics: one line per request (scheduled offset, latency, service time), to see whether slow answers
+            // cluster in time; and the server's request log (end of call relative to the same start, time inside the API filter).
+            await File.WriteAllLinesAsync(dump, Enumerable.Range(0, total).Select(i => string.Create(CultureInfo.InvariantCulture,
+                $"{i * 1000.0 / rate:F1},{latencies[i]:F3},{service[i]:F3}")));
+            await File.WriteAllLinesAsync(dump + ".server", logged.Select(l => l.Split(',')).Select(p => string.Create(CultureInfo.InvariantCulture,
+                $"{(DateTimeOffset.Parse(p[0], CultureInfo.InvariantCulture) - startedUtc).TotalMilliseconds:F1},{p[1]}")));
+        }
+
         var ok = latencies.Where(l => !double.IsNaN(l)).Order().ToList();
         var serviceOk = service.Where(l => !double.IsNaN(l)).Order().ToList();
         return new PollResult(ok, serviceOk, elapsed, errors);
+    }
+
+    /// <summary>Diagnostics: reads the subscription's request log (the last 1,000 calls) every 300 ms while the poll runs.</summary>
+    private async Task<List<string>> CollectRequestLogAsync(CancellationToken ct)
+    {
+        var lines = new List<string>();
+        long after = 0;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(300, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return lines;
+            }
+
+            using var log = JsonDocument.Parse(await _admin.GetStringAsync($"/_spillway/admin/subscriptions/{Munchkin}/requests?after={after}", CancellationToken.None));
+            foreach (var entry in log.RootElement.EnumerateArray())
+            {
+                after = entry.GetProperty("sequence").GetInt64();
+                lines.Add(string.Create(CultureInfo.InvariantCulture, $"{entry.GetProperty("time").GetString()},{entry.GetProperty("durationMs").GetDouble():F3}"));
+            }
+        }
     }
 
     private sealed record PollResult(List<double> Latencies, List<double> Service, double Seconds, int Errors)
