@@ -214,6 +214,11 @@ internal static class SuiteBench
             {
                 var row = await server.StatusPollAsync(rate, seconds);
                 Console.WriteLine($"  run {run + 1}: {row.Value}; load {LoadAverage()}");
+                if (args.Contains("--pairs"))
+                {
+                    row = await server.CreateEnqueueAsync(seconds / 2);
+                    Console.WriteLine($"  run {run + 1} {row.Name}: {row.Value}; load {LoadAverage()}");
+                }
             }
         }
         finally
