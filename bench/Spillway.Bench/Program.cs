@@ -9,6 +9,7 @@ using Spillway.Server.Storage;
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]   the issue-6 suite; writes docs/performance.md
+//   pgread ROWS [runs]     the PostgreSQL export in process: general path vs fast path vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 return args switch
 {
@@ -17,6 +18,7 @@ return args switch
     ["import", .. var rest] => ImportBench.Run(rest),
     ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
+    ["pgread", .. var rest] => await PgReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     _ => Usage(),
