@@ -10,6 +10,7 @@ using Spillway.Server.Storage;
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]   the issue-6 suite; writes docs/performance.md
 //   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]   the suite's status poll alone, repeated
+//   pgread ROWS [runs]     the PostgreSQL export in process: general path vs fast path vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 return args switch
 {
@@ -19,6 +20,7 @@ return args switch
     ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
     ["api", .. var rest] => await SuiteBench.ApiAsync(rest),
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
+    ["pgread", .. var rest] => await PgReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     _ => Usage(),

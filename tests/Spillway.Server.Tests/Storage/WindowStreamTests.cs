@@ -17,6 +17,8 @@ public abstract class WindowStreamTests : IAsyncLifetime
     private static readonly DateTimeOffset To = From.AddDays(4).AddSeconds(-1);
     private StoreSet? _stores;
 
+    protected StoreSet Stores => _stores!;
+
     protected abstract Task<StoreSet> CreateStoresAsync();
 
     private IActivityStore Activities => _stores!.Activities;
@@ -179,4 +181,45 @@ public abstract class WindowStreamTests : IAsyncLifetime
 public sealed class WindowStreamTests_Embedded : WindowStreamTests
 {
     protected override Task<StoreSet> CreateStoresAsync() => EmbeddedStores.CreateAsync();
+}
+
+public sealed class WindowStreamTests_Postgres : WindowStreamTests
+{
+    private string? _connectionString;
+
+    protected override async Task<StoreSet> CreateStoresAsync()
+    {
+        var (stores, connectionString) = await PostgresTestDatabase.CreateStoresAsync();
+        _connectionString = connectionString;
+        return stores;
+    }
+
+    [Fact]
+    public async Task A_cancelled_stream_leaves_no_copy_running_on_the_server()
+    {
+        var streamer = Assert.IsAssignableFrom<IActivityWindowStreamer>(Stores.Activities);
+        using var cts = new CancellationTokenSource();
+        var sink = new FailingSink(onRow: n =>
+        {
+            if (n == 100)
+            {
+                cts.Cancel();
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            streamer.StreamWindowAsync(new ActivityQuery(7, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero),
+                new DateTimeOffset(2026, 3, 5, 0, 0, 0, TimeSpan.Zero), null, null), sink, cts.Token));
+
+        // The task ends only after the COPY's connection read up to ReadyForQuery: nothing of it runs any more.
+        Assert.Equal(0L, await PostgresTestDatabase.ScalarAsync<long>(_connectionString!,
+            "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()"));
+    }
+
+    private sealed class FailingSink(Action<int> onRow) : IActivityRowSink
+    {
+        private int _rows;
+
+        public void WriteRow(in Utf8ActivityRow row) => onRow(++_rows);
+    }
 }
