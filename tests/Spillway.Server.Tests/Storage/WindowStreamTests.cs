@@ -211,9 +211,10 @@ public sealed class WindowStreamTests_Postgres : WindowStreamTests
             streamer.StreamWindowAsync(new ActivityQuery(7, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero),
                 new DateTimeOffset(2026, 3, 5, 0, 0, 0, TimeSpan.Zero), null, null), sink, cts.Token));
 
-        // The task ends only after the COPY's connection read up to ReadyForQuery: nothing of it runs any more.
+        // The task ends only after the COPY's connection read up to ReadyForQuery: nothing of it runs any more (in this
+        // test's database: other tests export from theirs at the same time).
         Assert.Equal(0L, await PostgresTestDatabase.ScalarAsync<long>(_connectionString!,
-            "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()"));
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()"));
     }
 
     private sealed class FailingSink(Action<int> onRow) : IActivityRowSink
