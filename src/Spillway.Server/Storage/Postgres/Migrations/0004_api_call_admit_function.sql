@@ -1,0 +1,139 @@
+-- Spillway PostgreSQL schema, version 4: the API call limits (decisions.md 26) checked and counted by one function
+-- call per admitted call, instead of a transaction of four round trips that counted the whole rolling window.
+-- Used by PostgresApiCallLimiter. The tables of version 2 stay for nodes of the previous version during an upgrade
+-- (limits are then not shared between old and new nodes until the old ones stop); nothing here reads them.
+
+-- One row per subscription: the lock every admission takes (FOR UPDATE, held only for the function call) and the
+-- counters that make the check cheap. day_calls is the total of api_call_day for day; stamps is how many rows
+-- api_call_stamp holds for the subscription.
+CREATE TABLE api_call_state (
+    subscription_id integer PRIMARY KEY,
+    day             date,
+    day_calls       bigint  NOT NULL DEFAULT 0,
+    stamps          integer NOT NULL DEFAULT 0
+);
+
+-- The times of admitted calls (606), at most RateLimitCalls of them per subscription: the newest ones by time. The
+-- window (at - window, at + window] of a call holds RateLimitCalls of them exactly when the oldest kept one is
+-- inside it, so the check reads one index entry, not the whole window. Kept exact (not per-second buckets) because
+-- the single-node limiter compares ticks.
+CREATE TABLE api_call_stamp (
+    subscription_id integer     NOT NULL,
+    at              timestamptz NOT NULL,
+    id              bigint      GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (subscription_id, at, id)
+);
+
+-- Calls in flight (615) as a counter per subscription and server process. The row is the crash safety net: its
+-- process renews expires_at while it has calls in flight, so the slots of a process that died stop counting when the
+-- lease runs out. epoch changes when the row is recreated (after a reset or a cleanup), so a release meant for an
+-- older row never decrements a newer one.
+CREATE TABLE api_call_node (
+    subscription_id integer     NOT NULL,
+    node_id         text        NOT NULL,
+    in_flight       integer     NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    epoch           bigint      GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (subscription_id, node_id)
+);
+
+-- Checks decision 26's limits for one call stamped p_now and, if it is admitted, counts it. Returns 0 and the epoch
+-- of the node row to release against, or the refusal (607, 606, 615: the single-node limiter's order) and NULL.
+-- Refused calls are not counted. Each statement of a VOLATILE function takes a new snapshot, so the reads after the
+-- FOR UPDATE see every admission and release committed before the lock was granted.
+CREATE FUNCTION spillway_admit_call(
+    p_subscription integer, p_email text, p_node text, p_now timestamptz, p_day date,
+    p_window interval, p_rate integer, p_concurrent integer, p_daily bigint, p_lease interval,
+    OUT code integer, OUT epoch bigint)
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    s          api_call_state%ROWTYPE;
+    v_oldest   timestamptz;
+    v_deleted  integer;
+    v_inflight bigint;
+BEGIN
+    epoch := NULL;
+    SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO api_call_state (subscription_id) VALUES (p_subscription) ON CONFLICT DO NOTHING;
+        SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
+    END IF;
+
+    IF s.day IS DISTINCT FROM p_day THEN
+        -- Another quota day (or the clock was moved): its calls so far, from the per-user counts.
+        s.day := p_day;
+        s.day_calls := (SELECT coalesce(sum(calls), 0) FROM api_call_day WHERE subscription_id = p_subscription AND day = p_day);
+    END IF;
+
+    -- Calls stamped more than a window ahead exist only after the clock was set back: they no longer count (the
+    -- single-node limiter drops them too). Calls a little ahead do count: a node stamps a call before it waits for
+    -- this lock, so a call stamped later may have been counted first.
+    IF EXISTS (SELECT 1 FROM api_call_stamp WHERE subscription_id = p_subscription AND at > p_now + p_window) THEN
+        DELETE FROM api_call_stamp WHERE subscription_id = p_subscription AND at > p_now + p_window;
+        GET DIAGNOSTICS v_deleted = ROW_COUNT;
+        s.stamps := s.stamps - v_deleted;
+    END IF;
+
+    -- Two windows back, no call stamped later than this one can count them any more (the stamping skew above is far
+    -- below a window); this bounds the table when the limit is high.
+    DELETE FROM api_call_stamp WHERE subscription_id = p_subscription AND at <= p_now - 2 * p_window;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    s.stamps := s.stamps - v_deleted;
+
+    -- The limit was lowered: only the newest p_rate stamps can decide anything now.
+    IF s.stamps > p_rate THEN
+        DELETE FROM api_call_stamp d USING (
+            SELECT at, id FROM api_call_stamp WHERE subscription_id = p_subscription
+            ORDER BY at, id LIMIT s.stamps - p_rate) o
+        WHERE d.subscription_id = p_subscription AND d.at = o.at AND d.id = o.id;
+        GET DIAGNOSTICS v_deleted = ROW_COUNT;
+        s.stamps := s.stamps - v_deleted;
+    END IF;
+
+    IF s.day_calls >= p_daily THEN
+        code := 607;
+    ELSE
+        IF s.stamps >= p_rate AND p_rate > 0 THEN
+            -- The kept stamps are the newest p_rate: the window is full exactly when the oldest is inside it.
+            SELECT at INTO v_oldest FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT 1;
+        END IF;
+
+        IF s.stamps >= p_rate AND (v_oldest IS NULL OR v_oldest > p_now - p_window) THEN
+            code := 606;
+        ELSE
+            SELECT coalesce(sum(in_flight), 0) INTO v_inflight FROM api_call_node
+            WHERE subscription_id = p_subscription AND expires_at > p_now;
+            IF v_inflight >= p_concurrent THEN
+                code := 615;
+            ELSE
+                code := 0;
+            END IF;
+        END IF;
+    END IF;
+
+    IF code = 0 THEN
+        INSERT INTO api_call_stamp (subscription_id, at) VALUES (p_subscription, p_now);
+        s.stamps := s.stamps + 1;
+        IF s.stamps > p_rate THEN
+            DELETE FROM api_call_stamp d USING (
+                SELECT at, id FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT 1) o
+            WHERE d.subscription_id = p_subscription AND d.at = o.at AND d.id = o.id;
+            s.stamps := s.stamps - 1;
+        END IF;
+
+        INSERT INTO api_call_day AS d (subscription_id, day, email, calls) VALUES (p_subscription, p_day, p_email, 1)
+        ON CONFLICT (subscription_id, day, email) DO UPDATE SET calls = d.calls + 1;
+        s.day_calls := s.day_calls + 1;
+
+        INSERT INTO api_call_node AS n (subscription_id, node_id, in_flight, expires_at)
+        VALUES (p_subscription, p_node, 1, p_now + p_lease)
+        ON CONFLICT (subscription_id, node_id)
+        DO UPDATE SET in_flight = n.in_flight + 1, expires_at = excluded.expires_at
+        RETURNING n.epoch INTO epoch;
+    END IF;
+
+    UPDATE api_call_state SET day = s.day, day_calls = s.day_calls, stamps = s.stamps
+    WHERE subscription_id = p_subscription;
+END
+$$;
