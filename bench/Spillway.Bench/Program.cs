@@ -10,6 +10,7 @@ using Spillway.Server.Storage;
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]   the issue-6 suite; writes docs/performance.md
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
+//   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
@@ -19,6 +20,7 @@ return args switch
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
+    ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -29,6 +31,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
     Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
+    Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
     return 2;
 }
 
