@@ -23,7 +23,7 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
     /// <summary>How long an in-flight slot lives without renewal (a node that died holds it at most this long).</summary>
     public static readonly TimeSpan InFlightLease = TimeSpan.FromMinutes(2);
 
-    private const string AdmitSql = "SELECT code, epoch FROM spillway_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    private const string AdmitSql = "SELECT code, epoch FROM spillway_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
     private const string ReleaseSql =
         "UPDATE api_call_node SET in_flight = in_flight - 1 WHERE subscription_id = $1 AND node_id = $2 AND epoch = $3 AND in_flight > 0";
@@ -64,8 +64,8 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         long epoch;
         await using (var connection = await _dataSource.OpenConnectionAsync(ct))
         await using (var command = Command(connection, null, AdmitSql,
-            Int(subscriptionId), Text(caller.User.Email), Text(_nodeId), Time(now), P(SpillwayClock.QuotaDay(now), NpgsqlDbType.Date),
-            P(TimeSpan.FromSeconds(limits.RateLimitWindowSeconds), NpgsqlDbType.Interval), Int(limits.RateLimitCalls),
+            Int(subscriptionId), Text(caller.User.Email), Text(_nodeId), Long(now.UtcTicks), Time(now),
+            P(SpillwayClock.QuotaDay(now), NpgsqlDbType.Date), Long(TimeSpan.FromSeconds(limits.RateLimitWindowSeconds).Ticks), Int(limits.RateLimitCalls),
             Int(limits.ConcurrentCalls), Long(limits.DailyCallQuota), P(InFlightLease, NpgsqlDbType.Interval)))
         {
             // Prepared once per pooled connection (Npgsql keeps it across opens): later calls skip parse and plan.

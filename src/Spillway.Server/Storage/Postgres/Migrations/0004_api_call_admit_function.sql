@@ -15,11 +15,12 @@ CREATE TABLE api_call_state (
 
 -- The times of admitted calls (606), at most RateLimitCalls of them per subscription: the newest ones by time. The
 -- window (at - window, at + window] of a call holds RateLimitCalls of them exactly when the oldest kept one is
--- inside it, so the check reads one index entry, not the whole window. Kept exact (not per-second buckets) because
--- the single-node limiter compares ticks.
+-- inside it, so the check reads one index entry, not the whole window. Kept exact (not per-second buckets), and in
+-- .NET ticks (100 ns, UTC) rather than timestamptz (1 us), because the single-node limiter compares ticks: a call one
+-- tick after a window edge must not land on it.
 CREATE TABLE api_call_stamp (
     subscription_id integer     NOT NULL,
-    at              timestamptz NOT NULL,
+    at              bigint      NOT NULL,
     id              bigint      GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (subscription_id, at, id)
 );
@@ -37,20 +38,20 @@ CREATE TABLE api_call_node (
     PRIMARY KEY (subscription_id, node_id)
 );
 
--- Checks decision 26's limits for one call stamped p_now and, if it is admitted, counts it. Returns 0 and the epoch
--- of the node row to release against, or the refusal (607, 606, 615: the single-node limiter's order) and NULL.
--- Refused calls are not counted. Each statement of a VOLATILE function takes a new snapshot, so the reads after the
+-- Checks decision 26's limits for one call stamped p_at (ticks; p_now is the same instant, for the lease) and, if it
+-- is admitted, counts it. Returns 0 and the epoch of the node row to release against, or the refusal (607, 606, 615:
+-- the single-node limiter's order) and NULL. Refused calls are not counted. Each statement of a VOLATILE function takes a new snapshot, so the reads after the
 -- FOR UPDATE see every admission and release committed before the lock was granted.
 CREATE FUNCTION spillway_admit_call(
-    p_subscription integer, p_email text, p_node text, p_now timestamptz, p_day date,
-    p_window interval, p_rate integer, p_concurrent integer, p_daily bigint, p_lease interval,
+    p_subscription integer, p_email text, p_node text, p_at bigint, p_now timestamptz, p_day date,
+    p_window bigint, p_rate integer, p_concurrent integer, p_daily bigint, p_lease interval,
     OUT code integer, OUT epoch bigint)
 LANGUAGE plpgsql AS
 $$
 DECLARE
     s          api_call_state%ROWTYPE;
-    v_oldest   timestamptz;
-    v_newest   timestamptz;
+    v_oldest   bigint;
+    v_newest   bigint;
     v_deleted  integer;
     v_inflight bigint;
 BEGIN
@@ -75,9 +76,9 @@ BEGIN
     -- single-node limiter drops them too). Calls a little ahead do count: a node stamps a call before it waits for
     -- this lock, so a call stamped later may have been counted first.
     SELECT at INTO v_newest FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at DESC, id DESC LIMIT 1;
-    IF v_newest > p_now + p_window THEN
+    IF v_newest > p_at + p_window THEN
         DELETE FROM api_call_stamp WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription AND at > p_now + p_window));
+            SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription AND at > p_at + p_window));
         GET DIAGNOSTICS v_deleted = ROW_COUNT;
         s.stamps := s.stamps - v_deleted;
     END IF;
@@ -86,9 +87,9 @@ BEGIN
     -- below a window); this bounds the table when the limit is high. A call removes at most 1,000, so a backlog
     -- (after the clock jumped ahead) is paid off over several calls.
     SELECT at INTO v_oldest FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT 1;
-    IF v_oldest <= p_now - 2 * p_window THEN
+    IF v_oldest <= p_at - 2 * p_window THEN
         DELETE FROM api_call_stamp WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription AND at <= p_now - 2 * p_window
+            SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription AND at <= p_at - 2 * p_window
             ORDER BY at, id LIMIT 1000));
         GET DIAGNOSTICS v_deleted = ROW_COUNT;
         s.stamps := s.stamps - v_deleted;
@@ -112,7 +113,7 @@ BEGIN
             SELECT at INTO v_oldest FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT 1;
         END IF;
 
-        IF s.stamps >= p_rate AND (v_oldest IS NULL OR v_oldest > p_now - p_window) THEN
+        IF s.stamps >= p_rate AND (v_oldest IS NULL OR v_oldest > p_at - p_window) THEN
             code := 606;
         ELSE
             SELECT coalesce(sum(in_flight), 0) INTO v_inflight FROM api_call_node
@@ -126,7 +127,7 @@ BEGIN
     END IF;
 
     IF code = 0 THEN
-        INSERT INTO api_call_stamp (subscription_id, at) VALUES (p_subscription, p_now);
+        INSERT INTO api_call_stamp (subscription_id, at) VALUES (p_subscription, p_at);
         s.stamps := s.stamps + 1;
         IF s.stamps > p_rate THEN
             DELETE FROM api_call_stamp WHERE ctid = (
