@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Spillway.Server.Hosting;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
@@ -26,7 +27,7 @@ internal static class IngestBench
             }
 
             Directory.CreateDirectory(folder);
-            using var store = new DuckDbActivityStore(Path.Combine(folder, "activities.duckdb"), Path.Combine(folder, "tmp"), TimeSpan.FromDays(1), "256MB");
+            using var store = new DuckDbActivityStore(Path.Combine(folder, "activities.duckdb"), Path.Combine(folder, "tmp"), TimeSpan.FromHours(new SpillwayOptions().Worker.ChunkHours), new SpillwayOptions().DuckDbMemoryLimit);
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             for (var i = 0; i < all.Count; i += batch)

@@ -8,7 +8,9 @@ using Spillway.Server.Storage;
 //   format [rows] [path]   export file writer only: pre-generated rows -> Stream.Null (or a file), CSV, default fields
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
-//   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]   the issue-6 suite; writes docs/performance.md
+//   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]   the issue-6 suite; writes docs/performance.md
+//   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]   the suite's status poll alone, repeated
+//   pgread ROWS [runs]     the PostgreSQL export in process: general path vs fast path vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 return args switch
@@ -17,7 +19,9 @@ return args switch
     ["export", .. var rest] => await ExportBench.RunAsync(rest),
     ["import", .. var rest] => ImportBench.Run(rest),
     ["suite", .. var rest] => await SuiteBench.RunAsync(rest),
+    ["api", .. var rest] => await SuiteBench.ApiAsync(rest),
     ["read", .. var rest] => await ReadBench.RunAsync(rest),
+    ["pgread", .. var rest] => await PgReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
@@ -29,7 +33,8 @@ static int Usage()
     Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path]");
     Console.Error.WriteLine("       Spillway.Bench export [rows=10000000] [days=90] [data folder=.bench/export-<rows>]");
     Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
-    Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N]");
+    Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]");
+    Console.Error.WriteLine("       Spillway.Bench api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
     Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
     return 2;

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using DuckDB.NET.Data;
+using Spillway.Server.Hosting;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
@@ -60,7 +61,7 @@ internal static class SuiteBench
                         for (var run = 0; run < runs; run++)
                         {
                             var r = await server.ExportAsync(window.Start, window.End, types);
-                            Console.WriteLine($"  [{kind} {n:N0}] {name} run {run + 1}: {r.Rows:N0} rows, {r.Bytes / 1e6:F0} MB, {r.Seconds:F2} s, {r.Rows / r.Seconds:N0} rows/s, RSS {r.BaseRss >> 20} -> {r.PeakRss >> 20} MB");
+                            Console.WriteLine($"  [{kind} {n:N0}] {name} run {run + 1}: {r.Rows:N0} rows, {r.Bytes / 1e6:F0} MB, {r.Seconds:F2} s, {r.Rows / r.Seconds:N0} rows/s, CPU {r.CpuSeconds:F2} s, RSS {r.BaseRss >> 20} -> {r.PeakRss >> 20} MB");
                             results.Add(r);
                         }
 
@@ -69,29 +70,37 @@ internal static class SuiteBench
 
                     if (main)
                     {
-                        table.AddRange(await server.ApiLoadAsync(quick, window.Start));
+                        table.AddRange(await server.ApiLoadAsync(quick, window.Start, ApiSeconds(args)));
+                        table.Add(await server.ExternalIngestAsync(quick));
                     }
 
                     await server.StopAsync(); // DuckDB: one process owns the file; the native export opens it next.
                     foreach (var (name, types, results) in exportRuns)
                     {
                         var native = new List<double>();
+                        var nativeCpu = new List<double>();
                         for (var run = 0; run < runs; run++)
                         {
+                            // The native export runs in this process (DuckDB) or in psql and the PostgreSQL backend; only the
+                            // former's CPU time is measured here.
+                            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                             native.Add(kind == "postgres"
                                 ? pg!.NativeCopy(server.Database, Path.Combine(server.Data, "native.csv"), window.Start, window.End, types)
                                 : DuckNativeCopy(server.Data, window.Start, window.End, types));
-                            Console.WriteLine($"  [{kind} {n:N0}] {name} native run {run + 1}: {native[^1]:F2} s");
+                            nativeCpu.Add(kind == "postgres" ? double.NaN : (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
+                            Console.WriteLine($"  [{kind} {n:N0}] {name} native run {run + 1}: {native[^1]:F2} s, CPU {nativeCpu[^1]:F2} s");
                         }
 
                         var mine = results.OrderBy(r => r.Seconds).ToList()[results.Count / 2];
                         var nat = native.Order().ToList()[native.Count / 2];
+                        var natCpu = nativeCpu.Order().ToList()[nativeCpu.Count / 2];
+                        var cpuText = kind == "postgres" ? "" : $" (CPU {natCpu:F2} s)";
                         var peak = results.Max(r => r.PeakRss) >> 20;
                         if (main)
                         {
                             table.Add(new SuiteRows(kind, "export", name,
-                                $"{mine.Seconds:F2} s; {mine.Rows:N0} rows; {mine.Rows / mine.Seconds:N0} rows/s; {mine.Bytes / 1e6 / mine.Seconds:F0} MB/s; {mine.Bytes / 1e6:F0} MB; RSS peak {peak} MB",
-                                $"{nat:F2} s", $"{mine.Seconds / nat:F2}"));
+                                $"{mine.Seconds:F2} s; {mine.Rows:N0} rows; {mine.Rows / mine.Seconds:N0} rows/s; {mine.Bytes / 1e6 / mine.Seconds:F0} MB/s; {mine.Bytes / 1e6:F0} MB; RSS peak {peak} MB; server CPU {mine.CpuSeconds:F2} s",
+                                $"{nat:F2} s{cpuText}", $"{mine.Seconds / nat:F2}"));
                         }
 
                         if (types is null)
@@ -116,7 +125,7 @@ internal static class SuiteBench
         return 0;
     }
 
-    internal sealed record ExportResult(long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss);
+    internal sealed record ExportResult(long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss, double CpuSeconds);
 
     private static string Render(List<SuiteRows> table, bool quick, long rows, int runs, string command, string commit, List<string> load)
     {
@@ -184,13 +193,58 @@ internal static class SuiteBench
         return (watch.Elapsed.TotalSeconds, bytes);
     }
 
+    /// <summary>--api-seconds N: the status poll's measured length (the quick mode's 3 s is too short for a stable p99).</summary>
+    internal static double? ApiSeconds(string[] args) =>
+        Arg(args, "--api-seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>
+    /// The API latency part alone, repeated: the status poll paced at --rate (1,000/s) for --seconds (10) after a warm-up,
+    /// --runs times (3), on a small embedded data set (the poll does not read activities), printing the load average with each run.
+    /// </summary>
+    public static async Task<int> ApiAsync(string[] args)
+    {
+        var kind = Arg(args, "--store") ?? "embedded";
+        var rows = long.Parse(Arg(args, "--rows") ?? "30000", CultureInfo.InvariantCulture);
+        var runs = int.Parse(Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
+        var seconds = double.Parse(Arg(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var rate = double.Parse(Arg(args, "--rate") ?? "1000", CultureInfo.InvariantCulture);
+        var root = RepoRoot();
+        var bench = Path.Combine(root, ".bench", "suite");
+        Directory.CreateDirectory(bench);
+        var commit = Git("rev-parse --short HEAD") + (Git("status --porcelain --untracked-files=no").Length > 0 ? " (with uncommitted changes)" : "");
+        Console.WriteLine($"api: {kind}, commit {commit}, status poll at {rate:N0}/s for {seconds} s, {runs} run(s); load {LoadAverage()}");
+        PgCluster? pg = kind == "postgres" ? PgCluster.Start(root, Path.Combine(bench, "pg")) : null;
+        try
+        {
+            await using var server = await BenchServer.StartAsync(kind, bench, rows, pg);
+            await server.EnsureSeededAsync(rows, main: false);
+            Console.WriteLine($"  server pid {server.ProcessId}");
+            for (var run = 0; run < runs; run++)
+            {
+                var row = await server.StatusPollAsync(rate, seconds);
+                Console.WriteLine($"  run {run + 1}: {row.Value}; load {LoadAverage()}");
+                if (args.Contains("--pairs"))
+                {
+                    row = await server.CreateEnqueueAsync(seconds / 2);
+                    Console.WriteLine($"  run {run + 1} {row.Name}: {row.Value}; load {LoadAverage()}");
+                }
+            }
+        }
+        finally
+        {
+            pg?.Stop();
+        }
+
+        return 0;
+    }
+
     private static string? Arg(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
         {
@@ -244,7 +298,7 @@ internal static class SuiteBench
         var genWatch = Stopwatch.StartNew();
         var all = new DemoActivityGenerator(20250101).Generate(count, to.AddDays(-Days), to, 1).ToList();
         genWatch.Stop();
-        using var store = new DuckDbActivityStore(Path.Combine(folder, "activities.duckdb"), Path.Combine(folder, "tmp"), TimeSpan.FromDays(1), "256MB");
+        using var store = new DuckDbActivityStore(Path.Combine(folder, "activities.duckdb"), Path.Combine(folder, "tmp"), TimeSpan.FromHours(new SpillwayOptions().Worker.ChunkHours), new SpillwayOptions().DuckDbMemoryLimit);
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < all.Count; i += 100_000)
         {

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Storage;
@@ -110,7 +111,7 @@ internal static class ExportEndpoints
         var now = clock.GetUtcNow();
         var limits = caller.Limits;
         // Manual progression or a start latency (Controls) enqueue the job held: no worker claims it until it is released.
-        var maxProcessing = controls.HoldsAtEnqueue(caller.Subscription.Id) ? 0 : limits.MaxProcessingJobs;
+        var maxProcessing = controls.HoldsAtEnqueue(caller.Subscription.Id) ? IJobControlStore.Held : limits.MaxProcessingJobs;
         var policy = new QueuePolicy(limits.MaxQueuedJobs, maxProcessing, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
         var outcome = await jobs.EnqueueAsync(id, caller.User.Id, policy, Truncate(now), context.RequestAborted);
         switch (outcome)

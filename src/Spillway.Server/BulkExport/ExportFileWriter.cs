@@ -25,7 +25,7 @@ public sealed record ExportFileSummary(long NumberOfRecords, long FileSize, stri
 /// <para>Use: <see cref="WriteHeader"/> once, then <see cref="WriteRow"/> per row, then <see cref="Complete"/>. The
 /// writer does not own <c>output</c>: it neither closes nor disposes it. Not thread-safe.</para>
 /// </remarks>
-public sealed class ExportFileWriter : IDisposable
+public sealed class ExportFileWriter : IActivityRowSink, IDisposable
 {
     /// <summary>The buffer size: 1 MiB.</summary>
     public const int DefaultBufferSize = 1 << 20;
@@ -37,6 +37,8 @@ public sealed class ExportFileWriter : IDisposable
     private const int FixedReserve = 24;
 
     private static readonly byte[] NullWord = "null"u8.ToArray();
+
+    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
     private readonly Stream _output;
     private readonly ExportField[] _fields;
@@ -135,12 +137,7 @@ public sealed class ExportFileWriter : IDisposable
     public void WriteRow(ActivityRecord row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        ThrowIfNotWritable();
-        if (!_headerWritten)
-        {
-            throw new InvalidOperationException("Write the header line before the first row.");
-        }
-
+        BeginRow();
         var fields = _fields;
         for (var i = 0; i < fields.Length; i++)
         {
@@ -149,26 +146,9 @@ public sealed class ExportFileWriter : IDisposable
                 WriteByte(_delimiter);
             }
 
-            switch (fields[i])
+            var field = fields[i];
+            switch (field)
             {
-                case ExportField.MarketoGuid:
-                    WriteInteger(row.MarketoGuid);
-                    break;
-                case ExportField.LeadId:
-                    WriteInteger(row.LeadId);
-                    break;
-                case ExportField.ActivityDate:
-                    WriteDate(row.ActivityDate);
-                    break;
-                case ExportField.ActivityTypeId:
-                    WriteInteger(row.ActivityTypeId);
-                    break;
-                case ExportField.CampaignId:
-                    WriteNullableInteger(row.CampaignId);
-                    break;
-                case ExportField.PrimaryAttributeValueId:
-                    WriteNullableInteger(row.PrimaryAttributeValueId);
-                    break;
                 case ExportField.PrimaryAttributeValue:
                     WriteText(row.PrimaryAttributeValue);
                     break;
@@ -178,11 +158,91 @@ public sealed class ExportFileWriter : IDisposable
                 case ExportField.ActionResult:
                     WriteText(row.ActionResult);
                     break;
+                default:
+                    WriteNumeric(field, row.MarketoGuid, row.LeadId, row.ActivityDate.UtcTicks, row.ActivityTypeId, row.CampaignId, row.PrimaryAttributeValueId);
+                    break;
             }
         }
 
+        EndRow();
+    }
+
+    /// <summary>
+    /// Writes one row whose text arrives as UTF-8 bytes (the store's fast path): the same bytes as
+    /// <see cref="WriteRow(ActivityRecord)"/> writes for the same values, without a string in between. The text must be
+    /// valid UTF-8; it is written as is.
+    /// </summary>
+    public void WriteRow(in Utf8ActivityRow row)
+    {
+        BeginRow();
+        var fields = _fields;
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (i > 0)
+            {
+                WriteByte(_delimiter);
+            }
+
+            var field = fields[i];
+            switch (field)
+            {
+                case ExportField.PrimaryAttributeValue:
+                    WriteText(row.PrimaryAttributeValue, row.HasPrimaryAttributeValue);
+                    break;
+                case ExportField.Attributes:
+                    WriteText(row.Attributes, present: true);
+                    break;
+                case ExportField.ActionResult:
+                    WriteText(row.ActionResult, row.HasActionResult);
+                    break;
+                default:
+                    WriteNumeric(field, row.MarketoGuid, row.LeadId, row.ActivityDateUnixSeconds * TimeSpan.TicksPerSecond + UnixEpochTicks,
+                        row.ActivityTypeId, row.CampaignId, row.PrimaryAttributeValueId);
+                    break;
+            }
+        }
+
+        EndRow();
+    }
+
+    private void BeginRow()
+    {
+        ThrowIfNotWritable();
+        if (!_headerWritten)
+        {
+            throw new InvalidOperationException("Write the header line before the first row.");
+        }
+    }
+
+    private void EndRow()
+    {
         WriteByte((byte)'\n');
         _records++;
+    }
+
+    private void WriteNumeric(ExportField field, long marketoGuid, long leadId, long activityDateUtcTicks, int activityTypeId, long? campaignId, long? primaryAttributeValueId)
+    {
+        switch (field)
+        {
+            case ExportField.MarketoGuid:
+                WriteInteger(marketoGuid);
+                break;
+            case ExportField.LeadId:
+                WriteInteger(leadId);
+                break;
+            case ExportField.ActivityDate:
+                WriteDate(activityDateUtcTicks);
+                break;
+            case ExportField.ActivityTypeId:
+                WriteInteger(activityTypeId);
+                break;
+            case ExportField.CampaignId:
+                WriteNullableInteger(campaignId);
+                break;
+            case ExportField.PrimaryAttributeValueId:
+                WriteNullableInteger(primaryAttributeValueId);
+                break;
+        }
     }
 
     /// <summary>Hashes the buffered bytes, writes them to the output and flushes the output.</summary>
@@ -392,18 +452,18 @@ public sealed class ExportFileWriter : IDisposable
     }
 
     /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ssZ</c> of the instant in UTC; sub-second digits are dropped (truncated).</summary>
-    private void WriteDate(DateTimeOffset value)
+    private void WriteDate(long utcTicks)
     {
         if (_capacity - _pos < FixedReserve)
         {
             FlushBuffer();
         }
 
-        var ticks = value.UtcTicks;
+        var ticks = utcTicks;
         var day = ticks / TimeSpan.TicksPerDay;
         if (day != _cachedDay)
         {
-            CacheDate(value.UtcDateTime, day);
+            CacheDate(new DateTime(ticks, DateTimeKind.Utc), day);
         }
 
         var seconds = (int)(ticks % TimeSpan.TicksPerDay / TimeSpan.TicksPerSecond);
@@ -488,6 +548,85 @@ public sealed class ExportFileWriter : IDisposable
         var quotes = encoded[first..].Count((byte)'"');
         var end = QuoteInPlace(buffer, start, length, quotes, surround: true);
         _pos = end;
+    }
+
+    /// <summary>
+    /// Writes UTF-8 text: <c>null</c> when missing, otherwise the bytes, quoted when needed, under the same rule as
+    /// <see cref="WriteText(string?)"/> (the triggers are ASCII, so deciding on bytes or on chars is the same).
+    /// </summary>
+    private void WriteText(ReadOnlySpan<byte> value, bool present)
+    {
+        if (!present)
+        {
+            WriteNull();
+            return;
+        }
+
+        var first = value.IndexOfAny(_quoteTriggerBytes);
+        if (first < 0)
+        {
+            WriteBytes(value);
+            return;
+        }
+
+        // Worst case every byte is a quote: doubled, plus the two around.
+        if (((long)value.Length * 2) + 2 > _capacity - _pos)
+        {
+            if (((long)value.Length * 2) + 2 > _capacity)
+            {
+                WriteLargeText(value);
+                return;
+            }
+
+            FlushBuffer();
+        }
+
+        var buffer = _buffer.AsSpan();
+        var pos = _pos;
+        buffer[pos++] = (byte)'"';
+        value[..first].CopyTo(buffer[pos..]);
+        pos += first;
+        var rest = value[first..];
+        while (true)
+        {
+            var q = rest.IndexOf((byte)'"');
+            if (q < 0)
+            {
+                rest.CopyTo(buffer[pos..]);
+                pos += rest.Length;
+                break;
+            }
+
+            // Up to and including the quote, then the quote once more.
+            rest[..(q + 1)].CopyTo(buffer[pos..]);
+            pos += q + 1;
+            buffer[pos++] = (byte)'"';
+            rest = rest[(q + 1)..];
+        }
+
+        buffer[pos++] = (byte)'"';
+        _pos = pos;
+    }
+
+    /// <summary>UTF-8 text that may not fit the buffer even empty: quoted, and written quote-doubled piece by piece.</summary>
+    private void WriteLargeText(ReadOnlySpan<byte> value)
+    {
+        WriteByte((byte)'"');
+        while (true)
+        {
+            var q = value.IndexOf((byte)'"');
+            if (q < 0)
+            {
+                WriteBytes(value);
+                break;
+            }
+
+            WriteBytes(value[..(q + 1)]);
+            WriteByte((byte)'"');
+            value = value[(q + 1)..];
+        }
+
+        WriteByte((byte)'"');
     }
 
     /// <summary>

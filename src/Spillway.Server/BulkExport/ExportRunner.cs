@@ -104,21 +104,28 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
                 using var writer = new ExportFileWriter(stream, spec.Format, fields, headers, delimiter);
                 writer.WriteHeader();
                 var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
-                // Whatever ends the writing (done, cancelled, failed) also ends the read-ahead.
-                using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                try
+                if (activities is IActivityWindowStreamer streamer)
                 {
-                    await foreach (var batch in ReadAheadAsync(query, reading.Token))
+                    await streamer.StreamWindowAsync(query, writer, ct);
+                }
+                else
+                {
+                    // Whatever ends the writing (done, cancelled, failed) also ends the read-ahead.
+                    using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    try
                     {
-                        foreach (var row in batch)
+                        await foreach (var batch in ReadAheadAsync(query, reading.Token))
                         {
-                            writer.WriteRow(row);
+                            foreach (var row in batch)
+                            {
+                                writer.WriteRow(row);
+                            }
                         }
                     }
-                }
-                finally
-                {
-                    await reading.CancelAsync();
+                    finally
+                    {
+                        await reading.CancelAsync();
+                    }
                 }
 
                 summary = writer.Complete();

@@ -5,16 +5,22 @@ using static Spillway.Server.Storage.Postgres.PgSql;
 
 namespace Spillway.Server.Controls;
 
-/// <summary>A Queued job held back from the workers (its processing limit is 0): manual mode or a start latency.</summary>
+/// <summary>A Queued job held back from the workers (its processing limit is <see cref="IJobControlStore.Held"/>): manual mode or a start latency.</summary>
 public sealed record HeldJob(Guid ExportId, int SubscriptionId, DateTimeOffset? QueuedAt);
 
 /// <summary>
-/// The few job changes the controls make beside the lifecycle store. A job is held by enqueuing it with a processing
-/// limit of 0 (no worker's claim can take it), released by giving it the subscription's limit back, and started by
-/// hand under a lease of <see cref="ManualNode"/> that never expires (no worker takes it over).
+/// The few job changes the controls make beside the lifecycle store. A job is held by enqueuing it with the processing
+/// limit <see cref="Held"/> (no worker's claim can take it), released by giving it the subscription's limit back, and
+/// started by hand under a lease of <see cref="ManualNode"/> that never expires (no worker takes it over).
 /// </summary>
 public interface IJobControlStore
 {
+    /// <summary>
+    /// The processing limit that marks a held job. Not 0: a subscription may really allow 0 jobs in Processing, and its
+    /// queued jobs must then stay queued, not be released as if the controls had held them.
+    /// </summary>
+    public const int Held = -1;
+
     /// <summary>The lease node of jobs started by hand.</summary>
     public const string ManualNode = "spillway-manual";
 
@@ -39,7 +45,7 @@ internal sealed class SqliteJobControlStore(SqliteDatabase db) : IJobControlStor
     {
         await using var c = await db.OpenAsync(ct);
         await using var cmd = SqliteDatabase.Command(c, null,
-            "SELECT export_id, subscription_id, queued_at FROM export_job WHERE status = 'Queued' AND max_processing = 0 ORDER BY queued_at LIMIT $l")
+            "SELECT export_id, subscription_id, queued_at FROM export_job WHERE status = 'Queued' AND max_processing = -1 ORDER BY queued_at LIMIT $l")
             .With("$l", limit);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var held = new List<HeldJob>();
@@ -55,8 +61,8 @@ internal sealed class SqliteJobControlStore(SqliteDatabase db) : IJobControlStor
     {
         await using var c = await db.OpenAsync(ct);
         await using var cmd = SqliteDatabase.Command(c, null,
-            "UPDATE export_job SET max_processing = $m WHERE export_id = $id AND status = 'Queued' AND max_processing = 0")
-            .With("$m", Math.Max(1, maxProcessing)).With("$id", exportId.ToString("D"));
+            "UPDATE export_job SET max_processing = $m WHERE export_id = $id AND status = 'Queued' AND max_processing = -1")
+            .With("$m", Math.Max(0, maxProcessing)).With("$id", exportId.ToString("D"));
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
@@ -101,7 +107,7 @@ internal sealed class PostgresJobControlStore(NpgsqlDataSource dataSource) : IJo
     public async Task<IReadOnlyList<HeldJob>> ListHeldAsync(int limit, CancellationToken ct)
     {
         await using var cmd = Command(dataSource,
-            "SELECT export_id, subscription_id, queued_at FROM export_job WHERE status = 'Queued' AND max_processing = 0 ORDER BY queued_at LIMIT $1",
+            "SELECT export_id, subscription_id, queued_at FROM export_job WHERE status = 'Queued' AND max_processing = -1 ORDER BY queued_at LIMIT $1",
             Int(limit));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var held = new List<HeldJob>();
@@ -116,8 +122,8 @@ internal sealed class PostgresJobControlStore(NpgsqlDataSource dataSource) : IJo
     public async Task<bool> ReleaseAsync(Guid exportId, int maxProcessing, CancellationToken ct)
     {
         await using var cmd = Command(dataSource,
-            "UPDATE export_job SET max_processing = $2 WHERE export_id = $1 AND status = 'Queued' AND max_processing = 0",
-            Uuid(exportId), Int(Math.Max(1, maxProcessing)));
+            "UPDATE export_job SET max_processing = $2 WHERE export_id = $1 AND status = 'Queued' AND max_processing = -1",
+            Uuid(exportId), Int(Math.Max(0, maxProcessing)));
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 

@@ -46,6 +46,11 @@ public sealed class SubscriptionDirectory(IIdentityStore store, IOptions<Spillwa
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<int, (Subscription Subscription, DateTimeOffset CachedAt)> _cache = new();
+    private readonly ConcurrentDictionary<int, (ApiUser User, DateTimeOffset CachedAt)> _users = new();
+
+    // Bumped by every invalidation. A read that started before an invalidation must not put what it read into the
+    // cache afterwards: it may be the value from before the change, which would then be served for a whole TTL.
+    private long _generation;
 
     public async ValueTask<Subscription?> GetAsync(int subscriptionId, CancellationToken ct)
     {
@@ -55,16 +60,19 @@ public sealed class SubscriptionDirectory(IIdentityStore store, IOptions<Spillwa
             return hit.Subscription;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         var subscription = await store.GetSubscriptionAsync(subscriptionId, ct);
         if (subscription is not null)
         {
             _cache[subscriptionId] = (subscription, now);
+            if (Interlocked.Read(ref _generation) != generation)
+            {
+                _cache.TryRemove(subscriptionId, out _);
+            }
         }
 
         return subscription;
     }
-
-    private readonly ConcurrentDictionary<int, (ApiUser User, DateTimeOffset CachedAt)> _users = new();
 
     public async ValueTask<ApiUser?> GetUserAsync(int apiUserId, CancellationToken ct)
     {
@@ -74,18 +82,31 @@ public sealed class SubscriptionDirectory(IIdentityStore store, IOptions<Spillwa
             return hit.User;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         var user = await store.GetApiUserAsync(apiUserId, ct);
         if (user is not null)
         {
             _users[apiUserId] = (user, now);
+            if (Interlocked.Read(ref _generation) != generation)
+            {
+                _users.TryRemove(apiUserId, out _);
+            }
         }
 
         return user;
     }
 
-    public void InvalidateUser(int apiUserId) => _users.TryRemove(apiUserId, out _);
+    public void InvalidateUser(int apiUserId)
+    {
+        Interlocked.Increment(ref _generation);
+        _users.TryRemove(apiUserId, out _);
+    }
 
     public EffectiveLimits LimitsOf(Subscription subscription) => EffectiveLimits.Resolve(options.Value.Limits, subscription.Overrides);
 
-    public void Invalidate(int subscriptionId) => _cache.TryRemove(subscriptionId, out _);
+    public void Invalidate(int subscriptionId)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(subscriptionId, out _);
+    }
 }

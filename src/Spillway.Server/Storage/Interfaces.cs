@@ -118,3 +118,25 @@ public interface IActivityStore
 
     Task<long> DeleteSubscriptionAsync(int subscriptionId, CancellationToken ct);
 }
+
+/// <summary>Receives a window's rows, in export order, on one thread.</summary>
+public interface IActivityRowSink
+{
+    /// <summary>Takes one row. The row's text is borrowed from the store's buffers and is only valid during the call.</summary>
+    void WriteRow(in Utf8ActivityRow row);
+}
+
+/// <summary>
+/// The export's fast path, for a store that can hand over its text as the UTF-8 bytes it keeps: no string per value
+/// and no UTF-16 round trip between the engine and the file. A store without it is read through
+/// <see cref="IActivityStore.ReadWindowAsync"/>; both give the same rows in the same order.
+/// </summary>
+public interface IActivityWindowStreamer
+{
+    /// <summary>
+    /// Streams the window ordered by activityDate, then marketoGUID, into <paramref name="sink"/> with bounded memory.
+    /// The store chooses the threads (the sink is called from one thread at a time, never concurrently); the task ends
+    /// when the last row was written, faults with the first error, and is cancelled promptly with <paramref name="ct"/>.
+    /// </summary>
+    Task StreamWindowAsync(ActivityQuery query, IActivityRowSink sink, CancellationToken ct);
+}

@@ -135,6 +135,38 @@ public sealed record ActivityRecord(
     string Attributes,
     string? ActionResult);
 
+/// <summary>
+/// One activity as a store streams it for an export: numbers, and text as UTF-8 bytes borrowed from the store's buffers
+/// (valid only while the sink handles the row). A missing text value has its <c>Has...</c> flag false; an empty one is
+/// an empty span with the flag true.
+/// </summary>
+public readonly ref struct Utf8ActivityRow
+{
+    public required long MarketoGuid { get; init; }
+
+    public required long LeadId { get; init; }
+
+    /// <summary>The activity date as Unix seconds, UTC.</summary>
+    public required long ActivityDateUnixSeconds { get; init; }
+
+    public required int ActivityTypeId { get; init; }
+
+    public long? CampaignId { get; init; }
+
+    public long? PrimaryAttributeValueId { get; init; }
+
+    public bool HasPrimaryAttributeValue { get; init; }
+
+    public ReadOnlySpan<byte> PrimaryAttributeValue { get; init; }
+
+    /// <summary>The compact JSON object, never missing.</summary>
+    public ReadOnlySpan<byte> Attributes { get; init; }
+
+    public bool HasActionResult { get; init; }
+
+    public ReadOnlySpan<byte> ActionResult { get; init; }
+}
+
 /// <summary>Which activities an export reads: one subscription, an inclusive date range, optional type and asset filters.</summary>
 public sealed record ActivityQuery(
     int SubscriptionId,

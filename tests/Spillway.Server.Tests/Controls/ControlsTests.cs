@@ -147,6 +147,36 @@ public abstract class ControlsTests : StoreTestBase
     }
 
     [Fact]
+    public async Task A_subscription_allowed_no_processing_keeps_its_jobs_queued_when_the_controls_release_held_jobs()
+    {
+        // A held job and a job of a subscription whose limit is 0 Processing jobs once looked the same to the release
+        // loop (both had a processing limit of 0): leaving manual mode started the latter too.
+        await using var server = await StartWithRoomAsync();
+        await SeedDayAsync(server, 5);
+        using var client = await server.AuthorizedClientAsync();
+        await OkJsonAsync(await server.Admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Sub}/progression", new { mode = "manual" }));
+        var held = await Marketo.CreateAsync(client, Window);
+        await Marketo.EnqueueAsync(client, held);
+        await OkJsonAsync(await server.Admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Sub}/progression", new { mode = "immediate" }));
+        Assert.Equal("Completed", (await Marketo.WaitAsync(client, held)).GetProperty("status").GetString());
+
+        await server.SetLimitsWithRoomAsync(new { maxProcessingJobs = 0 });
+        var blocked = await Marketo.CreateAsync(client, Window);
+        await Marketo.EnqueueAsync(client, blocked);
+        await OkJsonAsync(await server.Admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Sub}/progression", new { mode = "manual" }));
+        await OkJsonAsync(await server.Admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Sub}/progression", new { mode = "immediate" }));
+        await Task.Delay(1500); // several worker polls and release passes
+        Assert.Equal("Queued", (await Marketo.StatusAsync(client, blocked)).GetProperty("status").GetString());
+
+        // Given a slot back, it runs.
+        await server.SetLimitsWithRoomAsync(new { maxProcessingJobs = 2 });
+        var next = await Marketo.CreateAsync(client, Window);
+        await Marketo.EnqueueAsync(client, next);
+        Assert.Equal("Completed", (await Marketo.WaitAsync(client, next)).GetProperty("status").GetString());
+        Assert.Equal("Queued", (await Marketo.StatusAsync(client, blocked)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Realistic_progression_waits_the_start_latency_and_refreshes_status_once_a_minute()
     {
         await using var server = await StartWithRoomAsync();

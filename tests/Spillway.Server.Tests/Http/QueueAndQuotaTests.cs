@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server.Admin;
@@ -111,13 +112,30 @@ public abstract partial class QueueAndQuotaTests : StoreTestBase
             ids.Add(await Marketo.CreateAsync(client, body));
         }
 
+        // Held (manual progression) so that two of the ten are Processing when the eleventh comes, however fast a run is.
+        var progression = $"/_spillway/admin/subscriptions/{SpillwayTestServer.MunchkinId}/progression";
+        (await server.Admin.PutAsJsonAsync(progression, new { mode = "manual" })).EnsureSuccessStatusCode();
         for (var i = 0; i < 10; i++)
         {
             await Marketo.EnqueueAsync(client, ids[i]);
         }
 
-        // Two of the ten are Processing by now (each run takes seconds): the queue is still full.
+        foreach (var id in ids.Take(2))
+        {
+            (await server.Admin.PostAsync($"/_spillway/admin/jobs/{id}/start", null)).EnsureSuccessStatusCode();
+            Assert.Equal("Processing", (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString());
+        }
+
+        // Two Processing and eight Queued: the queue is full.
         Assert.Equal("Too many jobs in queue", await Marketo.ErrorAsync(await Marketo.PostEnqueueAsync(client, ids[10]), "1029"));
+
+        // Hand the two back as finished, and let the workers take the other eight.
+        foreach (var id in ids.Take(2))
+        {
+            (await server.Admin.PostAsync($"/_spillway/admin/jobs/{id}/complete", null)).EnsureSuccessStatusCode();
+        }
+
+        (await server.Admin.PutAsJsonAsync(progression, new { mode = "immediate" })).EnsureSuccessStatusCode();
 
         // Statuses are read one call at a time, so one pass is no snapshot: a job read as Processing may have completed
         // (and freed its slot) before the next job is read. Two passes fix that: a job seen Processing in both passes was

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
 
@@ -7,10 +8,16 @@ namespace Spillway.Server.Tests.Storage;
 /// <summary>The store compliance suite on the embedded store (SQLite + DuckDB in a fresh temp folder per test).</summary>
 public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
 {
-    protected override async Task<StoreSet> CreateStoresAsync()
+    protected override Task<StoreSet> CreateStoresAsync() => EmbeddedStores.CreateAsync();
+}
+
+/// <summary>A fresh embedded store set (SQLite + DuckDB) in its own temp folder, deleted on disposal.</summary>
+internal static class EmbeddedStores
+{
+    public static async Task<StoreSet> CreateAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(24), "256MB").BuildServiceProvider();
+        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(new SpillwayOptions().Worker.ChunkHours), new SpillwayOptions().DuckDbMemoryLimit).BuildServiceProvider();
         foreach (var initializer in services.GetServices<IStorageInitializer>())
         {
             await initializer.InitializeAsync(CancellationToken.None);

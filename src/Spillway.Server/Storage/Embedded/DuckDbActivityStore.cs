@@ -10,7 +10,7 @@ namespace Spillway.Server.Storage.Embedded;
 /// fast to scan by date because its row groups keep min/max zone maps and activities mostly arrive in time order.
 /// One process owns the file; appends are serialised here, reads run alongside them.
 /// </summary>
-internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader, IActivityWriter, IDisposable
+internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPageReader, IActivityWriter, IDisposable
 {
     private readonly string _connectionString;
     private readonly DuckDBConnection _keeper;
@@ -265,6 +265,28 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
 
     public async IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, [EnumeratorCancellation] CancellationToken ct)
     {
+        using var connection = Open();
+        foreach (var sql in WindowQueries(query))
+        {
+            ct.ThrowIfCancellationRequested();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                yield return ReadRecord(reader);
+            }
+
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>
+    /// The window as ordered queries of <see cref="_chunk"/> each: the engine sorts a day (a few MB) at a time instead of
+    /// the whole window, and the zone maps skip the row groups outside it.
+    /// </summary>
+    private IEnumerable<string> WindowQueries(ActivityQuery query)
+    {
         var filters = new StringBuilder();
         if (query.ActivityTypeIds is { Count: > 0 } types)
         {
@@ -281,38 +303,21 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
         var start = query.StartAt.ToUnixTimeSeconds();
         var end = query.EndAt.ToUnixTimeSeconds();
         var step = (long)_chunk.TotalSeconds;
-        using var connection = Open();
-        // Ordered chunks keep the engine's sort small whatever the window (a day sorts in a few MB).
         for (var from = start; from <= end; from += step)
         {
-            ct.ThrowIfCancellationRequested();
             var to = Math.Min(end, from + step - 1);
-            using var command = connection.CreateCommand();
-            command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
-                SELECT marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id,
-                       primary_attribute_value, attributes, action_result
+            yield return string.Create(CultureInfo.InvariantCulture, $"""
+                SELECT {RecordColumns}
                   FROM activity
                  WHERE subscription_id = {query.SubscriptionId} AND activity_ts BETWEEN {from} AND {to}{filters}
                  ORDER BY activity_ts, marketo_guid
                 """);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                yield return new ActivityRecord(
-                    reader.GetInt64(0),
-                    reader.GetInt64(1),
-                    DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2)),
-                    reader.GetInt32(3),
-                    reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                    reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                    reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.GetString(7),
-                    reader.IsDBNull(8) ? null : reader.GetString(8));
-            }
-
-            await Task.Yield();
         }
     }
+
+    /// <summary>The columns <see cref="ReadRecord"/> and the window stream read, in their order.</summary>
+    private const string RecordColumns = "marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id, " +
+        "primary_attribute_value, attributes, action_result";
 
     public Task<IReadOnlyList<ActivityRecord>> ReadPageAsync(ActivityPageQuery query, CancellationToken ct)
     {
@@ -335,8 +340,7 @@ internal sealed class DuckDbActivityStore : IActivityStore, IActivityPageReader,
             var upper = highest - query.AfterMarketoGuid <= span ? highest : query.AfterMarketoGuid + span;
             var sql = new StringBuilder(256);
             sql.Append(CultureInfo.InvariantCulture, $"""
-                SELECT marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id,
-                       primary_attribute_value, attributes, action_result
+                SELECT {RecordColumns}
                   FROM activity
                  WHERE subscription_id = {query.SubscriptionId} AND marketo_guid > {query.AfterMarketoGuid} AND marketo_guid <= {upper}
                    AND activity_ts >= {query.Since.ToUnixTimeSeconds()}

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace Spillway.Server.Storage.Embedded;
@@ -22,13 +23,26 @@ internal sealed class SqliteDatabase
         }.ToString();
     }
 
+    /// <summary>
+    /// The native handles whose per-connection settings are applied. Pooling hands the same handle out again, and the
+    /// settings stay with it, so they run once per physical connection instead of parsing and running two statements on
+    /// every call (every status poll opens a connection); a handle the pool drops is collected with its entry.
+    /// </summary>
+    private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
+
     public async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-        await pragma.ExecuteNonQueryAsync(ct);
+        var handle = connection.Handle!;
+        if (!_configured.TryGetValue(handle, out _))
+        {
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+            await pragma.ExecuteNonQueryAsync(ct);
+            _configured.AddOrUpdate(handle, handle);
+        }
+
         return connection;
     }
 

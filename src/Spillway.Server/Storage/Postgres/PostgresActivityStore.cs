@@ -14,7 +14,7 @@ namespace Spillway.Server.Storage.Postgres;
 /// Activities in PostgreSQL: a table partitioned by month on activity_date (partitions attached on demand), keyed
 /// (subscription_id, activity_date, marketo_guid), with an unpartitioned key table for idempotency by marketoGUID.
 /// </summary>
-internal sealed class PostgresActivityStore(NpgsqlDataSource dataSource) : IActivityStore, IActivityPageReader, IActivityWriter
+internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource) : IActivityStore, IActivityPageReader, IActivityWriter
 {
     /// <summary>Months (year * 100 + month) known to have a partition, or known to fall back to the default one.</summary>
     private readonly ConcurrentDictionary<int, bool> _months = new();
