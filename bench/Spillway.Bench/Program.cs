@@ -12,6 +12,7 @@ using Spillway.Server.Storage;
 //   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]   the suite's status poll alone, repeated
 //   pgread ROWS [runs]     the PostgreSQL export in process: general path vs fast path vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
+//   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
@@ -23,6 +24,7 @@ return args switch
     ["pgread", .. var rest] => await PgReadBench.RunAsync(rest),
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
+    ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -34,6 +36,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]");
     Console.Error.WriteLine("       Spillway.Bench api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
+    Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
     return 2;
 }
 

@@ -347,7 +347,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private async Task<long> InFlightAsync(int subscription) => await cluster.ScalarAsync<long>(
-        "SELECT count(*) FROM api_call_in_flight WHERE subscription_id = $1 AND expires_at > now()", subscription);
+        "SELECT coalesce(sum(in_flight), 0)::bigint FROM api_call_node WHERE subscription_id = $1 AND expires_at > now()", subscription);
 
     private async Task<(string Status, string? Node, long Token, DateTimeOffset ExpiresAt)?> LeaseAsync(Guid exportId)
     {

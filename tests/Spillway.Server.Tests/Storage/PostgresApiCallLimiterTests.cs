@@ -156,4 +156,197 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         Assert.Equal(0, (await _nodes[0].UsageAsync(caller, T0, None)).Total);
         Assert.NotNull((await _nodes[1].TryAdmitAsync(caller, T0, None)).Permit);
     }
+
+    [Fact]
+    public async Task Decisions_match_the_single_node_limiter_call_for_call_at_the_window_edges()
+    {
+        // A seeded random walk of calls over three nodes, compared with InMemoryApiCallLimiter: times land exactly on
+        // a window edge, one tick before and after it; limits change midway (the stamp log keeps only the newest
+        // RateLimitCalls); calls are held and released; a Chicago midnight is crossed.
+        var random = new Random(26);
+        var single = new InMemoryApiCallLimiter();
+        var midnight = new DateTimeOffset(2026, 1, 16, 6, 0, 0, TimeSpan.Zero);
+        var now = midnight.AddSeconds(-30);
+        var admitted = new List<DateTimeOffset>();
+        var held = new List<(CallPermit Pg, CallPermit Single)>();
+        var (calls, window, concurrent, daily) = (5, 2, 3, 60);
+        var decisions = new Dictionary<string, int>();
+        for (var step = 0; step < 400; step++)
+        {
+            if (step == 150)
+            {
+                calls = 3; // lowered below what the window holds
+            }
+            else if (step == 250)
+            {
+                (calls, window) = (8, 3);
+            }
+
+            var edge = admitted.Count >= calls ? admitted[^calls].AddSeconds(window) : (DateTimeOffset?)null;
+            now = random.Next(6) switch
+            {
+                0 when edge > now => edge.Value,
+                1 when edge > now => edge.Value.AddTicks(-1),
+                2 when edge > now => edge.Value.AddTicks(1),
+                3 => now,
+                _ => now.AddMilliseconds(random.Next(1, 700)),
+            };
+
+            if (held.Count > 0 && random.Next(3) == 0)
+            {
+                var (pg, one) = held[random.Next(held.Count)];
+                held.Remove((pg, one));
+                await pg.DisposeAsync();
+                await one.DisposeAsync();
+                continue;
+            }
+
+            var caller = Caller(random.Next(2) == 0 ? "a@example.com" : "b@example.com", calls, window, concurrent, daily);
+            var expected = await single.TryAdmitAsync(caller, now, None);
+            var actual = await _nodes[step % 3].TryAdmitAsync(caller, now, None);
+            Assert.True(expected.Error?.Code == actual.Error?.Code,
+                $"step {step} at {now:O}: single node {expected.Error?.Code ?? "admitted"}, PostgreSQL {actual.Error?.Code ?? "admitted"}");
+            var key = expected.Error?.Code ?? "admitted";
+            decisions[key] = decisions.GetValueOrDefault(key) + 1;
+            if (expected.Permit is not null)
+            {
+                admitted.Add(now);
+                admitted.Sort();
+                if (random.Next(4) == 0)
+                {
+                    held.Add((actual.Permit!, expected.Permit));
+                }
+                else
+                {
+                    await actual.Permit!.DisposeAsync();
+                    await expected.Permit.DisposeAsync();
+                }
+            }
+        }
+
+        // The walk must have reached every outcome for the comparison to mean something.
+        Assert.All(new[] { "admitted", "606", "607", "615" }, code => Assert.True(decisions.GetValueOrDefault(code) > 0, $"no {code}: {string.Join(", ", decisions)}"));
+        var (single1, pg1) = (await single.UsageAsync(Caller(), now, None), await _nodes[0].UsageAsync(Caller(), now, None));
+        Assert.Equal(single1.Total, pg1.Total);
+        Assert.Equal(single1.Users, pg1.Users);
+    }
+
+    [Fact]
+    public async Task The_stamp_log_holds_at_most_the_limit_and_nothing_older_than_two_windows()
+    {
+        var low = Caller(calls: 4, window: 20);
+        for (var i = 0; i < 30; i++)
+        {
+            var (permit, _) = await _nodes[i % 3].TryAdmitAsync(low, T0.AddSeconds(6 * i), None);
+            Assert.NotNull(permit);
+            await permit!.DisposeAsync();
+        }
+
+        Assert.Equal(4L, await StampsAsync());
+
+        var high = Caller(calls: 1_000_000, window: 1);
+        var start = T0.AddHours(1);
+        for (var i = 0; i < 50; i++)
+        {
+            await (await _nodes[i % 3].TryAdmitAsync(high, start.AddMilliseconds(100 * i), None)).Permit!.DisposeAsync();
+        }
+
+        // At 4.9 s, stamps up to 2.9 s are gone: 20 remain (3.0 .. 4.9 s).
+        Assert.Equal(20L, await StampsAsync());
+        Assert.Equal(20, await ScalarAsync<int>("SELECT stamps FROM api_call_state WHERE subscription_id = 7"));
+    }
+
+    [Fact]
+    public async Task A_dead_nodes_calls_in_flight_free_their_slots_when_the_lease_runs_out_and_not_before()
+    {
+        var caller = Caller(concurrent: 2);
+        var dead = new PostgresApiCallLimiter(_dataSource!);
+        Assert.NotNull((await dead.TryAdmitAsync(caller, T0, None)).Permit);
+        Assert.NotNull((await dead.TryAdmitAsync(caller, T0, None)).Permit);
+        dead.Dispose(); // stops renewing, never releases: a process killed with its calls in flight
+
+        var lease = PostgresApiCallLimiter.InFlightLease;
+        Assert.Equal("615", (await _nodes[0].TryAdmitAsync(caller, T0 + lease - TimeSpan.FromTicks(1), None)).Error?.Code);
+        var first = (await _nodes[1].TryAdmitAsync(caller, T0 + lease, None)).Permit;
+        Assert.NotNull(first);
+        Assert.NotNull((await _nodes[2].TryAdmitAsync(caller, T0 + lease, None)).Permit);
+        Assert.Equal("615", (await _nodes[0].TryAdmitAsync(caller, T0 + lease, None)).Error?.Code);
+    }
+
+    [Fact]
+    public async Task A_live_node_renews_the_lease_of_a_long_call()
+    {
+        var clock = new ManualClock(T0);
+        using var live = new PostgresApiCallLimiter(_dataSource!, clock);
+        var caller = Caller(concurrent: 1);
+        var permit = (await live.TryAdmitAsync(caller, T0, None)).Permit;
+        Assert.NotNull(permit);
+
+        // Three lease periods pass while the call runs (a long download); the node's timer renews its row.
+        var later = T0 + 3 * PostgresApiCallLimiter.InFlightLease;
+        clock.Now = later - PostgresApiCallLimiter.InFlightLease / 2;
+        clock.Fire();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await ScalarAsync<DateTime>($"SELECT expires_at FROM api_call_node WHERE node_id = '{live.NodeId}'") <= later.UtcDateTime)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the renewal did not move the lease");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("615", (await _nodes[0].TryAdmitAsync(caller, later, None)).Error?.Code);
+        await permit!.DisposeAsync();
+        Assert.NotNull((await _nodes[0].TryAdmitAsync(caller, later, None)).Permit);
+    }
+
+    [Fact]
+    public async Task A_release_from_before_a_reset_does_not_free_a_newer_calls_slot()
+    {
+        var caller = Caller(concurrent: 1);
+        var before = (await _nodes[0].TryAdmitAsync(caller, T0, None)).Permit!;
+        _nodes[1].Reset(Sub.Id);
+        var after = (await _nodes[0].TryAdmitAsync(caller, T0, None)).Permit;
+        Assert.NotNull(after); // the reset forgot the call in flight, as the single-node limiter does
+
+        await before.DisposeAsync();
+        Assert.Equal("615", (await _nodes[2].TryAdmitAsync(caller, T0, None)).Error?.Code);
+        await after!.DisposeAsync();
+        Assert.NotNull((await _nodes[2].TryAdmitAsync(caller, T0, None)).Permit);
+    }
+
+    private Task<long> StampsAsync() => ScalarAsync<long>("SELECT count(*) FROM api_call_stamp WHERE subscription_id = 7");
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = _dataSource!.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>A clock whose timers fire only when told, so a test can run the lease renewal at a chosen "now".</summary>
+    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
+    {
+        private readonly List<TimerCallback> _callbacks = [];
+
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            _callbacks.Add(callback);
+            return new Idle();
+        }
+
+        public void Fire() => _callbacks.ForEach(c => c(null));
+
+        private sealed class Idle : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
 }

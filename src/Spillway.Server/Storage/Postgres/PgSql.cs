@@ -14,7 +14,7 @@ internal static class PgSql
     public const int SubscriptionQueueLock = 0x5350_0002;
     public const int ClientTokenLock = 0x5350_0003;
     public const int PartitionLock = 0x5350_0004;
-    public const int ApiCallLock = 0x5350_0005;
+    public const int ApiCallLock = 0x5350_0005; // the call limiter before migration 0004 (old nodes during an upgrade)
     public const int ActivityTypeLock = 0x5350_0006;
     public const int NewGuidLock = 0x5350_0007;
 

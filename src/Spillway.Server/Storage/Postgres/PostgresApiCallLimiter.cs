@@ -12,20 +12,35 @@ namespace Spillway.Server.Storage.Postgres;
 
 /// <summary>
 /// The API call limits of decision 26 across every node sharing the database: calls per rolling window (606), calls in
-/// flight (615) and calls per quota day (607), checked and counted in one transaction under the subscription's
-/// advisory lock, so N nodes admit exactly what one would. Refused calls are not counted. A call in flight holds a
-/// leased row that this node renews while the call runs; a dead node's slots free themselves within
-/// <see cref="InFlightLease"/>.
+/// flight (615) and calls per quota day (607), so N nodes admit exactly what one would. Refused calls are not counted.
+/// An admission is one round trip: <c>spillway_admit_call</c> (migration 0004) checks and counts under the
+/// subscription's row lock, held only for that statement. A release is one more (a counter decrement). Calls in
+/// flight are counted per subscription and server process in a leased row that this process renews while it has
+/// calls in flight, so a dead process's slots free themselves within <see cref="InFlightLease"/>.
 /// </summary>
 internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
 {
     /// <summary>How long an in-flight slot lives without renewal (a node that died holds it at most this long).</summary>
     public static readonly TimeSpan InFlightLease = TimeSpan.FromMinutes(2);
 
+    private const string AdmitSql = "SELECT code, epoch FROM spillway_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+    private const string ReleaseSql =
+        "UPDATE api_call_node SET in_flight = in_flight - 1 WHERE subscription_id = $1 AND node_id = $2 AND epoch = $3 AND in_flight > 0";
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _clock;
+
+    // Per process, never the configured NodeId: a node restarted under the same name must not inherit the counter of
+    // the calls its previous process had in flight when it died.
     private readonly string _nodeId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-    private readonly ConcurrentDictionary<Guid, byte> _held = new();
+
+    // This process's calls in flight per subscription: whose rows the renewal keeps alive.
+    private readonly ConcurrentDictionary<int, int> _inFlight = new();
+
+    // Releases that failed (the database was unreachable): retried by the renewal, since a counter, unlike a row per
+    // call, would otherwise keep the slot while this process keeps renewing its row.
+    private readonly ConcurrentQueue<(int Subscription, long Epoch)> _unreleased = new();
     private readonly ITimer _renewal;
 
     public PostgresApiCallLimiter(NpgsqlDataSource dataSource, TimeProvider? clock = null)
@@ -36,78 +51,43 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         _renewal = _clock.CreateTimer(_ => _ = RenewAsync(), null, every, every);
     }
 
+    /// <summary>This limiter's node id in <c>api_call_node</c> (tests read it).</summary>
+    internal string NodeId => _nodeId;
+
     public async ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var limits = caller.Limits;
         var subscriptionId = caller.Subscription.Id;
-        var day = SpillwayClock.QuotaDay(now);
-        var window = TimeSpan.FromSeconds(limits.RateLimitWindowSeconds);
-        var windowStart = now - window;
-        // A call stamped later than this one may have taken the lock first (another node, or this one under load):
-        // it still counts. Only calls more than a window ahead are left out (a clock that was set back).
-        var windowEnd = now + window;
 
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await XactLockAsync(connection, transaction, ApiCallLock, subscriptionId, ct);
-
-        long dayTotal, recent, inFlight;
-        await using (var read = Command(connection, transaction,
-            """
-            SELECT (SELECT coalesce(sum(calls), 0)::bigint FROM api_call_day WHERE subscription_id = $1 AND day = $2),
-                   (SELECT count(*) FROM api_call_recent WHERE subscription_id = $1 AND at > $3 AND at <= $5),
-                   (SELECT count(*) FROM api_call_in_flight WHERE subscription_id = $1 AND expires_at > $4)
-            """,
-            Int(subscriptionId), P(day, NpgsqlDbType.Date), Time(windowStart), Time(now), Time(windowEnd)))
-        await using (var reader = await read.ExecuteReaderAsync(ct))
+        int code;
+        long epoch;
+        await using (var connection = await _dataSource.OpenConnectionAsync(ct))
+        await using (var command = Command(connection, null, AdmitSql,
+            Int(subscriptionId), Text(caller.User.Email), Text(_nodeId), Long(now.UtcTicks), Time(now),
+            P(SpillwayClock.QuotaDay(now), NpgsqlDbType.Date), Long(TimeSpan.FromSeconds(limits.RateLimitWindowSeconds).Ticks), Int(limits.RateLimitCalls),
+            Int(limits.ConcurrentCalls), Long(limits.DailyCallQuota), P(InFlightLease, NpgsqlDbType.Interval)))
         {
+            // Prepared once per pooled connection (Npgsql keeps it across opens): later calls skip parse and plan.
+            await command.PrepareAsync(ct);
+            await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            dayTotal = reader.GetInt64(0);
-            recent = reader.GetInt64(1);
-            inFlight = reader.GetInt64(2);
+            code = reader.GetInt32(0);
+            epoch = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
         }
 
-        // The same order as the single-node limiter: 607, then 606, then 615.
-        if (dayTotal >= limits.DailyCallQuota)
+        switch (code)
         {
-            return (null, MarketoErrors.DailyQuotaReached);
+            case 607:
+                return (null, MarketoErrors.DailyQuotaReached);
+            case 606:
+                return (null, MarketoErrors.RateLimitExceeded(limits.RateLimitCalls, limits.RateLimitWindowSeconds));
+            case 615:
+                return (null, MarketoErrors.ConcurrentAccessLimit(limits.ConcurrentCalls));
         }
 
-        if (recent >= limits.RateLimitCalls)
-        {
-            return (null, MarketoErrors.RateLimitExceeded(limits.RateLimitCalls, limits.RateLimitWindowSeconds));
-        }
-
-        if (inFlight >= limits.ConcurrentCalls)
-        {
-            return (null, MarketoErrors.ConcurrentAccessLimit(limits.ConcurrentCalls));
-        }
-
-        var id = Guid.NewGuid();
-        await using (var batch = new NpgsqlBatch(connection, transaction))
-        {
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_recent WHERE subscription_id = $1 AND at <= $2",
-                Int(subscriptionId), Time(windowStart)));
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_in_flight WHERE subscription_id = $1 AND expires_at <= $2",
-                Int(subscriptionId), Time(now)));
-            batch.BatchCommands.Add(Batch("INSERT INTO api_call_recent (subscription_id, at) VALUES ($1, $2)",
-                Int(subscriptionId), Time(now)));
-            batch.BatchCommands.Add(Batch(
-                """
-                INSERT INTO api_call_day (subscription_id, day, email, calls) VALUES ($1, $2, $3, 1)
-                ON CONFLICT (subscription_id, day, email) DO UPDATE SET calls = api_call_day.calls + 1
-                """,
-                Int(subscriptionId), P(day, NpgsqlDbType.Date), Text(caller.User.Email)));
-            batch.BatchCommands.Add(Batch(
-                "INSERT INTO api_call_in_flight (id, subscription_id, node_id, expires_at) VALUES ($1, $2, $3, $4)",
-                Uuid(id), Int(subscriptionId), Text(_nodeId), Time(now + InFlightLease)));
-            await batch.ExecuteNonQueryAsync(ct);
-        }
-
-        await transaction.CommitAsync(ct);
-        _held[id] = 0;
-        return (new CallPermit(() => new ValueTask(ReleaseAsync(id))), null);
+        _inFlight.AddOrUpdate(subscriptionId, 1, (_, n) => n + 1);
+        return (new CallPermit(() => new ValueTask(ReleaseAsync(subscriptionId, epoch))), null);
     }
 
     public async ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
@@ -140,10 +120,12 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         using var transaction = connection.BeginTransaction();
         using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            batch.BatchCommands.Add(Batch("SELECT pg_advisory_xact_lock($1, $2)", Int(ApiCallLock), Int(subscriptionId)));
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_recent WHERE subscription_id = $1", Int(subscriptionId)));
+            // The state row first: it is the lock admissions take, so none runs between the deletes.
+            batch.BatchCommands.Add(Batch("DELETE FROM api_call_state WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(Batch("DELETE FROM api_call_stamp WHERE subscription_id = $1", Int(subscriptionId)));
             batch.BatchCommands.Add(Batch("DELETE FROM api_call_day WHERE subscription_id = $1", Int(subscriptionId)));
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_in_flight WHERE subscription_id = $1", Int(subscriptionId)));
+            // Calls in flight now are forgotten, as by the single-node limiter; their releases find a new epoch.
+            batch.BatchCommands.Add(Batch("DELETE FROM api_call_node WHERE subscription_id = $1", Int(subscriptionId)));
             batch.ExecuteNonQuery();
         }
 
@@ -152,33 +134,59 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
 
     public void Dispose() => _renewal.Dispose();
 
-    private async Task ReleaseAsync(Guid id)
+    private async Task ReleaseAsync(int subscriptionId, long epoch)
     {
-        _held.TryRemove(id, out _);
+        _inFlight.AddOrUpdate(subscriptionId, 0, (_, n) => Math.Max(0, n - 1));
+        if (!await TryReleaseAsync(subscriptionId, epoch))
+        {
+            _unreleased.Enqueue((subscriptionId, epoch));
+        }
+    }
+
+    private async Task<bool> TryReleaseAsync(int subscriptionId, long epoch)
+    {
         try
         {
-            await using var command = Command(_dataSource, "DELETE FROM api_call_in_flight WHERE id = $1", Uuid(id));
+            await using var connection = await _dataSource.OpenConnectionAsync();
+            await using var command = Command(connection, null, ReleaseSql, Int(subscriptionId), Text(_nodeId), Long(epoch));
+            await command.PrepareAsync();
             await command.ExecuteNonQueryAsync();
+            return true;
         }
         catch (NpgsqlException)
         {
-            // The slot frees itself when its lease runs out.
+            return false;
         }
     }
 
     private async Task RenewAsync()
     {
-        var ids = _held.Keys.ToArray();
-        if (ids.Length == 0)
+        for (var pending = _unreleased.Count; pending > 0 && _unreleased.TryDequeue(out var release); pending--)
         {
-            return;
+            if (!await TryReleaseAsync(release.Subscription, release.Epoch))
+            {
+                _unreleased.Enqueue(release);
+                break;
+            }
         }
 
+        var busy = _inFlight.Where(e => e.Value > 0).Select(e => e.Key).ToArray();
+        var now = _clock.GetUtcNow();
         try
         {
-            await using var command = Command(_dataSource, "UPDATE api_call_in_flight SET expires_at = $2 WHERE id = ANY($1)",
-                P(ids, NpgsqlDbType.Array | NpgsqlDbType.Uuid), Time(_clock.GetUtcNow() + InFlightLease));
-            await command.ExecuteNonQueryAsync();
+            await using var batch = _dataSource.CreateBatch();
+            if (busy.Length > 0)
+            {
+                // Never shortens a lease: an admission stamped with a subscription's own clock may have set it later.
+                batch.BatchCommands.Add(Batch(
+                    "UPDATE api_call_node SET expires_at = greatest(expires_at, $3) WHERE node_id = $1 AND subscription_id = ANY($2)",
+                    Text(_nodeId), P(busy, NpgsqlDbType.Array | NpgsqlDbType.Integer), Time(now + InFlightLease)));
+            }
+
+            // Rows of processes that stopped renewing a lease ago: they count for nothing and only lengthen the sum.
+            batch.BatchCommands.Add(Batch("DELETE FROM api_call_node WHERE node_id <> $1 AND expires_at < $2",
+                Text(_nodeId), Time(now - InFlightLease)));
+            await batch.ExecuteNonQueryAsync();
         }
         catch (NpgsqlException)
         {
