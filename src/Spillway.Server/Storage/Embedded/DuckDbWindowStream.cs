@@ -15,90 +15,24 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
     /// <summary>Result chunks (2,048 rows each) fetched ahead of the sink: enough to keep both cores busy, little memory.</summary>
     private const int ChunksAhead = 8;
 
-    /// <summary>
-    /// Runs the window's day queries on one thread and hands their chunks to the sink on another, so DuckDB's scan and
-    /// sort overlap the formatting, hashing and writing. Both are dedicated threads: they block for the whole export,
-    /// and on a two-core machine's thread pool that would stall every request until the pool grows.
-    /// </summary>
+    /// <summary>Runs the window's day queries on one thread and hands their chunks to the sink on another (<see cref="WindowPipeline"/>).</summary>
     public Task StreamWindowAsync(ActivityQuery query, IActivityRowSink sink, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(sink);
         var queries = WindowQueries(query).ToList();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var queue = new BlockingCollection<WindowPiece>(ChunksAhead);
-        Exception? firstError = null; // the cause; the other thread then only sees the cancellation it triggered
-        void Fail(Exception ex)
-        {
-            Interlocked.CompareExchange(ref firstError, ex, null);
-            stop.Cancel();
-        }
-
-        var fetch = new Thread(() =>
-        {
-            try
+        return WindowPipeline.RunAsync<WindowPiece>(
+            ChunksAhead,
+            (queue, token) => Fetch(queries, queue, token),
+            (piece, token) =>
             {
-                Fetch(queries, queue, stop.Token);
-            }
-            catch (Exception ex)
-            {
-                Fail(ex);
-            }
-            finally
-            {
-                queue.CompleteAdding();
-            }
-        })
-        { IsBackground = true, Name = "Spillway export fetch" };
-
-        var format = new Thread(() =>
-        {
-            try
-            {
-                foreach (var piece in queue.GetConsumingEnumerable(stop.Token))
+                if (piece.Chunk is { } chunk)
                 {
-                    using (piece)
-                    {
-                        if (piece.Chunk is { } chunk)
-                        {
-                            WriteChunk(chunk, sink, stop.Token);
-                        }
-                    }
+                    WriteChunk(chunk, sink, token);
                 }
-            }
-            catch (Exception ex)
-            {
-                Fail(ex);
-            }
-
-            fetch.Join();
-            // Whatever is still queued after a failure or a cancellation is freed here.
-            while (queue.TryTake(out var left))
-            {
-                left.Dispose();
-            }
-
-            queue.Dispose();
-            stop.Dispose();
-            if (ct.IsCancellationRequested)
-            {
-                done.TrySetCanceled(ct);
-            }
-            else if (firstError is { } error)
-            {
-                done.TrySetException(error);
-            }
-            else
-            {
-                done.TrySetResult();
-            }
-        })
-        { IsBackground = true, Name = "Spillway export format" };
-
-        fetch.Start();
-        format.Start();
-        return done.Task;
+            },
+            piece => piece.Dispose(),
+            ct);
     }
 
     private void Fetch(List<string> queries, BlockingCollection<WindowPiece> queue, CancellationToken ct)

@@ -39,86 +39,30 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
     private const long PostgresEpochUnixSeconds = 946_684_800;
 
     /// <summary>
-    /// Reads the COPY on one thread and parses and hands rows to the sink on another, so that the socket reads and
-    /// Npgsql's per-message work overlap the formatting, hashing and writing. Both are dedicated threads: they block
-    /// for the whole export, and on a two-core machine's thread pool that would stall every request until the pool grows.
-    /// An asynchronous fetch (ReadAsync on the pool, a channel to the sink's thread) was measured against this and made no
-    /// difference beyond the noise (context switches and CPU of the COPY read into a counting sink, 3 runs each).
+    /// Reads the COPY on one thread and parses and hands rows to the sink on another (<see cref="WindowPipeline"/>), so
+    /// that the socket reads and Npgsql's per-message work overlap the formatting, hashing and writing. An asynchronous
+    /// fetch (ReadAsync on the pool, a channel to the sink's thread) was measured against this and made no difference
+    /// beyond the noise (context switches and CPU of the COPY read into a counting sink, 3 runs each).
     /// </summary>
     public Task StreamWindowAsync(ActivityQuery query, IActivityRowSink sink, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(sink);
         var sql = WindowCopySql(query);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var queue = new BlockingCollection<Segment>(SegmentsAhead);
         var free = new ConcurrentQueue<byte[]>();
-        Exception? firstError = null; // the cause; the other thread then only sees the cancellation it triggered
-        void Fail(Exception ex)
-        {
-            Interlocked.CompareExchange(ref firstError, ex, null);
-            stop.Cancel();
-        }
-
-        var fetch = new Thread(() =>
-        {
-            try
+        var parser = new CopyTupleParser();
+        return WindowPipeline.RunAsync<Segment>(
+            SegmentsAhead,
+            (queue, token) => FetchCopy(sql, queue, free, token),
+            (segment, _) => parser.WriteRows(segment.Bytes.AsSpan(segment.Offset, segment.Length), sink),
+            segment =>
             {
-                FetchCopy(sql, queue, free, stop.Token);
-            }
-            catch (Exception ex)
-            {
-                Fail(ex);
-            }
-            finally
-            {
-                queue.CompleteAdding();
-            }
-        })
-        { IsBackground = true, Name = "Spillway export fetch" };
-
-        var format = new Thread(() =>
-        {
-            try
-            {
-                var parser = new CopyTupleParser();
-                foreach (var segment in queue.GetConsumingEnumerable(stop.Token))
+                if (segment.Bytes.Length == SegmentSize)
                 {
-                    stop.Token.ThrowIfCancellationRequested();
-                    parser.WriteRows(segment.Bytes.AsSpan(segment.Offset, segment.Length), sink);
-                    if (segment.Bytes.Length == SegmentSize)
-                    {
-                        free.Enqueue(segment.Bytes);
-                    }
+                    free.Enqueue(segment.Bytes);
                 }
-            }
-            catch (Exception ex)
-            {
-                Fail(ex);
-            }
-
-            fetch.Join();
-            queue.Dispose();
-            stop.Dispose();
-            if (ct.IsCancellationRequested)
-            {
-                done.TrySetCanceled(ct);
-            }
-            else if (firstError is { } error)
-            {
-                done.TrySetException(error);
-            }
-            else
-            {
-                done.TrySetResult();
-            }
-        })
-        { IsBackground = true, Name = "Spillway export format" };
-
-        fetch.Start();
-        format.Start();
-        return done.Task;
+            },
+            ct);
     }
 
     /// <summary>
