@@ -16,10 +16,12 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     private readonly DuckDBConnection _keeper;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly TimeSpan _chunk;
+    private readonly long _rowsPerQuery;
     private long _maxGuid = -1; // the highest marketoGUID stored for any subscription, once known; guarded by _appendLock
 
-    public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit)
+    public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit, long rowsPerQuery = 50_000)
     {
+        _rowsPerQuery = Math.Max(1, rowsPerQuery);
         _connectionString = $"Data Source={path}";
         _chunk = chunk <= TimeSpan.Zero ? TimeSpan.FromDays(1) : chunk;
         // Keeps the database instance (and its file lock) open for the life of the store.
@@ -266,7 +268,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     public async IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, [EnumeratorCancellation] CancellationToken ct)
     {
         using var connection = Open();
-        foreach (var sql in WindowQueries(query))
+        foreach (var sql in WindowQueries(connection, query))
         {
             ct.ThrowIfCancellationRequested();
             using var command = connection.CreateCommand();
@@ -282,10 +284,14 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     }
 
     /// <summary>
-    /// The window as ordered queries of <see cref="_chunk"/> each: the engine sorts a day (a few MB) at a time instead of
-    /// the whole window, and the zone maps skip the row groups outside it.
+    /// The window as ordered queries: the engine sorts a few hours (a few MB) at a time instead of the whole window, and
+    /// the zone maps skip the row groups outside each. The window is cut into spans of <see cref="_chunk"/>, and
+    /// neighbouring spans are merged while together they hold at most <c>rowsPerQuery</c> rows (50,000 by default, about
+    /// 15 MB of demo data; the counts per span come from one query): every query has a fixed cost of a few milliseconds,
+    /// which on a small store was most of a job.
+    /// The queries still cover the whole window, empty spans included, so nothing appended meanwhile falls between them.
     /// </summary>
-    private IEnumerable<string> WindowQueries(ActivityQuery query)
+    private List<string> WindowQueries(DuckDBConnection connection, ActivityQuery query)
     {
         var filters = new StringBuilder();
         if (query.ActivityTypeIds is { Count: > 0 } types)
@@ -303,16 +309,45 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         var start = query.StartAt.ToUnixTimeSeconds();
         var end = query.EndAt.ToUnixTimeSeconds();
         var step = (long)_chunk.TotalSeconds;
-        for (var from = start; from <= end; from += step)
+        var counts = new Dictionary<long, long>();
+        if (end >= start)
         {
+            using var command = connection.CreateCommand();
+            command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
+                SELECT (activity_ts - {start}) // {step} AS span, count(*)
+                  FROM activity
+                 WHERE subscription_id = {query.SubscriptionId} AND activity_ts BETWEEN {start} AND {end}{filters}
+                 GROUP BY span
+                """);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[reader.GetInt64(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var queries = new List<string>();
+        for (var from = start; from <= end;)
+        {
+            // Take spans while the rows stay within the budget (always at least one span).
             var to = Math.Min(end, from + step - 1);
-            yield return string.Create(CultureInfo.InvariantCulture, $"""
+            var rows = counts.GetValueOrDefault((from - start) / step);
+            while (to < end && rows + counts.GetValueOrDefault((to + 1 - start) / step) <= _rowsPerQuery)
+            {
+                rows += counts.GetValueOrDefault((to + 1 - start) / step);
+                to = Math.Min(end, to + step);
+            }
+
+            queries.Add(string.Create(CultureInfo.InvariantCulture, $"""
                 SELECT {RecordColumns}
                   FROM activity
                  WHERE subscription_id = {query.SubscriptionId} AND activity_ts BETWEEN {from} AND {to}{filters}
                  ORDER BY activity_ts, marketo_guid
-                """);
+                """));
+            from = to + 1;
         }
+
+        return queries;
     }
 
     /// <summary>The columns <see cref="ReadRecord"/> and the window stream read, in their order.</summary>

@@ -20,10 +20,9 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(sink);
-        var queries = WindowQueries(query).ToList();
         return WindowPipeline.RunAsync<WindowPiece>(
             ChunksAhead,
-            (queue, token) => Fetch(queries, queue, token),
+            (queue, token) => Fetch(query, queue, token),
             (piece, token) =>
             {
                 if (piece.Chunk is { } chunk)
@@ -35,9 +34,10 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
             ct);
     }
 
-    private void Fetch(List<string> queries, BlockingCollection<WindowPiece> queue, CancellationToken ct)
+    private void Fetch(ActivityQuery query, BlockingCollection<WindowPiece> queue, CancellationToken ct)
     {
         using var connection = Open();
+        var queries = WindowQueries(connection, query);
         var native = connection.NativeConnection;
         // A cancelled export interrupts the running query instead of waiting for a day's sort to finish.
         using var interrupt = ct.Register(() => NativeMethods.Startup.DuckDBInterrupt(native));
