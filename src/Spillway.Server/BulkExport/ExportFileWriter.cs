@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Buffers.Text;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -49,6 +51,7 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly int _capacity;
 
+    private readonly WriteBehind? _behind;
     private byte[]? _buffer;
     private int _pos;
     private long _flushedBytes;
@@ -68,13 +71,17 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
     /// <param name="headerNames">Header text replacing a column's wire name; every key must be one of <paramref name="fields"/>.</param>
     /// <param name="ssvDelimiter">The SSV delimiter (decision 17: space; the reference notes some pages say ';').
     /// Must be ASCII and not '"', CR or LF. Ignored for CSV and TSV.</param>
+    /// <param name="writeBehind">Hash and write each full buffer on a thread of its own while the next one is formatted
+    /// (an export job: formatting, SHA-256 and the writes then use two cores). The output is then written from that
+    /// thread; an error writing it surfaces at the next buffer, <see cref="Flush"/> or <see cref="Complete"/>.</param>
     public ExportFileWriter(
         Stream output,
         ExportFormat format,
         IReadOnlyList<ExportField> fields,
         IReadOnlyDictionary<ExportField, string>? headerNames,
-        byte ssvDelimiter = (byte)' ')
-        : this(output, format, fields, headerNames, ssvDelimiter, DefaultBufferSize)
+        byte ssvDelimiter = (byte)' ',
+        bool writeBehind = false)
+        : this(output, format, fields, headerNames, ssvDelimiter, DefaultBufferSize, writeBehind)
     {
     }
 
@@ -85,7 +92,8 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         IReadOnlyList<ExportField> fields,
         IReadOnlyDictionary<ExportField, string>? headerNames,
         byte ssvDelimiter,
-        int bufferSize)
+        int bufferSize,
+        bool writeBehind = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(fields);
@@ -115,6 +123,7 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         _output = output;
         _capacity = bufferSize;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+        _behind = writeBehind ? new WriteBehind(output, _hash) : null;
     }
 
     /// <summary>Rows written so far (the header is not a row).</summary>
@@ -250,6 +259,7 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
     {
         ThrowIfNotWritable();
         FlushBuffer();
+        _behind?.Drain();
         _output.Flush();
     }
 
@@ -271,6 +281,12 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         }
 
         FlushBuffer();
+        if (_behind is not null)
+        {
+            _behind.Drain();
+            _behind.Dispose();
+        }
+
         _output.Flush();
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         _hash.GetHashAndReset(digest);
@@ -287,6 +303,7 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
             return;
         }
 
+        _behind?.Abandon();
         _buffer = null;
         _pos = 0;
         _hash.Dispose();
@@ -384,9 +401,17 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
             return;
         }
 
-        var data = _buffer.AsSpan(0, _pos);
-        _hash.AppendData(data);
-        _output.Write(data);
+        if (_behind is not null)
+        {
+            _buffer = _behind.HandOff(_buffer!, _pos, _capacity);
+        }
+        else
+        {
+            var data = _buffer.AsSpan(0, _pos);
+            _hash.AppendData(data);
+            _output.Write(data);
+        }
+
         _flushedBytes += _pos;
         _pos = 0;
     }
@@ -707,6 +732,114 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         if (quote)
         {
             WriteByte((byte)'"');
+        }
+    }
+
+    /// <summary>
+    /// Hashes and writes full buffers in order on a thread of its own, a few buffers behind the formatter (bounded, so
+    /// memory stays a few MB). The hash is only touched by that thread until <see cref="Drain"/> returns.
+    /// </summary>
+    private sealed class WriteBehind
+    {
+        private const int BuffersBehind = 3;
+
+        private readonly BlockingCollection<(byte[] Buffer, int Length)> _full = new(BuffersBehind);
+        private readonly ConcurrentQueue<byte[]> _empty = new();
+        private readonly Stream _output;
+        private readonly IncrementalHash _hash;
+        private readonly Thread _thread;
+        private readonly object _idle = new(); // Monitor.Wait/Pulse need an object, not a Lock
+        private int _pending; // handed off, not yet written; guarded by _idle
+        private volatile bool _abandoned;
+        private ExceptionDispatchInfo? _error;
+        private int _stopped;
+
+        public WriteBehind(Stream output, IncrementalHash hash)
+        {
+            _output = output;
+            _hash = hash;
+            _thread = new Thread(Run) { IsBackground = true, Name = "Spillway export write" };
+            _thread.Start();
+        }
+
+        /// <summary>Queues a full buffer and returns an empty one to fill next.</summary>
+        public byte[] HandOff(byte[] buffer, int length, int capacity)
+        {
+            _error?.Throw();
+            lock (_idle)
+            {
+                _pending++;
+            }
+
+            _full.Add((buffer, length));
+            return _empty.TryDequeue(out var next) ? next : ArrayPool<byte>.Shared.Rent(capacity);
+        }
+
+        /// <summary>Waits until every buffer handed off is hashed and written; rethrows a write error.</summary>
+        public void Drain()
+        {
+            lock (_idle)
+            {
+                while (_pending > 0)
+                {
+                    Monitor.Wait(_idle);
+                }
+            }
+
+            _error?.Throw();
+        }
+
+        /// <summary>Stops the thread after what is queued (written unless abandoned) and returns the buffers to the pool.</summary>
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _stopped, 1) != 0)
+            {
+                return;
+            }
+
+            _full.CompleteAdding();
+            _thread.Join();
+            _full.Dispose();
+            while (_empty.TryDequeue(out var buffer))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        /// <summary>An abandoned export: what is still queued is dropped, not written.</summary>
+        public void Abandon()
+        {
+            _abandoned = true;
+            Dispose();
+        }
+
+        private void Run()
+        {
+            foreach (var (buffer, length) in _full.GetConsumingEnumerable())
+            {
+                try
+                {
+                    if (_error is null && !_abandoned)
+                    {
+                        var data = buffer.AsSpan(0, length);
+                        _hash.AppendData(data);
+                        _output.Write(data);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    _error = ExceptionDispatchInfo.Capture(ex);
+                }
+                finally
+                {
+                    _empty.Enqueue(buffer);
+                    lock (_idle)
+                    {
+                        _pending--;
+                        Monitor.PulseAll(_idle);
+                    }
+                }
+            }
         }
     }
 }

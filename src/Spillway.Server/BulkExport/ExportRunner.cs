@@ -101,7 +101,7 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
             ExportFileSummary summary;
             await using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
-                using var writer = new ExportFileWriter(stream, spec.Format, fields, headers, delimiter);
+                using var writer = new ExportFileWriter(stream, spec.Format, fields, headers, delimiter, writeBehind: true);
                 writer.WriteHeader();
                 var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
                 if (activities is IActivityWindowStreamer streamer)

@@ -430,6 +430,60 @@ public class ExportFileWriterTests
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes)), summary.FileChecksum);
     }
 
+    [Theory]
+    [InlineData(ExportFormat.Csv, 64)]
+    [InlineData(ExportFormat.Ssv, 97)]
+    [InlineData(ExportFormat.Tsv, ExportFileWriter.DefaultBufferSize)]
+    public void WriteBehindProducesTheSameBytesAndSummary(ExportFormat format, int bufferSize)
+    {
+        var random = new Random(bufferSize + 7);
+        var rows = RandomRows(random, 3000);
+        var fields = AllFields.OrderBy(_ => random.Next()).ToArray();
+
+        (byte[] Bytes, ExportFileSummary Summary) Write(bool behind)
+        {
+            using var output = new MemoryStream();
+            using var writer = new ExportFileWriter(output, format, fields, null, (byte)' ', bufferSize, behind);
+            writer.WriteHeader();
+            foreach (var row in rows)
+            {
+                writer.WriteRow(row);
+            }
+
+            writer.Flush(); // a flush in the middle drains the queue too
+            writer.WriteRow(rows[0]);
+            var summary = writer.Complete();
+            return (output.ToArray(), summary);
+        }
+
+        var direct = Write(behind: false);
+        var behind = Write(behind: true);
+        Assert.Equal(direct.Bytes, behind.Bytes);
+        Assert.Equal(direct.Summary, behind.Summary);
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(behind.Bytes)), behind.Summary.FileChecksum);
+    }
+
+    [Fact]
+    public void WriteBehindSurfacesTheOutputsErrorAndAnAbandonedWriterStops()
+    {
+        using var output = new FailingStream(failAfterBytes: 10_000);
+        var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null, (byte)' ', 1024, writeBehind: true);
+        writer.WriteHeader();
+        var row = new ActivityRecord(1, 2, Date, 3, 4, 5, "value", "{\"k\":\"" + new string('v', 500) + "\"}", null);
+        var error = Assert.Throws<IOException>(() =>
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                writer.WriteRow(row);
+            }
+
+            writer.Complete();
+        });
+        Assert.Equal("disk full", error.Message);
+        writer.Dispose(); // returns promptly: nothing is left to write
+        Assert.InRange(output.Written, 0, 10_000);
+    }
+
     [Fact]
     public void WritesReachTheStreamInBufferSizedPiecesWhileRowsAreWritten()
     {
@@ -688,6 +742,43 @@ public class ExportFileWriterTests
             Assert.Empty(record);
             return records;
         }
+    }
+
+    private sealed class FailingStream(long failAfterBytes) : Stream
+    {
+        public long Written { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Written;
+
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (Written + buffer.Length > failAfterBytes)
+            {
+                throw new IOException("disk full");
+            }
+
+            Written += buffer.Length;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private sealed class RecordingStream : Stream
