@@ -276,6 +276,8 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
+                // One query may hold a whole small window: a cancelled read must stop inside it too.
+                ct.ThrowIfCancellationRequested();
                 yield return ReadRecord(reader);
             }
 
