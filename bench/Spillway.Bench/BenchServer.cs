@@ -364,6 +364,16 @@ internal sealed partial class BenchServer : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+
+        // The measured export files (about 1.3 GB per run on the 10 M set) would otherwise stay in the cached data
+        // folder for the server's retention period and fill the disk over a few suite runs.
+        foreach (var folder in new[] { "files", "tmp" }.Select(f => Path.Combine(Data, "exports", f)).Where(Directory.Exists))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder))
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
