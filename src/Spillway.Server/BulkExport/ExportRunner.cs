@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
@@ -16,54 +16,50 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
     private const int BatchesAhead = 8;
 
     /// <summary>
-    /// Reads the window on a thread of its own, a bounded number of batches ahead of the writer, so that on two cores
-    /// the engine read and string decoding overlap the formatting, hashing and writing. At most
-    /// <see cref="BatchesAhead"/> batches wait, which bounds the memory whatever the window. The read blocks (the
-    /// embedded engine has no asynchronous reads) for the whole export: on a pool thread it would leave a two-core
-    /// machine's pool one thread for the writer and every request, and stall them until the pool grows.
+    /// The general path, for a store without <see cref="IActivityWindowStreamer"/>: the window's records are read in
+    /// batches on one thread, a bounded number ahead of the writer on another (<see cref="WindowPipeline"/>), so the
+    /// engine read and string decoding overlap the formatting, hashing and writing, and memory stays bounded.
     /// </summary>
-    private IAsyncEnumerable<ActivityRecord[]> ReadAheadAsync(ActivityQuery query, CancellationToken ct)
+    private Task WriteWindowAsync(ActivityQuery query, ExportFileWriter writer, CancellationToken ct) =>
+        WindowPipeline.RunAsync<ActivityRecord[]>(
+            BatchesAhead,
+            (queue, token) => ReadBatches(query, queue, token),
+            (batch, _) =>
+            {
+                foreach (var row in batch)
+                {
+                    writer.WriteRow(row);
+                }
+            },
+            _ => { },
+            ct);
+
+    private void ReadBatches(ActivityQuery query, BlockingCollection<ActivityRecord[]> queue, CancellationToken ct)
     {
-        var channel = Channel.CreateBounded<ActivityRecord[]>(new BoundedChannelOptions(BatchesAhead) { SingleReader = true, SingleWriter = true });
-        var reader = new Thread(() =>
+        var batch = new ActivityRecord[BatchRows];
+        var count = 0;
+        var rows = activities.ReadWindowAsync(query, ct).GetAsyncEnumerator(ct);
+        try
         {
-            try
+            while (Wait(rows.MoveNextAsync()))
             {
-                var batch = new ActivityRecord[BatchRows];
-                var count = 0;
-                var rows = activities.ReadWindowAsync(query, ct).GetAsyncEnumerator(ct);
-                try
+                batch[count++] = rows.Current;
+                if (count == BatchRows)
                 {
-                    while (Wait(rows.MoveNextAsync()))
-                    {
-                        batch[count++] = rows.Current;
-                        if (count == BatchRows)
-                        {
-                            Write(channel.Writer, batch, ct);
-                            (batch, count) = (new ActivityRecord[BatchRows], 0);
-                        }
-                    }
+                    queue.Add(batch, ct);
+                    (batch, count) = (new ActivityRecord[BatchRows], 0);
                 }
-                finally
-                {
-                    Wait(rows.DisposeAsync());
-                }
-
-                if (count > 0)
-                {
-                    Write(channel.Writer, batch[..count], ct);
-                }
-
-                channel.Writer.Complete();
             }
-            catch (Exception ex)
-            {
-                channel.Writer.Complete(ex);
-            }
-        })
-        { IsBackground = true, Name = "Spillway export read" };
-        reader.Start();
-        return channel.Reader.ReadAllAsync(ct);
+        }
+        finally
+        {
+            Wait(rows.DisposeAsync());
+        }
+
+        if (count > 0)
+        {
+            queue.Add(batch[..count], ct);
+        }
     }
 
     private static bool Wait(ValueTask<bool> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
@@ -73,17 +69,6 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
         if (!pending.IsCompletedSuccessfully)
         {
             pending.AsTask().GetAwaiter().GetResult();
-        }
-    }
-
-    private static void Write(ChannelWriter<ActivityRecord[]> writer, ActivityRecord[] batch, CancellationToken ct)
-    {
-        while (!writer.TryWrite(batch))
-        {
-            if (!Wait(writer.WaitToWriteAsync(ct)))
-            {
-                throw new ChannelClosedException();
-            }
         }
     }
 
@@ -104,29 +89,9 @@ public sealed class ExportRunner(IActivityStore activities, ExportFileStore file
                 using var writer = new ExportFileWriter(stream, spec.Format, fields, headers, delimiter, writeBehind: true);
                 writer.WriteHeader();
                 var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
-                if (activities is IActivityWindowStreamer streamer)
-                {
-                    await streamer.StreamWindowAsync(query, writer, ct);
-                }
-                else
-                {
-                    // Whatever ends the writing (done, cancelled, failed) also ends the read-ahead.
-                    using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    try
-                    {
-                        await foreach (var batch in ReadAheadAsync(query, reading.Token))
-                        {
-                            foreach (var row in batch)
-                            {
-                                writer.WriteRow(row);
-                            }
-                        }
-                    }
-                    finally
-                    {
-                        await reading.CancelAsync();
-                    }
-                }
+                await (activities is IActivityWindowStreamer streamer
+                    ? streamer.StreamWindowAsync(query, writer, ct)
+                    : WriteWindowAsync(query, writer, ct));
 
                 summary = writer.Complete();
                 // On disk before it is published: a crash after the rename must not leave a short file behind.

@@ -52,48 +52,34 @@ public sealed class SubscriptionDirectory(IIdentityStore store, IOptions<Spillwa
     // cache afterwards: it may be the value from before the change, which would then be served for a whole TTL.
     private long _generation;
 
-    public async ValueTask<Subscription?> GetAsync(int subscriptionId, CancellationToken ct)
+    public ValueTask<Subscription?> GetAsync(int subscriptionId, CancellationToken ct) =>
+        GetCachedAsync(_cache, subscriptionId, store.GetSubscriptionAsync, ct);
+
+    public ValueTask<ApiUser?> GetUserAsync(int apiUserId, CancellationToken ct) =>
+        GetCachedAsync(_users, apiUserId, store.GetApiUserAsync, ct);
+
+    private async ValueTask<T?> GetCachedAsync<T>(ConcurrentDictionary<int, (T Value, DateTimeOffset CachedAt)> cache, int id,
+        Func<int, CancellationToken, Task<T?>> load, CancellationToken ct)
+        where T : class
     {
         var now = TimeProvider.System.GetUtcNow();
-        if (_cache.TryGetValue(subscriptionId, out var hit) && now - hit.CachedAt < Ttl)
+        if (cache.TryGetValue(id, out var hit) && now - hit.CachedAt < Ttl)
         {
-            return hit.Subscription;
+            return hit.Value;
         }
 
         var generation = Interlocked.Read(ref _generation);
-        var subscription = await store.GetSubscriptionAsync(subscriptionId, ct);
-        if (subscription is not null)
+        var value = await load(id, ct);
+        if (value is not null)
         {
-            _cache[subscriptionId] = (subscription, now);
+            cache[id] = (value, now);
             if (Interlocked.Read(ref _generation) != generation)
             {
-                _cache.TryRemove(subscriptionId, out _);
+                cache.TryRemove(id, out _);
             }
         }
 
-        return subscription;
-    }
-
-    public async ValueTask<ApiUser?> GetUserAsync(int apiUserId, CancellationToken ct)
-    {
-        var now = TimeProvider.System.GetUtcNow();
-        if (_users.TryGetValue(apiUserId, out var hit) && now - hit.CachedAt < Ttl)
-        {
-            return hit.User;
-        }
-
-        var generation = Interlocked.Read(ref _generation);
-        var user = await store.GetApiUserAsync(apiUserId, ct);
-        if (user is not null)
-        {
-            _users[apiUserId] = (user, now);
-            if (Interlocked.Read(ref _generation) != generation)
-            {
-                _users.TryRemove(apiUserId, out _);
-            }
-        }
-
-        return user;
+        return value;
     }
 
     public void InvalidateUser(int apiUserId)

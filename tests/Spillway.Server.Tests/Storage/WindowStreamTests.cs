@@ -164,7 +164,7 @@ public abstract class WindowStreamTests : IAsyncLifetime
         return (output.ToArray(), summary.NumberOfRecords);
     }
 
-    private sealed class CountingSink(Action<int> onRow) : IActivityRowSink
+    protected sealed class CountingSink(Action<int> onRow) : IActivityRowSink
     {
         private int _rows;
 
@@ -199,7 +199,7 @@ public sealed class WindowStreamTests_Postgres : WindowStreamTests
     {
         var streamer = Assert.IsAssignableFrom<IActivityWindowStreamer>(Stores.Activities);
         using var cts = new CancellationTokenSource();
-        var sink = new FailingSink(onRow: n =>
+        var sink = new CountingSink(onRow: n =>
         {
             if (n == 100)
             {
@@ -215,12 +215,5 @@ public sealed class WindowStreamTests_Postgres : WindowStreamTests
         // test's database: other tests export from theirs at the same time).
         Assert.Equal(0L, await PostgresTestDatabase.ScalarAsync<long>(_connectionString!,
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()"));
-    }
-
-    private sealed class FailingSink(Action<int> onRow) : IActivityRowSink
-    {
-        private int _rows;
-
-        public void WriteRow(in Utf8ActivityRow row) => onRow(++_rows);
     }
 }

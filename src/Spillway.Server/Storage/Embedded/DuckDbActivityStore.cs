@@ -332,11 +332,12 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         for (var from = start; from <= end;)
         {
             // Take spans while the rows stay within the budget (always at least one span).
+            var span = (from - start) / step;
             var to = Math.Min(end, from + step - 1);
-            var rows = counts.GetValueOrDefault((from - start) / step);
-            while (to < end && rows + counts.GetValueOrDefault((to + 1 - start) / step) <= _rowsPerQuery)
+            var rows = counts.GetValueOrDefault(span);
+            while (to < end && rows + counts.GetValueOrDefault(span + 1) <= _rowsPerQuery)
             {
-                rows += counts.GetValueOrDefault((to + 1 - start) / step);
+                rows += counts.GetValueOrDefault(++span);
                 to = Math.Min(end, to + step);
             }
 

@@ -192,7 +192,7 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
 
             if (end > start)
             {
-                Add(queue, new Segment(buffer, start, end - start), ct);
+                queue.Add(new Segment(buffer, start, end - start), ct);
             }
 
             if (trailer)
@@ -250,8 +250,6 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
             free.Enqueue(buffer);
         }
     }
-
-    private static void Add(BlockingCollection<Segment> queue, Segment segment, CancellationToken ct) => queue.Add(segment, ct);
 
     /// <summary>
     /// The length of the whole tuples at the start of <paramref name="data"/>; <paramref name="trailer"/> when they are
