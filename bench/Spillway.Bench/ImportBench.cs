@@ -4,8 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server.Activities.Import;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.BulkExport;
+using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
-using Spillway.Server.Storage.Embedded;
 
 /// <summary>
 /// Import benchmark: demo activities over 90 days written as an export CSV (all 9 columns), then read alone
@@ -38,7 +38,14 @@ internal static class ImportBench
 
             Console.WriteLine($"file: {new FileInfo(csv).Length / 1e6:N0} MB ({new FileInfo(csv).Length / (double)rows:F0} B/row)");
 
-            var services = new ServiceCollection().AddEmbeddedStorage(Path.Combine(root, "data"), TimeSpan.FromHours(24), "1GB").BuildServiceProvider();
+            var storage = new ServiceCollection();
+            storage.AddSpillwayStorage(new SpillwayOptions
+            {
+                DataPath = Path.Combine(root, "data"),
+                DuckDbMemoryLimit = "1GB",
+                Worker = { ChunkHours = 24 },
+            });
+            var services = storage.BuildServiceProvider();
             var importer = new ActivityImporter(services.GetRequiredService<IActivityStore>());
             Measure("parse only", rows, () => Import(importer, csv, checkOnly: true));
             Measure("import (new)", rows, () => Import(importer, csv, checkOnly: false));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
@@ -38,7 +39,9 @@ internal static class LimiterBench
         var benchConnection = new NpgsqlConnectionStringBuilder(connectionString) { Database = database }.ConnectionString;
         try
         {
-            await using (var services = new ServiceCollection().AddPostgresStorage(benchConnection).BuildServiceProvider())
+            var storage = new ServiceCollection();
+            storage.AddSpillwayStorage(new SpillwayOptions { Provider = "Postgres", ConnectionString = benchConnection });
+            await using (var services = storage.BuildServiceProvider())
             {
                 await services.MigratePostgresStorageAsync(CancellationToken.None);
             }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration.Memory;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
@@ -14,8 +13,6 @@ using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
-using Spillway.Server.Storage.Embedded;
-using Spillway.Server.Storage.Postgres;
 
 namespace Spillway.Server;
 
@@ -61,31 +58,9 @@ public static class SpillwayApp
         services.AddSingleton(clock);
         services.AddSingleton<TimeProvider>(clock);
 
-        var postgres = string.Equals(options.Provider, "Postgres", StringComparison.OrdinalIgnoreCase);
-        if (postgres)
-        {
-            if (string.IsNullOrWhiteSpace(options.ConnectionString))
-            {
-                throw new InvalidOperationException("Spillway:Provider=Postgres needs Spillway:ConnectionString.");
-            }
-
-            services.AddPostgresStorage(options.ConnectionString);
-            services.AddSingleton(new NodeIdentity(options.NodeId ?? $"{Environment.MachineName}-{Environment.ProcessId}", Solo: false));
-        }
-        else if (string.Equals(options.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddEmbeddedStorage(options.DataPath, TimeSpan.FromHours(Math.Max(1, options.Worker.ChunkHours)), options.DuckDbMemoryLimit);
-            services.AddSingleton(new NodeIdentity(options.NodeId ?? "local", Solo: true));
-        }
-        else
-        {
-            throw new InvalidOperationException($"Unknown Spillway:Provider '{options.Provider}': use Embedded or Postgres.");
-        }
-
+        var storage = services.AddSpillwayStorage(options);
         services.AddSingleton<SubscriptionDirectory>();
         services.AddSingleton<TokenService>();
-        // A provider may bring its own (PostgreSQL: counters shared by the cluster); a single node counts in memory.
-        services.TryAddSingleton<IApiCallLimiter, InMemoryApiCallLimiter>();
         services.AddSingleton<ActivityTypeRegistry>();
         services.AddSingleton<ExportSignal>();
         services.AddSingleton<StatusSnapshots>();
@@ -97,7 +72,8 @@ public static class SpillwayApp
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
-        services.AddSpillwayControls(postgres);
+        // Until the job-control SQL moves into the provider folders, the controls pick it by this flag.
+        services.AddSpillwayControls(postgres: !storage.Solo);
         services.AddScoped<ApiAccessFilter>();
         services.AddScoped<AdminKeyFilter>();
 

@@ -11,10 +11,9 @@ namespace Spillway.Server.Activities;
 /// are cached per subscription for a few seconds (and dropped at once when this process changes them), so the bulk
 /// create and types.json do not read the store on every call.
 /// </summary>
-public sealed class ActivityTypeRegistry(IServiceProvider services, TimeProvider clock)
+public sealed class ActivityTypeRegistry(IActivityTypeStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
-    private static readonly ActivityTypeSet StandardOnly = new([]);
     private readonly ConcurrentDictionary<int, (ActivityTypeSet Set, DateTimeOffset Until)> _cache = new();
 
     /// <summary>The standard and approved custom types of the subscription.</summary>
@@ -24,13 +23,6 @@ public sealed class ActivityTypeRegistry(IServiceProvider services, TimeProvider
         if (_cache.TryGetValue(subscriptionId, out var cached) && cached.Until > now)
         {
             return cached.Set;
-        }
-
-        // A provider without custom types (not yet implemented) serves the standard catalogue alone.
-        var store = services.GetService<IActivityTypeStore>();
-        if (store is null)
-        {
-            return StandardOnly;
         }
 
         var custom = await store.ListAsync(subscriptionId, ct);

@@ -4,9 +4,6 @@ using Spillway.Server.Storage;
 
 namespace Spillway.Server.BulkExport;
 
-/// <summary>Who this node is, and whether it is alone (embedded store) or one of a cluster (shared database).</summary>
-public sealed record NodeIdentity(string NodeId, bool Solo);
-
 /// <summary>
 /// The background half of the export engine, kept thin: claim a job under a lease, hand it to the
 /// <see cref="ExportRunner"/>, renew the lease while it runs, then publish and complete under the lease's fencing token.

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
@@ -24,10 +23,7 @@ public sealed class CallOrderTests : IAsyncLifetime
     {
         var (connectionString, drop) = await Storage.PostgresTestDatabase.CreateSchemaAsync();
         _drop = drop;
-        await using (var services = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider())
-        {
-            await services.MigratePostgresStorageAsync(CancellationToken.None);
-        }
+        await Storage.PostgresTestDatabase.MigrateAsync(connectionString);
 
         _dataSource = NpgsqlDataSource.Create(connectionString);
     }

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server.Hosting;
-using Spillway.Server.Storage;
-using Spillway.Server.Storage.Embedded;
 
 namespace Spillway.Server.Tests.Storage;
 
@@ -14,26 +11,16 @@ public sealed class EmbeddedStoreComplianceTests : StoreComplianceTests
 /// <summary>A fresh embedded store set (SQLite + DuckDB) in its own temp folder, deleted on disposal.</summary>
 internal static class EmbeddedStores
 {
-    public static async Task<StoreSet> CreateAsync()
+    /// <summary>The settings of an embedded store in <paramref name="folder"/>, the other settings at their defaults.</summary>
+    public static SpillwayOptions Options(string folder) => new() { Provider = "Embedded", DataPath = folder };
+
+    public static Task<StoreSet> CreateAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), "spillway-tests", "store-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddEmbeddedStorage(folder, TimeSpan.FromHours(new SpillwayOptions().Worker.ChunkHours), new SpillwayOptions().DuckDbMemoryLimit).BuildServiceProvider();
-        foreach (var initializer in services.GetServices<IStorageInitializer>())
+        return ProviderStores.CreateAsync(Options(folder), () =>
         {
-            await initializer.InitializeAsync(CancellationToken.None);
-        }
-
-        return new StoreSet(
-            services.GetRequiredService<IIdentityStore>(),
-            services.GetRequiredService<IExportJobStore>(),
-            services.GetRequiredService<IActivityStore>(),
-            async () =>
-            {
-                await services.DisposeAsync();
-                Directory.Delete(folder, recursive: true);
-            },
-            services.GetRequiredService<IActivityPageReader>(),
-            services.GetRequiredService<IActivityWriter>(),
-            services.GetRequiredService<IActivityTypeStore>());
+            Directory.Delete(folder, recursive: true);
+            return ValueTask.CompletedTask;
+        });
     }
 }

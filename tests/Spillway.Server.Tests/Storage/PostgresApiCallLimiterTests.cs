@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Spillway.Contracts;
 using Spillway.Server.Identity;
@@ -23,10 +22,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
     {
         var (connectionString, drop) = await PostgresTestDatabase.CreateSchemaAsync();
         _drop = drop;
-        await using (var services = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider())
-        {
-            await services.MigratePostgresStorageAsync(None);
-        }
+        await PostgresTestDatabase.MigrateAsync(connectionString);
 
         _dataSource = NpgsqlDataSource.Create(connectionString);
         for (var i = 0; i < 3; i++)

@@ -41,7 +41,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         try
         {
             var nodes = Enumerable.Range(0, 6)
-                .Select(_ => new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider())
+                .Select(_ => ProviderStores.Services(PostgresTestDatabase.Options(connectionString)))
                 .ToList();
             var applied = await Task.WhenAll(nodes.Select(n => Task.Run(() => n.MigratePostgresStorageAsync(CancellationToken.None))));
             Assert.Equal(scripts.Count, applied.Sum());
@@ -66,8 +66,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         var (connectionString, drop) = await PostgresTestDatabase.CreateSchemaAsync();
         try
         {
-            await using var services = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider();
-            await services.MigratePostgresStorageAsync(CancellationToken.None);
+            await using var services = await ProviderStores.InitializedAsync(PostgresTestDatabase.Options(connectionString));
             var activities = services.GetRequiredService<IActivityStore>();
             var months = new[] { "2025-11-30T23:59:59Z", "2025-12-01T00:00:00Z", "2026-01-15T00:00:00Z", "2026-01-31T23:59:59.999999Z" };
             var batch = months.Select((m, i) => new ActivityRecord(i + 1, 1, DateTimeOffset.Parse(m, System.Globalization.CultureInfo.InvariantCulture),
@@ -75,7 +74,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
             Assert.Equal(4, await activities.AppendAsync(1, batch, CancellationToken.None));
 
             // A second store instance (another node) finds the partitions already there.
-            await using var other = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider();
+            await using var other = ProviderStores.Services(PostgresTestDatabase.Options(connectionString));
             Assert.Equal(1, await other.GetRequiredService<IActivityStore>().AppendAsync(1,
                 [batch[0] with { MarketoGuid = 99 }], CancellationToken.None));
 

@@ -1,13 +1,11 @@
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Spillway.Server.Storage;
-using Spillway.Server.Storage.Postgres;
+using Spillway.Server.Hosting;
 
 namespace Spillway.Server.Tests.Storage;
 
 /// <summary>
 /// Fresh, isolated PostgreSQL stores for tests: a new schema per store set (its own tables, partitions and
-/// schema_version), reached through the server's own AddPostgresStorage and migrator.
+/// schema_version), reached through the server's own storage switch and migrator.
 /// </summary>
 public static class PostgresTestDatabase
 {
@@ -46,34 +44,22 @@ public static class PostgresTestDatabase
         return (builder.ConnectionString, () => new ValueTask(ExecuteAsync(admin, $"DROP SCHEMA {schema} CASCADE")));
     }
 
+    /// <summary>The settings of a PostgreSQL store at <paramref name="connectionString"/>, the other settings at their defaults.</summary>
+    public static SpillwayOptions Options(string connectionString) => new() { Provider = "Postgres", ConnectionString = connectionString };
+
     /// <summary>A migrated, empty set of the three PostgreSQL stores in a new schema, dropped on dispose.</summary>
     public static async Task<(StoreSet Stores, string ConnectionString)> CreateStoresAsync()
     {
         var (connectionString, drop) = await CreateSchemaAsync();
-        var services = new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider();
-        await services.MigratePostgresStorageAsync(CancellationToken.None);
-        return (Open(services, drop), connectionString);
+        return (await ProviderStores.CreateAsync(Options(connectionString), drop), connectionString);
     }
 
     /// <summary>Another node over an existing schema: its own data source (pool) and store instances.</summary>
-    public static StoreSet OpenNode(string connectionString) =>
-        Open(new ServiceCollection().AddPostgresStorage(connectionString).BuildServiceProvider(), null);
+    public static StoreSet OpenNode(string connectionString) => ProviderStores.Open(ProviderStores.Services(Options(connectionString)), null);
 
-    private static StoreSet Open(ServiceProvider services, Func<ValueTask>? drop) => new(
-        services.GetRequiredService<IIdentityStore>(),
-        services.GetRequiredService<IExportJobStore>(),
-        services.GetRequiredService<IActivityStore>(),
-        async () =>
-        {
-            await services.DisposeAsync();
-            if (drop is not null)
-            {
-                await drop();
-            }
-        },
-        services.GetRequiredService<IActivityPageReader>(),
-        services.GetRequiredService<IActivityWriter>(),
-        services.GetRequiredService<IActivityTypeStore>());
+    /// <summary>Applies the migrations to an existing schema, as a starting node would.</summary>
+    public static async Task MigrateAsync(string connectionString) =>
+        await (await ProviderStores.InitializedAsync(Options(connectionString))).DisposeAsync();
 
     public static async Task ExecuteAsync(string connectionString, string sql)
     {

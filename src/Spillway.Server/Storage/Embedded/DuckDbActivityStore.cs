@@ -19,6 +19,10 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     private readonly long _rowsPerQuery;
     private long _maxGuid = -1; // the highest marketoGUID stored for any subscription, once known; guarded by _appendLock
 
+    /// <summary>Whether DuckDB takes this as a memory size; it goes into a SET statement as it is, so nothing else may pass.</summary>
+    public static bool IsMemoryLimit(string? value) =>
+        value is not null && System.Text.RegularExpressions.Regex.IsMatch(value, "^[0-9]+(\\.[0-9]+)?\\s*[KMGT]i?B$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
     public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit, long rowsPerQuery = 50_000)
     {
         _rowsPerQuery = Math.Max(1, rowsPerQuery);
@@ -27,7 +31,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         // Keeps the database instance (and its file lock) open for the life of the store.
         _keeper = new DuckDBConnection(_connectionString);
         _keeper.Open();
-        if (!System.Text.RegularExpressions.Regex.IsMatch(memoryLimit, "^[0-9]+(\\.[0-9]+)?\\s*[KMGT]i?B$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+        if (!IsMemoryLimit(memoryLimit))
         {
             throw new ArgumentException($"'{memoryLimit}' is not a memory size such as 256MB.", nameof(memoryLimit));
         }

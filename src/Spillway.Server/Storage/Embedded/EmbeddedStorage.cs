@@ -1,50 +1,72 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Spillway.Server.Hosting;
+using Spillway.Server.Limits;
 
 namespace Spillway.Server.Storage.Embedded;
 
 /// <summary>
 /// The default store: one data folder holding <c>metadata.db</c> (SQLite: identity and jobs, transactional and small)
 /// and <c>activities.duckdb</c> (DuckDB: the activities, columnar). See docs/performance.md for why two engines.
+/// One process owns the folder (<see cref="DataFolderLock"/>), so the node is solo and counts API calls in memory.
 /// </summary>
-public static class EmbeddedStorage
+public sealed class EmbeddedStorage : StorageProvider
 {
-    public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services, string dataPath, TimeSpan exportChunk, string duckDbMemoryLimit)
+    public override string Name => "Embedded";
+
+    public override bool Solo => true;
+
+    protected override string DefaultNodeId => "local";
+
+    public override IEnumerable<string> Validate(SpillwayOptions options)
     {
-        var root = Path.GetFullPath(dataPath);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!DuckDbActivityStore.IsMemoryLimit(options.DuckDbMemoryLimit))
+        {
+            yield return $"Spillway:DuckDbMemoryLimit must be a size such as 64MB or 1GB (got '{options.DuckDbMemoryLimit}').";
+        }
+    }
+
+    protected override void AddConnection(IServiceCollection services, SpillwayOptions options)
+    {
+        var root = Path.GetFullPath(options.DataPath);
         Directory.CreateDirectory(root);
-        services.TryAddSingleton(_ => new DataFolderLock(root));
-        services.TryAddSingleton(sp =>
+        var chunk = TimeSpan.FromHours(options.Worker.ChunkHours);
+        services.AddSingleton(_ => new DataFolderLock(root));
+        services.AddSingleton(sp =>
         {
             sp.GetRequiredService<DataFolderLock>();
             return new SqliteDatabase(Path.Combine(root, "metadata.db"));
         });
-        services.TryAddSingleton<IIdentityStore, SqliteIdentityStore>();
-        services.TryAddSingleton<IExportJobStore, SqliteExportJobStore>();
-        services.TryAddSingleton(sp =>
+        services.AddSingleton(sp =>
         {
             sp.GetRequiredService<DataFolderLock>();
             var temp = Path.Combine(root, "duckdb-tmp");
             Directory.CreateDirectory(temp);
-            return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, exportChunk, duckDbMemoryLimit);
+            return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, chunk, options.DuckDbMemoryLimit);
         });
-        services.TryAddSingleton<IActivityStore>(sp => sp.GetRequiredService<DuckDbActivityStore>());
-        services.TryAddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<DuckDbActivityStore>());
-        services.TryAddSingleton<IActivityWriter>(sp => sp.GetRequiredService<DuckDbActivityStore>());
-        services.TryAddSingleton<IActivityTypeStore, SqliteActivityTypeStore>();
-        services.AddSingleton<IStorageInitializer>(sp => new EmbeddedInitializer(sp.GetRequiredService<SqliteDatabase>()));
-        return services;
     }
+
+    protected override IStorageInitializer Initializer(IServiceProvider services) => new EmbeddedInitializer(services.GetRequiredService<SqliteDatabase>());
+
+    protected override IIdentityStore Identity(IServiceProvider services) => new SqliteIdentityStore(services.GetRequiredService<SqliteDatabase>());
+
+    protected override IExportJobStore ExportJobs(IServiceProvider services) => new SqliteExportJobStore(services.GetRequiredService<SqliteDatabase>());
+
+    protected override IActivityStore Activities(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
+
+    protected override IActivityPageReader ActivityPages(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
+
+    protected override IActivityWriter ActivityWriter(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
+
+    protected override IActivityWindowStreamer ActivityWindows(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
+
+    protected override IActivityTypeStore ActivityTypes(IServiceProvider services) => new SqliteActivityTypeStore(services.GetRequiredService<SqliteDatabase>());
+
+    protected override IApiCallLimiter ApiCallLimiter(IServiceProvider services) => new InMemoryApiCallLimiter();
 
     private sealed class EmbeddedInitializer(SqliteDatabase db) : IStorageInitializer
     {
         public Task InitializeAsync(CancellationToken ct) => db.MigrateAsync(ct);
     }
-}
-
-/// <summary>Runs a provider's schema migrations before the server answers.</summary>
-public interface IStorageInitializer
-{
-    Task InitializeAsync(CancellationToken ct);
 }
 
 /// <summary>

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Reflection;
 using Npgsql;
-using Spillway.Server.Storage.Embedded;
 using static Spillway.Server.Storage.Postgres.PgSql;
 
 namespace Spillway.Server.Storage.Postgres;

@@ -1,39 +1,69 @@
 using Npgsql;
+using Spillway.Server.Hosting;
 using Spillway.Server.Limits;
-using Spillway.Server.Storage.Embedded;
 
 namespace Spillway.Server.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL storage provider.</summary>
-public static class PostgresStorage
+/// <summary>
+/// The PostgreSQL provider: one <see cref="NpgsqlDataSource"/> (the connection pool) behind every role, and one activity store
+/// behind the four activity roles. Several
+/// nodes may share the database, so a node is never solo and the API call counters live in the database.
+/// </summary>
+public sealed class PostgresStorage : StorageProvider
 {
-    /// <summary>
-    /// Registers one <see cref="NpgsqlDataSource"/> (the connection pool), the stores (identity, jobs, activities with their page reader and
-    /// writer, custom activity types) and the cluster-wide
-    /// <see cref="IApiCallLimiter"/> as singletons, plus the
-    /// <c>PostgresMigrator</c>, also as an <see cref="IStorageInitializer"/> so <c>SpillwayApp.InitializeAsync</c>
-    /// applies the migrations before the server answers.
-    /// </summary>
-    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString)
+    public override string Name => "Postgres";
+
+    public override bool Solo => false;
+
+    // Unique per process, so a restarted node never mistakes its previous process's leases for its own.
+    protected override string DefaultNodeId => $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    public override IEnumerable<string> Validate(SpillwayOptions options)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        services.AddSingleton<PostgresMigrator>();
-        services.AddSingleton<IStorageInitializer>(sp => sp.GetRequiredService<PostgresMigrator>());
-        services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
-        services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
-        services.AddSingleton<PostgresActivityStore>();
-        services.AddSingleton<IActivityStore>(sp => sp.GetRequiredService<PostgresActivityStore>());
-        services.AddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<PostgresActivityStore>());
-        services.AddSingleton<IActivityWriter>(sp => sp.GetRequiredService<PostgresActivityStore>());
-        services.AddSingleton<IActivityTypeStore, PostgresActivityTypeStore>();
-        // Cluster-wide 606/615/607. Takes effect where the app registers its in-memory limiter with TryAdd.
-        services.AddSingleton<IApiCallLimiter>(sp =>
-            new PostgresApiCallLimiter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
-        return services;
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            yield return "Spillway:ConnectionString is required when Spillway:Provider is Postgres.";
+        }
     }
 
-    /// <summary>Applies pending schema migrations (safe when several nodes start at once).</summary>
+    protected override void AddConnection(IServiceCollection services, SpillwayOptions options)
+    {
+        var connectionString = options.ConnectionString;
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<PostgresActivityStore>();
+    }
+
+    // Safe when several nodes start at once: the migrator serializes them on an advisory lock.
+    protected override IStorageInitializer Initializer(IServiceProvider services) => new PostgresMigrator(DataSource(services));
+
+    protected override IIdentityStore Identity(IServiceProvider services) => new PostgresIdentityStore(DataSource(services));
+
+    protected override IExportJobStore ExportJobs(IServiceProvider services) => new PostgresExportJobStore(DataSource(services));
+
+    protected override IActivityStore Activities(IServiceProvider services) => ActivityStore(services);
+
+    protected override IActivityPageReader ActivityPages(IServiceProvider services) => ActivityStore(services);
+
+    protected override IActivityWriter ActivityWriter(IServiceProvider services) => ActivityStore(services);
+
+    protected override IActivityWindowStreamer ActivityWindows(IServiceProvider services) => ActivityStore(services);
+
+    protected override IActivityTypeStore ActivityTypes(IServiceProvider services) => new PostgresActivityTypeStore(DataSource(services));
+
+    // The nodes of a cluster answer 606, 607 and 615 from counters they share.
+    protected override IApiCallLimiter ApiCallLimiter(IServiceProvider services) =>
+        new PostgresApiCallLimiter(DataSource(services), services.GetService<TimeProvider>());
+
+    private static NpgsqlDataSource DataSource(IServiceProvider services) => services.GetRequiredService<NpgsqlDataSource>();
+
+    private static PostgresActivityStore ActivityStore(IServiceProvider services) => services.GetRequiredService<PostgresActivityStore>();
+}
+
+/// <summary>Runs the PostgreSQL migrations of an already registered provider and says how many scripts it applied.</summary>
+internal static class PostgresMigrations
+{
     public static Task<int> MigratePostgresStorageAsync(this IServiceProvider services, CancellationToken ct) =>
-        services.GetRequiredService<PostgresMigrator>().MigrateAsync(ct);
+        services.GetServices<IStorageInitializer>().OfType<PostgresMigrator>().Single().MigrateAsync(ct);
 }
