@@ -52,13 +52,6 @@ internal static class ExportEndpoints
             .WithSummary($"Get Export {singular} Jobs").WithTags(kind.OpenApi.Tag)
             .AddEndpointFilter<ApiAccessFilter>()
             .WithMetadata(permission, kind);
-
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + "/create.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + "/{exportId}/enqueue.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + "/{exportId}/status.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + "/{exportId}/file.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + "/{exportId}/cancel.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, kind.RoutePrefix + ".json", HttpMethods.Get);
         return bulk;
     }
 
