@@ -189,9 +189,14 @@ public abstract class ExtractKindTests : StoreTestBase
 
         public ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
         {
-            if ((ExtractRequestRules.RequireObject(body) ?? ExtractRequestRules.ReadFormat(body, out var format)) is { } error)
+            if (ExtractRequestRules.RequireObject(body) is { } notObject)
             {
-                return ValueTask.FromResult(CreateOutcome.Rejected(error));
+                return ValueTask.FromResult(CreateOutcome.Rejected(notObject));
+            }
+
+            if (ExtractRequestRules.ReadFormat(body, out var format) is { } formatError)
+            {
+                return ValueTask.FromResult(CreateOutcome.Rejected(formatError));
             }
 
             if (!body.TryGetProperty("rows", out var rows) || rows.ValueKind != JsonValueKind.Number || !rows.TryGetInt32(out var count) || count < 1)
