@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server.Activities.Import;
 using Spillway.Server.Activities.Seeding;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
 using Spillway.Server.Storage;

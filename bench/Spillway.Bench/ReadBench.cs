@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
@@ -61,7 +62,7 @@ internal static class ReadBench
 
                 // The server's ExportRunner itself: read-ahead, writer, SHA-256, a real file, flushed to disk.
                 var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
-                var runner = new ExportRunner(store, new ExportFileStore(options), options);
+                var runner = BenchRunner.Create(store, options);
                 var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
                 var job = new ExportJobRecord
                 {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
@@ -65,6 +66,8 @@ public static class SpillwayApp
         services.AddSingleton<ExportSignal>();
         services.AddSingleton<StatusSnapshots>();
         services.AddSingleton<ExportFileStore>();
+        services.AddSingleton<IExtractKind, ActivityExtract>();
+        services.AddSingleton<ExtractKinds>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService<ExportWorker>();
@@ -113,7 +116,7 @@ public static class SpillwayApp
         app.UseRouting();
 
         app.MapIdentityEndpoints();
-        app.MapExportEndpoints();
+        app.MapBulkExtracts();
         app.MapActivityEndpoints();
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();

@@ -21,10 +21,6 @@ internal static class ActivityEndpoints
 
         rest.MapGet("/leads/describe.json", DescribeLeads).WithName("describeUsingGET_2")
             .WithSummary("Describe Lead").WithTags("Leads").WithMetadata(new RequiresPermission(Permissions.ReadOnlyLead));
-
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/types.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/leads/describe.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/stats/usage.json", HttpMethods.Get);
         return rest;
     }
 

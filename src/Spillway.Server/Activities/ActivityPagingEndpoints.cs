@@ -37,11 +37,6 @@ internal static class ActivityPagingEndpoints
             .WithTags("Activities").AddEndpointFilter<ApiAccessFilter>().WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
         rest.MapGet("/leadchanges.json", GetLeadChangesAsync).WithName("getLeadChangesUsingGET").WithSummary("Get Lead Changes");
         rest.MapGet("/deletedleads.json", GetDeletedLeadsAsync).WithName("getDeletedLeadsUsingGET").WithSummary("Get Deleted Leads");
-        foreach (var path in new[] { "/pagingtoken.json", ".json", "/leadchanges.json", "/deletedleads.json" })
-        {
-            MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities" + path, HttpMethods.Get);
-        }
-
         return rest;
     }
 

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Spillway.Contracts;
-using Spillway.Server.Activities;
 using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
@@ -13,44 +12,58 @@ using Spillway.Server.Storage;
 
 namespace Spillway.Server.BulkExport;
 
-/// <summary>The six Bulk Export Activities endpoints (reference §4), exactly as Marketo answers them.</summary>
+/// <summary>
+/// The six endpoints of every bulk extract kind (create, enqueue, status, file, cancel, list), exactly as Marketo answers
+/// them. Each handler serves the kind its route was mapped for (<see cref="KindOf"/>): a job of another kind is as
+/// unknown to it as a job that does not exist.
+/// </summary>
 internal static class ExportEndpoints
 {
-    private const string Prefix = "/bulk/v1/activities/export";
-
-    public static RouteGroupBuilder MapExportEndpoints(this IEndpointRouteBuilder app)
+    /// <summary>Maps the endpoints of every registered <see cref="IExtractKind"/>.</summary>
+    public static void MapBulkExtracts(this IEndpointRouteBuilder app)
     {
-        var bulk = app.MapGroup(Prefix).WithTags("Bulk Export Activities")
-            .AddEndpointFilter<ApiAccessFilter>()
-            .WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
+        foreach (var kind in app.ServiceProvider.GetRequiredService<ExtractKinds>().All)
+        {
+            app.MapBulkExtract(kind);
+        }
+    }
 
-        bulk.MapPost("/create.json", CreateAsync).WithName("createExportActivitiesUsingPOST")
-            .WithSummary("Create Export Activity Job");
-        bulk.MapPost("/{exportId}/enqueue.json", EnqueueAsync).WithName("enqueueExportActivitiesUsingPOST")
-            .WithSummary("Enqueue Export Activity Job");
-        bulk.MapGet("/{exportId}/status.json", StatusAsync).WithName("getExportActivitiesStatusUsingGET")
-            .WithSummary("Get Export Activity Job Status");
-        bulk.MapGet("/{exportId}/file.json", FileAsync).WithName("getExportActivitiesFileUsingGET")
-            .WithSummary("Get Export Activity File");
-        bulk.MapPost("/{exportId}/cancel.json", CancelAsync).WithName("cancelExportActivitiesUsingPOST")
-            .WithSummary("Cancel Export Activity Job");
-        app.MapGet("/bulk/v1/activities/export.json", ListAsync).WithName("getExportActivitiesUsingGET")
-            .WithSummary("Get Export Activity Jobs").WithTags("Bulk Export Activities")
-            .AddEndpointFilter<ApiAccessFilter>()
-            .WithMetadata(new RequiresPermission(Permissions.ReadOnlyActivity));
+    /// <summary>Maps one kind's six endpoints, named in the OpenAPI document as Marketo names them.</summary>
+    public static RouteGroupBuilder MapBulkExtract(this IEndpointRouteBuilder app, IExtractKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        var (plural, singular) = kind.OpenApi;
+        var permission = new RequiresPermission(kind.Permission);
 
-        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/create.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/enqueue.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/status.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/file.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, Prefix + "/{exportId}/cancel.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, "/bulk/v1/activities/export.json", HttpMethods.Get);
+        var bulk = app.MapGroup(kind.RoutePrefix).WithTags(kind.OpenApi.Tag)
+            .AddEndpointFilter<ApiAccessFilter>()
+            .WithMetadata(permission, kind);
+        bulk.MapPost("/create.json", CreateAsync).WithName($"createExport{plural}UsingPOST")
+            .WithSummary($"Create Export {singular} Job");
+        bulk.MapPost("/{exportId}/enqueue.json", EnqueueAsync).WithName($"enqueueExport{plural}UsingPOST")
+            .WithSummary($"Enqueue Export {singular} Job");
+        bulk.MapGet("/{exportId}/status.json", StatusAsync).WithName($"getExport{plural}StatusUsingGET")
+            .WithSummary($"Get Export {singular} Job Status");
+        bulk.MapGet("/{exportId}/file.json", FileAsync).WithName($"getExport{plural}FileUsingGET")
+            .WithSummary($"Get Export {singular} File");
+        bulk.MapPost("/{exportId}/cancel.json", CancelAsync).WithName($"cancelExport{plural}UsingPOST")
+            .WithSummary($"Cancel Export {singular} Job");
+        app.MapGet(kind.RoutePrefix + ".json", ListAsync).WithName($"getExport{plural}UsingGET")
+            .WithSummary($"Get Export {singular} Jobs").WithTags(kind.OpenApi.Tag)
+            .AddEndpointFilter<ApiAccessFilter>()
+            .WithMetadata(permission, kind);
         return bulk;
     }
 
+    /// <summary>The extract kind the endpoint was mapped for.</summary>
+    internal static IExtractKind KindOf(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IExtractKind>()
+        ?? throw new InvalidOperationException("The endpoint was not mapped by MapBulkExtract.");
+
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CreateAsync(HttpContext context,
-        IExportJobStore jobs, ActivityTypeRegistry types, TimeProvider clock)
+        IExportJobStore jobs, TimeProvider clock)
     {
+        var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
         var request = context.Request;
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
@@ -71,11 +84,10 @@ internal static class ExportEndpoints
 
         using (document)
         {
-            var known = await types.GetAsync(caller.Subscription.Id, context.RequestAborted);
-            var (spec, error) = ExportRequestParser.Parse(document.RootElement, caller.Limits, known.IsKnown);
-            if (spec is null)
+            var parsed = await kind.ParseCreateAsync(document.RootElement, caller, context.RequestAborted);
+            if (!parsed.IsAccepted)
             {
-                return Fail(context, error!);
+                return Fail(context, parsed.Error);
             }
 
             var now = clock.GetUtcNow();
@@ -89,9 +101,10 @@ internal static class ExportEndpoints
                 ExportId = Guid.NewGuid(),
                 SubscriptionId = caller.Subscription.Id,
                 ApiUserId = caller.User.Id,
-                Format = spec.Format,
+                Kind = kind.Name,
+                Format = parsed.Format,
                 Status = ExportJobStatus.Created,
-                SpecJson = spec.ToJson(),
+                SpecJson = parsed.SpecJson,
                 CreatedAt = Truncate(now),
             };
             await jobs.CreateAsync(job, context.RequestAborted);
@@ -102,6 +115,7 @@ internal static class ExportEndpoints
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
         IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock, Controls.SubscriptionControls controls)
     {
+        var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
         {
@@ -113,7 +127,7 @@ internal static class ExportEndpoints
         // Manual progression or a start latency (Controls) enqueue the job held: no worker claims it until it is released.
         var maxProcessing = controls.HoldsAtEnqueue(caller.Subscription.Id) ? IJobControlStore.Held : limits.MaxProcessingJobs;
         var policy = new QueuePolicy(limits.MaxQueuedJobs, maxProcessing, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
-        var outcome = await jobs.EnqueueAsync(id, caller.User.Id, policy, Truncate(now), context.RequestAborted);
+        var outcome = await jobs.EnqueueAsync(id, caller.User.Id, kind.Name, policy, Truncate(now), context.RequestAborted);
         switch (outcome)
         {
             case EnqueueOutcome.Enqueued:
@@ -129,7 +143,7 @@ internal static class ExportEndpoints
                 return Fail(context, MarketoErrors.ExportDailyQuotaExceeded(limits.DailyExportQuotaMegabytes));
         }
 
-        var job = await jobs.GetAsync(id, caller.User.Id, context.RequestAborted);
+        var job = await jobs.GetAsync(id, caller.User.Id, kind.Name, context.RequestAborted);
         if (job is null)
         {
             return Fail(context, MarketoErrors.NotFound);
@@ -150,22 +164,24 @@ internal static class ExportEndpoints
         IExportJobStore jobs, StatusSnapshots snapshots, TimeProvider clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = await FindAsync(jobs, caller, exportId, clock.GetUtcNow(), context.RequestAborted);
+        var job = await FindAsync(jobs, KindOf(context), caller, exportId, clock.GetUtcNow(), context.RequestAborted);
         return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, snapshots.Show(job));
     }
 
     /// <summary>
-    /// The caller's job, unless unknown, another user's, or past its record retention (decision 25): those are
+    /// The caller's job of the kind, unless unknown, another user's, another kind's, or past its record retention (the
+    /// subscription's job retention days after it finished, or after it was created when it never finished): those are
     /// indistinguishable. Retention is decided here, by time, not by when the sweeper last ran.
     /// </summary>
-    private static async Task<ExportJobRecord?> FindAsync(IExportJobStore jobs, ApiCaller caller, string exportId, DateTimeOffset now, CancellationToken ct)
+    private static async Task<ExportJobRecord?> FindAsync(IExportJobStore jobs, IExtractKind kind, ApiCaller caller, string exportId,
+        DateTimeOffset now, CancellationToken ct)
     {
         if (!TryParseId(exportId, out var id))
         {
             return null;
         }
 
-        var job = await jobs.GetAsync(id, caller.User.Id, ct);
+        var job = await jobs.GetAsync(id, caller.User.Id, kind.Name, ct);
         var retainedFrom = job?.FinishedAt ?? job?.CreatedAt;
         return job is not null && job.Status is not (ExportJobStatus.Queued or ExportJobStatus.Processing)
             && retainedFrom + TimeSpan.FromDays(caller.Limits.JobRetentionDays) <= now
@@ -176,13 +192,14 @@ internal static class ExportEndpoints
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
         IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
     {
+        var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
         if (!TryParseId(exportId, out var id))
         {
             return Fail(context, MarketoErrors.NotFound);
         }
 
-        var outcome = await jobs.CancelAsync(id, caller.User.Id, Truncate(clock.GetUtcNow()), context.RequestAborted);
+        var outcome = await jobs.CancelAsync(id, caller.User.Id, kind.Name, Truncate(clock.GetUtcNow()), context.RequestAborted);
         if (outcome == CancelOutcome.NotFound)
         {
             return Fail(context, MarketoErrors.NotFound);
@@ -193,7 +210,7 @@ internal static class ExportEndpoints
             signal.JobCancelled(id);
         }
 
-        var job = await jobs.GetAsync(id, caller.User.Id, context.RequestAborted);
+        var job = await jobs.GetAsync(id, caller.User.Id, kind.Name, context.RequestAborted);
         if (job is null)
         {
             return Fail(context, MarketoErrors.NotFound);
@@ -213,7 +230,7 @@ internal static class ExportEndpoints
     {
         var caller = ApiCaller.Of(context);
         var now = clock.GetUtcNow();
-        var job = await FindAsync(jobs, caller, exportId, now, context.RequestAborted);
+        var job = await FindAsync(jobs, KindOf(context), caller, exportId, now, context.RequestAborted);
         if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
             || job.FinishedAt + TimeSpan.FromDays(caller.Limits.FileRetentionDays) <= now
             || !files.TryGetPublished(job.ExportId, job.FencingToken, out var path, out var length)
@@ -271,7 +288,7 @@ internal static class ExportEndpoints
         }
 
         var since = clock.GetUtcNow() - TimeSpan.FromDays(caller.Limits.ListWindowDays);
-        var page = await jobs.ListAsync(caller.User.Id, since, statuses, batchSize, after, context.RequestAborted);
+        var page = await jobs.ListAsync(caller.User.Id, KindOf(context).Name, since, statuses, batchSize, after, context.RequestAborted);
         return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Wire.MarketoResponseExportJob,
             nextPageToken: page.Next is null ? null : PageTokens.Encode(page.Next));
     }
@@ -299,7 +316,7 @@ internal static class ExportJobView
     public static ExportJob From(ExportJobRecord job) => new()
     {
         ExportId = job.ExportId.ToString("D"),
-        Format = ExportSpec.FormatName(job.Format),
+        Format = FormatName(job.Format),
         Status = StatusName(job.Status),
         CreatedAt = job.CreatedAt,
         QueuedAt = job.QueuedAt,
@@ -309,6 +326,13 @@ internal static class ExportJobView
         FileSize = job.Status == ExportJobStatus.Completed ? job.FileSize : null,
         FileChecksum = job.Status == ExportJobStatus.Completed ? job.FileChecksum : null,
         ErrorMsg = job.Status == ExportJobStatus.Failed ? job.ErrorMsg : null,
+    };
+
+    public static string FormatName(ExportFormat format) => format switch
+    {
+        ExportFormat.Tsv => "TSV",
+        ExportFormat.Ssv => "SSV",
+        _ => "CSV",
     };
 
     public static string StatusName(ExportJobStatus status) => status switch

@@ -5,6 +5,7 @@ using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.BulkExport;

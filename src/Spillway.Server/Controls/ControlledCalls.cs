@@ -64,7 +64,8 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
 
                 return null;
             case FaultKinds.FileGone:
-                if (ExportIdOf(http) is { } id && await jobs.GetAsync(id, apiUserId, http.RequestAborted) is { Status: ExportJobStatus.Completed } job)
+                if (ExportIdOf(http) is { } id && http.GetEndpoint()?.Metadata.GetMetadata<IExtractKind>() is { } kind
+                    && await jobs.GetAsync(id, apiUserId, kind.Name, http.RequestAborted) is { Status: ExportJobStatus.Completed } job)
                 {
                     files.Delete(job.ExportId, job.FencingToken);
                     logger.LogInformation("Fault rule {Rule}: deleted the file of export {ExportId}", rule.Id, id);

@@ -43,28 +43,32 @@ public interface IExportJobStore
 {
     Task CreateAsync(ExportJobRecord job, CancellationToken ct);
 
-    /// <summary>The job, if it exists and belongs to <paramref name="apiUserId"/>; another user's job is invisible.</summary>
-    Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, CancellationToken ct);
+    /// <summary>
+    /// The job, if it exists, belongs to <paramref name="apiUserId"/> and is of <paramref name="kind"/>; another user's
+    /// job, or a job of another kind, is invisible (the four calls that take a kind treat it as unknown).
+    /// </summary>
+    Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, string kind, CancellationToken ct);
 
-    /// <summary>The user's jobs created at or after <paramref name="createdSince"/>, oldest first, with keyset paging.</summary>
-    Task<JobPage> ListAsync(int apiUserId, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses,
+    /// <summary>The user's jobs of <paramref name="kind"/> created at or after <paramref name="createdSince"/>, oldest first, with keyset paging.</summary>
+    Task<JobPage> ListAsync(int apiUserId, string kind, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses,
         int batchSize, JobListCursor? after, CancellationToken ct);
 
     /// <summary>
     /// Created → Queued, atomically checking the subscription's queue (Queued + Processing &lt; max) and its
-    /// export quota for the day (bytes of jobs Completed since <see cref="QueuePolicy.QuotaDayStart"/>).
+    /// export quota for the day (bytes of jobs Completed since <see cref="QueuePolicy.QuotaDayStart"/>). Both count
+    /// the jobs of every kind of the subscription.
     /// </summary>
-    Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, QueuePolicy policy, DateTimeOffset now, CancellationToken ct);
+    Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, string kind, QueuePolicy policy, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>Created, Queued or Processing → Cancelled; Cancelled stays Cancelled.</summary>
-    Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, DateTimeOffset now, CancellationToken ct);
+    Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, string kind, DateTimeOffset now, CancellationToken ct);
 
-    /// <summary>Bytes of the subscription's jobs that completed at or after <paramref name="since"/>.</summary>
+    /// <summary>Bytes of the subscription's jobs (of every kind) that completed at or after <paramref name="since"/>.</summary>
     Task<long> ExportedBytesSinceAsync(int subscriptionId, DateTimeOffset since, CancellationToken ct);
 
     /// <summary>
-    /// Claims the oldest Queued job whose subscription has a free processing slot, across all nodes, moving it to
-    /// Processing with a new lease. Returns null when nothing can start.
+    /// Claims the oldest Queued job whose subscription has a free processing slot (jobs of every kind take slots),
+    /// across all nodes, moving it to Processing with a new lease. Returns null when nothing can start.
     /// </summary>
     Task<ExportLease?> TryClaimNextAsync(string nodeId, DateTimeOffset now, TimeSpan leaseDuration, CancellationToken ct);
 

@@ -59,12 +59,20 @@ public enum ExportFormat
 /// <summary>An export job as stored.</summary>
 public sealed record ExportJobRecord
 {
+    /// <summary>The kind of the jobs stored before extract kinds existed, and of every job that names none.</summary>
+    public const string DefaultKind = "activities";
+
     public required Guid ExportId { get; init; }
     public required int SubscriptionId { get; init; }
     public required int ApiUserId { get; init; }
     public required ExportFormat Format { get; init; }
     public required ExportJobStatus Status { get; init; }
-    /// <summary>The validated request (<see cref="BulkExport.ExportSpec"/> as JSON).</summary>
+    /// <summary>
+    /// The extract kind (activities, leads, ...): the job is seen only through its kind's endpoints, and its kind
+    /// writes its file. Queue, processing slots and daily quota count the jobs of every kind of the subscription.
+    /// </summary>
+    public string Kind { get; init; } = DefaultKind;
+    /// <summary>The validated request, as its kind stored it (JSON).</summary>
     public required string SpecJson { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? QueuedAt { get; init; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
 

@@ -123,8 +123,9 @@ public sealed class SpillwayTestServer : IAsyncDisposable
 
     public string ClientSecret { get; private set; } = "";
 
+    /// <param name="configure">Changes the server's composition before it is built (e.g. registers one more service).</param>
     public static async Task<SpillwayTestServer> StartAsync(IDictionary<string, string?>? settings = null, StoreKind store = StoreKind.Embedded,
-        string? dataPath = null)
+        string? dataPath = null, Action<WebApplicationBuilder>? configure = null)
     {
         dataPath ??= Path.Combine(Path.GetTempPath(), "spillway-tests", Guid.NewGuid().ToString("N"));
         var args = new Dictionary<string, string?>
@@ -150,7 +151,7 @@ public sealed class SpillwayTestServer : IAsyncDisposable
             args[key] = value;
         }
 
-        var app = SpillwayApp.Build([.. args.Select(a => $"--{a.Key}={a.Value}")]);
+        var app = SpillwayApp.Build([.. args.Select(a => $"--{a.Key}={a.Value}")], configure);
         await SpillwayApp.InitializeAsync(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

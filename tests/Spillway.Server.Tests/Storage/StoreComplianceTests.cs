@@ -13,6 +13,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly CancellationToken None = CancellationToken.None;
+    private const string Kind = ExportJobRecord.DefaultKind;
+    private const string OtherKind = "test-kind";
 
     private StoreSet? _stores;
     private readonly List<StoreSet> _otherNodes = [];
@@ -79,7 +81,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         return user;
     }
 
-    private async Task<ExportJobRecord> NewJobAsync(ApiUser user, DateTimeOffset? createdAt = null, ExportFormat format = ExportFormat.Csv)
+    private async Task<ExportJobRecord> NewJobAsync(ApiUser user, DateTimeOffset? createdAt = null, ExportFormat format = ExportFormat.Csv,
+        string kind = Kind)
     {
         var job = new ExportJobRecord
         {
@@ -88,6 +91,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             ApiUserId = user.Id,
             Format = format,
             Status = ExportJobStatus.Created,
+            Kind = kind,
             SpecJson = """{"filter":{"createdAt":{"startAt":"2026-01-01T00:00:00Z","endAt":"2026-01-31T00:00:00Z"}}}""",
             CreatedAt = createdAt ?? T0,
         };
@@ -101,7 +105,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     private async Task<ExportJobRecord> QueuedJobAsync(ApiUser user, DateTimeOffset queuedAt, QueuePolicy? policy = null)
     {
         var job = await NewJobAsync(user, queuedAt.AddSeconds(-1));
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, policy ?? Policy(), queuedAt, None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, policy ?? Policy(), queuedAt, None));
         return job;
     }
 
@@ -292,11 +296,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var other = await NewUserAsync(sub, "other@example.com");
         var job = await NewJobAsync(user, T0, ExportFormat.Tsv);
 
-        var read = await Jobs.GetAsync(job.ExportId, user.Id, None);
+        var read = await Jobs.GetAsync(job.ExportId, user.Id, Kind, None);
         Assert.Equal(job, read);
         Assert.Equal(TimeSpan.Zero, read!.CreatedAt.Offset);
-        Assert.Null(await Jobs.GetAsync(job.ExportId, other.Id, None));
-        Assert.Null(await Jobs.GetAsync(Guid.NewGuid(), user.Id, None));
+        Assert.Null(await Jobs.GetAsync(job.ExportId, other.Id, Kind, None));
+        Assert.Null(await Jobs.GetAsync(Guid.NewGuid(), user.Id, Kind, None));
         Assert.Equal(job, await Jobs.GetByIdAsync(job.ExportId, None));
         Assert.Null(await Jobs.GetByIdAsync(Guid.NewGuid(), None));
     }
@@ -317,7 +321,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     {
         var (_, user) = await NewSubscriptionAsync();
         var job = await NewJobAsync(user);
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Policy(), T0.AddSeconds(5), None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(5), None));
         var read = await Job(job.ExportId);
         Assert.Equal(ExportJobStatus.Queued, read.Status);
         Assert.Equal(T0.AddSeconds(5), read.QueuedAt);
@@ -331,28 +335,28 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var other = await NewUserAsync(sub, "other@example.com");
         var job = await NewJobAsync(user);
 
-        Assert.Equal(EnqueueOutcome.NotFound, await Jobs.EnqueueAsync(Guid.NewGuid(), user.Id, Policy(), T0, None));
-        Assert.Equal(EnqueueOutcome.NotFound, await Jobs.EnqueueAsync(job.ExportId, other.Id, Policy(), T0, None));
+        Assert.Equal(EnqueueOutcome.NotFound, await Jobs.EnqueueAsync(Guid.NewGuid(), user.Id, Kind, Policy(), T0, None));
+        Assert.Equal(EnqueueOutcome.NotFound, await Jobs.EnqueueAsync(job.ExportId, other.Id, Kind, Policy(), T0, None));
         Assert.Equal(ExportJobStatus.Created, (await Job(job.ExportId)).Status);
 
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Policy(), T0, None));
-        Assert.Equal(EnqueueOutcome.AlreadyQueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Policy(), T0.AddSeconds(1), None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, Policy(), T0, None));
+        Assert.Equal(EnqueueOutcome.AlreadyQueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(1), None));
         Assert.Equal(T0, (await Job(job.ExportId)).QueuedAt);
 
         var lease = (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(2), Lease, None))!.Value;
-        Assert.Equal(EnqueueOutcome.AlreadyQueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Policy(), T0.AddSeconds(3), None));
+        Assert.Equal(EnqueueOutcome.AlreadyQueued, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(3), None));
 
         Assert.True(await Jobs.CompleteAsync(lease, new ExportFileInfo(1, 2, "sha256:ab"), T0.AddSeconds(4), None));
-        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(job.ExportId, user.Id, Policy(), T0.AddSeconds(5), None));
+        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(5), None));
 
         var failed = await QueuedJobAsync(user, T0.AddSeconds(10));
         var failLease = (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(11), Lease, None))!.Value;
         Assert.True(await Jobs.FailAsync(failLease, "boom", T0.AddSeconds(12), None));
-        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(failed.ExportId, user.Id, Policy(), T0.AddSeconds(13), None));
+        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(failed.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(13), None));
 
         var cancelled = await NewJobAsync(user);
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(cancelled.ExportId, user.Id, T0, None));
-        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(cancelled.ExportId, user.Id, Policy(), T0, None));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(cancelled.ExportId, user.Id, Kind, T0, None));
+        Assert.Equal(EnqueueOutcome.Finished, await Jobs.EnqueueAsync(cancelled.ExportId, user.Id, Kind, Policy(), T0, None));
         Assert.Equal(ExportJobStatus.Cancelled, (await Job(cancelled.ExportId)).Status);
     }
 
@@ -369,14 +373,73 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await QueuedJobAsync(colleague, T0.AddSeconds(2), policy);                            // + 1 Queued = 2
 
         var third = await NewJobAsync(user);
-        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(third.ExportId, user.Id, policy, T0.AddSeconds(3), None));
+        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(third.ExportId, user.Id, Kind, policy, T0.AddSeconds(3), None));
         Assert.Equal(ExportJobStatus.Created, (await Job(third.ExportId)).Status);
 
         // Another subscription has its own queue.
         await QueuedJobAsync(stranger, T0.AddSeconds(3), policy);
 
         Assert.True(await Jobs.CompleteAsync(lease, new ExportFileInfo(1, 1, "sha256:00"), T0.AddSeconds(4), None));
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(third.ExportId, user.Id, policy, T0.AddSeconds(5), None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(third.ExportId, user.Id, Kind, policy, T0.AddSeconds(5), None));
+    }
+
+    [Fact]
+    public async Task A_job_is_seen_and_moved_only_through_its_own_kind()
+    {
+        var (_, user) = await NewSubscriptionAsync();
+        var mine = await NewJobAsync(user, T0);
+        var other = await NewJobAsync(user, T0.AddSeconds(1), kind: OtherKind);
+
+        Assert.Equal(OtherKind, (await Job(other.ExportId)).Kind);
+        Assert.Equal(Kind, (await Job(mine.ExportId)).Kind);
+        Assert.Equal(other, await Jobs.GetAsync(other.ExportId, user.Id, OtherKind, None));
+        Assert.Null(await Jobs.GetAsync(other.ExportId, user.Id, Kind, None));
+        Assert.Null(await Jobs.GetAsync(mine.ExportId, user.Id, OtherKind, None));
+
+        Assert.Equal([mine.ExportId], (await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), null, 300, null, None)).Jobs.Select(j => j.ExportId));
+        Assert.Equal([other.ExportId], (await Jobs.ListAsync(user.Id, OtherKind, T0.AddDays(-1), null, 300, null, None)).Jobs.Select(j => j.ExportId));
+
+        Assert.Equal(EnqueueOutcome.NotFound, await Jobs.EnqueueAsync(other.ExportId, user.Id, Kind, Policy(), T0.AddSeconds(2), None));
+        Assert.Equal(CancelOutcome.NotFound, await Jobs.CancelAsync(other.ExportId, user.Id, Kind, T0.AddSeconds(2), None));
+        Assert.Equal(ExportJobStatus.Created, (await Job(other.ExportId)).Status);
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(other.ExportId, user.Id, OtherKind, Policy(), T0.AddSeconds(3), None));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(other.ExportId, user.Id, OtherKind, T0.AddSeconds(4), None));
+    }
+
+    [Fact]
+    public async Task Queue_slots_and_quota_are_shared_by_every_kind_of_a_subscription()
+    {
+        var (sub, user) = await NewSubscriptionAsync();
+        var dayStart = T0.AddHours(-6);
+        var policy = Policy(maxQueued: 2, maxProcessing: 1, quota: 1000, dayStart: dayStart);
+
+        // A job of another kind completes 1000 bytes: the quota of activities is used up too.
+        var spent = await NewJobAsync(user, T0, kind: OtherKind);
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(spent.ExportId, user.Id, OtherKind, policy, T0.AddSeconds(1), None));
+        var spentLease = (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(2), Lease, None))!.Value;
+        Assert.Equal(spent.ExportId, spentLease.ExportId);
+        Assert.True(await Jobs.CompleteAsync(spentLease, new ExportFileInfo(1, 1000, "sha256:00"), T0.AddSeconds(3), None));
+        Assert.Equal(1000, await Jobs.ExportedBytesSinceAsync(sub.Id, dayStart, None));
+        var blocked = await NewJobAsync(user, T0.AddSeconds(4));
+        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(blocked.ExportId, user.Id, Kind, policy, T0.AddSeconds(5), None));
+
+        // The next quota day: one job of each kind fills the queue of two, whichever kind asks next.
+        var nextDay = policy with { QuotaDayStart = dayStart.AddDays(1) };
+        var at = T0.AddDays(1);
+        var processing = await NewJobAsync(user, at, kind: OtherKind);
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(processing.ExportId, user.Id, OtherKind, nextDay, at.AddSeconds(1), None));
+        var lease = (await Jobs.TryClaimNextAsync("n", at.AddSeconds(2), Lease, None))!.Value;
+        Assert.Equal(processing.ExportId, lease.ExportId);
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(blocked.ExportId, user.Id, Kind, nextDay, at.AddSeconds(3), None));
+        var third = await NewJobAsync(user, at.AddSeconds(4));
+        var fourth = await NewJobAsync(user, at.AddSeconds(4), kind: OtherKind);
+        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(third.ExportId, user.Id, Kind, nextDay, at.AddSeconds(5), None));
+        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(fourth.ExportId, user.Id, OtherKind, nextDay, at.AddSeconds(5), None));
+
+        // The other kind's job holds the only processing slot: the queued activity job waits for it.
+        Assert.Null(await Jobs.TryClaimNextAsync("n", at.AddSeconds(6), Lease, None));
+        Assert.True(await Jobs.CompleteAsync(lease, new ExportFileInfo(1, 1, "sha256:00"), at.AddSeconds(7), None));
+        Assert.Equal(blocked.ExportId, (await Jobs.TryClaimNextAsync("n", at.AddSeconds(8), Lease, None))!.Value.ExportId);
     }
 
     [Fact]
@@ -393,7 +456,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var policy = Policy(maxQueued: 10);
         var nodes = await NodesAsync(3);
         var outcomes = await Task.WhenAll(jobs.Select((j, i) => Task.Run(() =>
-            nodes[i % nodes.Count].Jobs.EnqueueAsync(j.ExportId, j.ApiUserId, policy, T0.AddMinutes(1), None))));
+            nodes[i % nodes.Count].Jobs.EnqueueAsync(j.ExportId, j.ApiUserId, Kind, policy, T0.AddMinutes(1), None))));
 
         Assert.Equal(10, outcomes.Count(o => o == EnqueueOutcome.Enqueued));
         Assert.Equal(20, outcomes.Count(o => o == EnqueueOutcome.QueueFull));
@@ -429,12 +492,12 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(1001, await Jobs.ExportedBytesSinceAsync(sub.Id, dayStart, None));
 
         var blocked = await NewJobAsync(user, T0.AddMinutes(4));
-        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(blocked.ExportId, user.Id, policy, T0.AddMinutes(5), None));
+        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(blocked.ExportId, user.Id, Kind, policy, T0.AddMinutes(5), None));
         Assert.Equal(ExportJobStatus.Created, (await Job(blocked.ExportId)).Status);
 
         // The next quota day starts afresh.
         Assert.Equal(EnqueueOutcome.Enqueued,
-            await Jobs.EnqueueAsync(blocked.ExportId, user.Id, policy with { QuotaDayStart = dayStart.AddDays(1) }, T0.AddDays(1), None));
+            await Jobs.EnqueueAsync(blocked.ExportId, user.Id, Kind, policy with { QuotaDayStart = dayStart.AddDays(1) }, T0.AddDays(1), None));
     }
 
     [Fact]
@@ -445,9 +508,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await CompleteJobAsync(user, T0, 10, policy with { DailyQuotaBytes = long.MaxValue });
         await QueuedJobAsync(user, T0.AddSeconds(1), policy with { DailyQuotaBytes = long.MaxValue });
         var job = await NewJobAsync(user);
-        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(job.ExportId, user.Id, policy, T0.AddSeconds(2), None));
+        Assert.Equal(EnqueueOutcome.QuotaExceeded, await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, policy, T0.AddSeconds(2), None));
         Assert.Equal(EnqueueOutcome.QueueFull,
-            await Jobs.EnqueueAsync(job.ExportId, user.Id, policy with { DailyQuotaBytes = 11 }, T0.AddSeconds(2), None));
+            await Jobs.EnqueueAsync(job.ExportId, user.Id, Kind, policy with { DailyQuotaBytes = 11 }, T0.AddSeconds(2), None));
     }
 
     [Fact]
@@ -755,8 +818,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
         foreach (var job in new[] { created, queued, processing })
         {
-            Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(job.ExportId, user.Id, T0.AddSeconds(30), None));
-            Assert.Equal(CancelOutcome.AlreadyCancelled, await Jobs.CancelAsync(job.ExportId, user.Id, T0.AddSeconds(31), None));
+            Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(job.ExportId, user.Id, Kind, T0.AddSeconds(30), None));
+            Assert.Equal(CancelOutcome.AlreadyCancelled, await Jobs.CancelAsync(job.ExportId, user.Id, Kind, T0.AddSeconds(31), None));
         }
 
         var c = await Job(created.ExportId);
@@ -792,14 +855,14 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var failLease = (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(11), Lease, None))!.Value;
         Assert.True(await Jobs.FailAsync(failLease, "boom", T0.AddSeconds(12), None));
 
-        Assert.Equal(CancelOutcome.Finished, await Jobs.CancelAsync(completed.ExportId, user.Id, T0.AddMinutes(1), None));
-        Assert.Equal(CancelOutcome.Finished, await Jobs.CancelAsync(failedJob.ExportId, user.Id, T0.AddMinutes(1), None));
+        Assert.Equal(CancelOutcome.Finished, await Jobs.CancelAsync(completed.ExportId, user.Id, Kind, T0.AddMinutes(1), None));
+        Assert.Equal(CancelOutcome.Finished, await Jobs.CancelAsync(failedJob.ExportId, user.Id, Kind, T0.AddMinutes(1), None));
         Assert.Equal(ExportJobStatus.Completed, (await Job(completed.ExportId)).Status);
         Assert.Equal(ExportJobStatus.Failed, (await Job(failedJob.ExportId)).Status);
 
         var mine = await NewJobAsync(user);
-        Assert.Equal(CancelOutcome.NotFound, await Jobs.CancelAsync(Guid.NewGuid(), user.Id, T0, None));
-        Assert.Equal(CancelOutcome.NotFound, await Jobs.CancelAsync(mine.ExportId, other.Id, T0, None));
+        Assert.Equal(CancelOutcome.NotFound, await Jobs.CancelAsync(Guid.NewGuid(), user.Id, Kind, T0, None));
+        Assert.Equal(CancelOutcome.NotFound, await Jobs.CancelAsync(mine.ExportId, other.Id, Kind, T0, None));
         Assert.Equal(ExportJobStatus.Created, (await Job(mine.ExportId)).Status);
     }
 
@@ -814,11 +877,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(first.ExportId, lease.ExportId);
         Assert.Null(await Jobs.TryClaimNextAsync("n", T0.AddSeconds(3), Lease, None));
         var third = await NewJobAsync(user);
-        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(third.ExportId, user.Id, policy, T0.AddSeconds(3), None));
+        Assert.Equal(EnqueueOutcome.QueueFull, await Jobs.EnqueueAsync(third.ExportId, user.Id, Kind, policy, T0.AddSeconds(3), None));
 
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(first.ExportId, user.Id, T0.AddSeconds(4), None));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(first.ExportId, user.Id, Kind, T0.AddSeconds(4), None));
         Assert.Equal(second.ExportId, (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(5), Lease, None))?.ExportId);
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(third.ExportId, user.Id, policy, T0.AddSeconds(6), None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(third.ExportId, user.Id, Kind, policy, T0.AddSeconds(6), None));
     }
 
     [Fact]
@@ -829,7 +892,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         {
             var job = await QueuedJobAsync(user, T0.AddSeconds(i));
             var lease = (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(i), Lease, None))!.Value;
-            var cancel = Task.Run(() => Jobs.CancelAsync(job.ExportId, user.Id, T0.AddMinutes(1), None));
+            var cancel = Task.Run(() => Jobs.CancelAsync(job.ExportId, user.Id, Kind, T0.AddMinutes(1), None));
             var complete = Task.Run(() => Jobs.CompleteAsync(lease, new ExportFileInfo(1, 1, "sha256:00"), T0.AddMinutes(1), None));
             var cancelled = await cancel == CancelOutcome.Cancelled;
             var completed = await complete;
@@ -861,7 +924,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var pages = 0;
         do
         {
-            var page = await Jobs.ListAsync(user.Id, since, null, 7, cursor, None);
+            var page = await Jobs.ListAsync(user.Id, Kind, since, null, 7, cursor, None);
             pages++;
             Assert.True(page.Jobs.Count <= 7);
             Assert.True(page.Next is null || page.Jobs.Count == 7);
@@ -877,8 +940,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.All(seen, j => Assert.Equal(user.Id, j.ApiUserId));
 
         // Paging is stable: the same cursor gives the same page.
-        var firstPage = await Jobs.ListAsync(user.Id, since, null, 7, null, None);
-        var again = await Jobs.ListAsync(user.Id, since, null, 7, firstPage.Next, None);
+        var firstPage = await Jobs.ListAsync(user.Id, Kind, since, null, 7, null, None);
+        var again = await Jobs.ListAsync(user.Id, Kind, since, null, 7, firstPage.Next, None);
         Assert.Equal(seen.Skip(7).Take(7).Select(j => j.ExportId), again.Jobs.Select(j => j.ExportId));
     }
 
@@ -891,16 +954,16 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             await NewJobAsync(user, T0.AddSeconds(i));
         }
 
-        var first = await Jobs.ListAsync(user.Id, T0, null, 3, null, None);
+        var first = await Jobs.ListAsync(user.Id, Kind, T0, null, 3, null, None);
         Assert.Equal(3, first.Jobs.Count);
         Assert.NotNull(first.Next);
-        var second = await Jobs.ListAsync(user.Id, T0, null, 3, first.Next, None);
+        var second = await Jobs.ListAsync(user.Id, Kind, T0, null, 3, first.Next, None);
         Assert.Equal(3, second.Jobs.Count);
         Assert.Null(second.Next);
-        var all = await Jobs.ListAsync(user.Id, T0, null, 300, null, None);
+        var all = await Jobs.ListAsync(user.Id, Kind, T0, null, 300, null, None);
         Assert.Equal(6, all.Jobs.Count);
         Assert.Null(all.Next);
-        var empty = await Jobs.ListAsync(user.Id, T0.AddDays(1), null, 300, null, None);
+        var empty = await Jobs.ListAsync(user.Id, Kind, T0.AddDays(1), null, 300, null, None);
         Assert.Empty(empty.Jobs);
         Assert.Null(empty.Next);
     }
@@ -912,16 +975,16 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var created = await NewJobAsync(user, T0);
         var queued = await QueuedJobAsync(user, T0.AddSeconds(10));
         var cancelled = await NewJobAsync(user, T0.AddSeconds(20));
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(cancelled.ExportId, user.Id, T0.AddSeconds(21), None));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(cancelled.ExportId, user.Id, Kind, T0.AddSeconds(21), None));
 
-        var onlyCancelled = await Jobs.ListAsync(user.Id, T0.AddDays(-1), [ExportJobStatus.Cancelled], 300, null, None);
+        var onlyCancelled = await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), [ExportJobStatus.Cancelled], 300, null, None);
         Assert.Equal([cancelled.ExportId], onlyCancelled.Jobs.Select(j => j.ExportId));
-        var createdOrQueued = await Jobs.ListAsync(user.Id, T0.AddDays(-1), [ExportJobStatus.Created, ExportJobStatus.Queued], 1, null, None);
+        var createdOrQueued = await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), [ExportJobStatus.Created, ExportJobStatus.Queued], 1, null, None);
         Assert.Equal([created.ExportId], createdOrQueued.Jobs.Select(j => j.ExportId));
-        var rest = await Jobs.ListAsync(user.Id, T0.AddDays(-1), [ExportJobStatus.Created, ExportJobStatus.Queued], 1, createdOrQueued.Next, None);
+        var rest = await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), [ExportJobStatus.Created, ExportJobStatus.Queued], 1, createdOrQueued.Next, None);
         Assert.Equal([queued.ExportId], rest.Jobs.Select(j => j.ExportId));
         Assert.Null(rest.Next);
-        Assert.Empty((await Jobs.ListAsync(user.Id, T0.AddDays(-1), [ExportJobStatus.Failed], 300, null, None)).Jobs);
+        Assert.Empty((await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), [ExportJobStatus.Failed], 300, null, None)).Jobs);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -978,10 +1041,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
         var oldCreated = await NewJobAsync(user, cutoff.AddDays(-10));                 // never finished: by createdAt
         var oldCancelled = await NewJobAsync(user, cutoff.AddDays(-10));
-        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(oldCancelled.ExportId, user.Id, cutoff.AddDays(-10), None));
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(oldCancelled.ExportId, user.Id, Kind, cutoff.AddDays(-10), None));
         var oldCompleted = await CompleteJobAsync(user, cutoff.AddDays(-5), 1);       // finished before the cutoff
         var lateCompleted = await NewJobAsync(user, cutoff.AddDays(-5));                // created before, finished after
-        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(lateCompleted.ExportId, user.Id, Policy(), cutoff.AddDays(-5), None));
+        Assert.Equal(EnqueueOutcome.Enqueued, await Jobs.EnqueueAsync(lateCompleted.ExportId, user.Id, Kind, Policy(), cutoff.AddDays(-5), None));
         var lateLease = (await Jobs.TryClaimNextAsync("n", cutoff.AddDays(-5), Lease, None))!.Value;
         Assert.True(await Jobs.CompleteAsync(lateLease, new ExportFileInfo(1, 1, "sha256:00"), cutoff.AddDays(1), None));
         var oldProcessing = await QueuedJobAsync(user, cutoff.AddDays(-3));
@@ -1015,7 +1078,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var kept = await NewJobAsync(stranger);
 
         Assert.Equal(4, await Jobs.DeleteSubscriptionJobsAsync(sub.Id, None));
-        Assert.Empty((await Jobs.ListAsync(user.Id, T0.AddDays(-1), null, 300, null, None)).Jobs);
+        Assert.Empty((await Jobs.ListAsync(user.Id, Kind, T0.AddDays(-1), null, 300, null, None)).Jobs);
         Assert.Equal(0, await Jobs.ExportedBytesSinceAsync(sub.Id, T0.AddDays(-1), None));
         Assert.NotNull(await Jobs.GetByIdAsync(kept.ExportId, None));
         Assert.Equal(0, await Jobs.DeleteSubscriptionJobsAsync(sub.Id, None));

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;

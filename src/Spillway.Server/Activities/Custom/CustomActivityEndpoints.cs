@@ -15,8 +15,6 @@ namespace Spillway.Server.Activities.Custom;
 /// </summary>
 internal static class CustomActivityEndpoints
 {
-    private const string Type = "/rest/v1/activities/external/type/{apiName}";
-
     public static RouteGroupBuilder MapCustomActivityEndpoints(this IEndpointRouteBuilder app)
     {
         var rest = app.MapGroup("/rest/v1/activities").WithTags("Activities").AddEndpointFilter<ApiAccessFilter>();
@@ -45,17 +43,6 @@ internal static class CustomActivityEndpoints
             .WithSummary("Delete Custom Activity Type Attributes").WithMetadata(write);
         rest.MapPost("/external.json", AddActivitiesAsync).WithName("addCustomActivityUsingPOST")
             .WithSummary("Add Custom Activities").WithMetadata(new RequiresPermission(Permissions.ReadWriteActivity));
-
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/external/types.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, Type + "/describe.json", HttpMethods.Get);
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/external/type.json", HttpMethods.Post);
-        MarketoFallbacks.MapMethodNotSupported(app, Type + ".json", HttpMethods.Post);
-        foreach (var action in new[] { "approve", "discardDraft", "delete", "attributes/create", "attributes/update", "attributes/delete" })
-        {
-            MarketoFallbacks.MapMethodNotSupported(app, $"{Type}/{action}.json", HttpMethods.Post);
-        }
-
-        MarketoFallbacks.MapMethodNotSupported(app, "/rest/v1/activities/external.json", HttpMethods.Post);
         return rest;
     }
 

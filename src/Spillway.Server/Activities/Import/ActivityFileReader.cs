@@ -5,8 +5,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spillway.Contracts;
+using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Seeding;
-using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Activities.Import;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Data.Sqlite;
 
 namespace Spillway.Server.Storage.Embedded;
@@ -10,22 +11,22 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
 {
     private const string Columns =
         "export_id, subscription_id, api_user_id, format, status, spec, created_at, queued_at, started_at, finished_at, " +
-        "number_of_records, file_size, file_checksum, error_msg, fencing_token, file_expired";
+        "number_of_records, file_size, file_checksum, error_msg, fencing_token, file_expired, kind";
 
     public async Task CreateAsync(ExportJobRecord job, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);
         await using var cmd = SqliteDatabase.Command(c, null,
-            "INSERT INTO export_job (export_id, subscription_id, api_user_id, format, status, spec, created_at) VALUES ($id, $s, $u, $f, $st, $spec, $t)")
+            "INSERT INTO export_job (export_id, subscription_id, api_user_id, format, status, spec, created_at, kind) VALUES ($id, $s, $u, $f, $st, $spec, $t, $k)")
             .With("$id", Id(job.ExportId)).With("$s", job.SubscriptionId).With("$u", job.ApiUserId).With("$f", (int)job.Format)
-            .With("$st", job.Status.ToString()).With("$spec", job.SpecJson).With("$t", job.CreatedAt.Ms());
+            .With("$st", job.Status.ToString()).With("$spec", job.SpecJson).With("$t", job.CreatedAt.Ms()).With("$k", job.Kind);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, CancellationToken ct)
+    public async Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, string kind, CancellationToken ct)
     {
         var job = await GetByIdAsync(exportId, ct);
-        return job?.ApiUserId == apiUserId ? job : null;
+        return IsCallers(job, apiUserId, kind) ? job : null;
     }
 
     public async Task<ExportJobRecord?> GetByIdAsync(Guid exportId, CancellationToken ct)
@@ -34,11 +35,11 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         return await GetAsync(c, null, exportId, ct);
     }
 
-    public async Task<JobPage> ListAsync(int apiUserId, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses, int batchSize,
-        JobListCursor? after, CancellationToken ct)
+    public async Task<JobPage> ListAsync(int apiUserId, string kind, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses,
+        int batchSize, JobListCursor? after, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);
-        var sql = $"SELECT {Columns} FROM export_job WHERE api_user_id = $u AND created_at >= $since";
+        var sql = $"SELECT {Columns} FROM export_job WHERE api_user_id = $u AND kind = $k AND created_at >= $since";
         if (statuses is { Count: > 0 })
         {
             // Enum names only: never user text.
@@ -51,7 +52,7 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         }
 
         sql += " ORDER BY created_at, export_id LIMIT $n";
-        await using var cmd = SqliteDatabase.Command(c, null, sql).With("$u", apiUserId).With("$since", createdSince.Ms()).With("$n", batchSize + 1);
+        await using var cmd = SqliteDatabase.Command(c, null, sql).With("$u", apiUserId).With("$k", kind).With("$since", createdSince.Ms()).With("$n", batchSize + 1);
         if (after is not null)
         {
             cmd.With("$ac", after.CreatedAt.Ms()).With("$aid", Id(after.ExportId));
@@ -68,12 +69,12 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         return new JobPage(jobs, new JobListCursor(last.CreatedAt, last.ExportId));
     }
 
-    public async Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, QueuePolicy policy, DateTimeOffset now, CancellationToken ct)
+    public async Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, string kind, QueuePolicy policy, DateTimeOffset now, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);
         await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
         var job = await GetAsync(c, tx, exportId, ct);
-        if (job is null || job.ApiUserId != apiUserId)
+        if (!IsCallers(job, apiUserId, kind))
         {
             return EnqueueOutcome.NotFound;
         }
@@ -113,12 +114,12 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         return EnqueueOutcome.Enqueued;
     }
 
-    public async Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, DateTimeOffset now, CancellationToken ct)
+    public async Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, string kind, DateTimeOffset now, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);
         await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
         var job = await GetAsync(c, tx, exportId, ct);
-        if (job is null || job.ApiUserId != apiUserId)
+        if (!IsCallers(job, apiUserId, kind))
         {
             return CancelOutcome.NotFound;
         }
@@ -263,6 +264,9 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
 
     private static string Id(Guid id) => id.ToString("D");
 
+    private static bool IsCallers([NotNullWhen(true)] ExportJobRecord? job, int apiUserId, string kind) =>
+        job is not null && job.ApiUserId == apiUserId && string.Equals(job.Kind, kind, StringComparison.Ordinal);
+
     private static async Task<ExportLease?> ReadLeaseAsync(SqliteCommand claim, string nodeId, DateTimeOffset expiresAt, CancellationToken ct)
     {
         await using var r = await claim.ExecuteReaderAsync(ct);
@@ -304,6 +308,7 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
                 ErrorMsg = r.StringOrNull(13),
                 FencingToken = r.GetInt64(14),
                 FileExpired = r.GetInt64(15) != 0,
+                Kind = r.GetString(16),
             });
         }
 

@@ -24,7 +24,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
 
     private const string Columns =
         "export_id, subscription_id, api_user_id, format, status, spec_json, created_at, queued_at, started_at, " +
-        "finished_at, number_of_records, file_size, file_checksum, error_msg, fencing_token, file_expired";
+        "finished_at, number_of_records, file_size, file_checksum, error_msg, fencing_token, file_expired, kind";
 
     private const string LeaseColumns = "export_id, subscription_id, lease_node, fencing_token, lease_expires_at";
 
@@ -34,19 +34,19 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         await using var command = Command(dataSource,
             $"""
             INSERT INTO export_job ({Columns})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             """,
             Uuid(job.ExportId), Int(job.SubscriptionId), Int(job.ApiUserId), Text(job.Format.ToString()),
             Text(job.Status.ToString()), Text(job.SpecJson), Time(job.CreatedAt), NTime(job.QueuedAt), NTime(job.StartedAt),
             NTime(job.FinishedAt), NLong(job.NumberOfRecords), NLong(job.FileSize), Text(job.FileChecksum), Text(job.ErrorMsg),
-            Long(job.FencingToken), P(job.FileExpired, NpgsqlDbType.Boolean));
+            Long(job.FencingToken), P(job.FileExpired, NpgsqlDbType.Boolean), Text(job.Kind));
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, CancellationToken ct)
+    public async Task<ExportJobRecord?> GetAsync(Guid exportId, int apiUserId, string kind, CancellationToken ct)
     {
         await using var command = Command(dataSource,
-            $"SELECT {Columns} FROM export_job WHERE export_id = $1 AND api_user_id = $2", Uuid(exportId), Int(apiUserId));
+            $"SELECT {Columns} FROM export_job WHERE export_id = $1 AND api_user_id = $2 AND kind = $3", Uuid(exportId), Int(apiUserId), Text(kind));
         return await PostgresIdentityStore.ReadOneAsync(command, ReadJob, ct);
     }
 
@@ -56,12 +56,12 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         return await PostgresIdentityStore.ReadOneAsync(command, ReadJob, ct);
     }
 
-    public async Task<JobPage> ListAsync(int apiUserId, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses,
+    public async Task<JobPage> ListAsync(int apiUserId, string kind, DateTimeOffset createdSince, IReadOnlyCollection<ExportJobStatus>? statuses,
         int batchSize, JobListCursor? after, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var parameters = new List<NpgsqlParameter> { Int(apiUserId), Time(createdSince), Int(batchSize + 1) };
-        var sql = $"SELECT {Columns} FROM export_job WHERE api_user_id = $1 AND created_at >= $2";
+        var parameters = new List<NpgsqlParameter> { Int(apiUserId), Time(createdSince), Int(batchSize + 1), Text(kind) };
+        var sql = $"SELECT {Columns} FROM export_job WHERE api_user_id = $1 AND kind = $4 AND created_at >= $2";
         if (statuses is { Count: > 0 })
         {
             parameters.Add(P(statuses.Select(s => s.ToString()).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
@@ -88,7 +88,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         return new JobPage(page, new JobListCursor(last.CreatedAt, last.ExportId));
     }
 
-    public async Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, QueuePolicy policy, DateTimeOffset now, CancellationToken ct)
+    public async Task<EnqueueOutcome> EnqueueAsync(Guid exportId, int apiUserId, string kind, QueuePolicy policy, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(policy);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -96,7 +96,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
 
         int subscriptionId;
         await using (var owner = Command(connection, transaction,
-            "SELECT subscription_id FROM export_job WHERE export_id = $1 AND api_user_id = $2", Uuid(exportId), Int(apiUserId)))
+            "SELECT subscription_id FROM export_job WHERE export_id = $1 AND api_user_id = $2 AND kind = $3", Uuid(exportId), Int(apiUserId), Text(kind)))
         {
             var found = await owner.ExecuteScalarAsync(ct);
             if (found is not int id)
@@ -163,7 +163,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         return EnqueueOutcome.Enqueued;
     }
 
-    public async Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, DateTimeOffset now, CancellationToken ct)
+    public async Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, string kind, DateTimeOffset now, CancellationToken ct)
     {
         // A cancelled job keeps the timestamps it reached (decisions.md 22); cancelled_at is internal bookkeeping.
         // Clearing lease_expires_at and the status change make every later renew/complete/fail of the lease fail.
@@ -172,9 +172,9 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             await using (var cancel = Command(dataSource,
                 """
                 UPDATE export_job SET status = 'Cancelled', cancelled_at = $3, lease_node = NULL, lease_expires_at = NULL
-                WHERE export_id = $1 AND api_user_id = $2 AND status IN ('Created', 'Queued', 'Processing')
+                WHERE export_id = $1 AND api_user_id = $2 AND kind = $4 AND status IN ('Created', 'Queued', 'Processing')
                 """,
-                Uuid(exportId), Int(apiUserId), Time(now)))
+                Uuid(exportId), Int(apiUserId), Time(now), Text(kind)))
             {
                 if (await cancel.ExecuteNonQueryAsync(ct) > 0)
                 {
@@ -183,7 +183,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             }
 
             await using var read = Command(dataSource,
-                "SELECT status FROM export_job WHERE export_id = $1 AND api_user_id = $2", Uuid(exportId), Int(apiUserId));
+                "SELECT status FROM export_job WHERE export_id = $1 AND api_user_id = $2 AND kind = $3", Uuid(exportId), Int(apiUserId), Text(kind));
             switch (await read.ExecuteScalarAsync(ct) is string s ? Enum.Parse<ExportJobStatus>(s) : (ExportJobStatus?)null)
             {
                 case null:
@@ -428,5 +428,6 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         ErrorMsg = r.GetNString(13),
         FencingToken = r.GetInt64(14),
         FileExpired = r.GetBoolean(15),
+        Kind = r.GetString(16),
     };
 }

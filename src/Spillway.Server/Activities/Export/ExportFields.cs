@@ -1,4 +1,4 @@
-namespace Spillway.Server.BulkExport;
+namespace Spillway.Server.Activities.Export;
 
 /// <summary>A column of the activity export file (reference §7.1). Not persisted by value: stored as its wire name.</summary>
 public enum ExportField
