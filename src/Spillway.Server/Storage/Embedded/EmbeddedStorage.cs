@@ -20,6 +20,7 @@ public static class EmbeddedStorage
         });
         services.TryAddSingleton<IIdentityStore, SqliteIdentityStore>();
         services.TryAddSingleton<IExportJobStore, SqliteExportJobStore>();
+        services.TryAddSingleton<IJobControlStore, SqliteJobControlStore>();
         services.TryAddSingleton(sp =>
         {
             sp.GetRequiredService<DataFolderLock>();

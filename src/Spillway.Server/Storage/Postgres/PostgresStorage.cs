@@ -22,6 +22,7 @@ public static class PostgresStorage
         services.AddSingleton<IStorageInitializer>(sp => sp.GetRequiredService<PostgresMigrator>());
         services.AddSingleton<IIdentityStore, PostgresIdentityStore>();
         services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
+        services.AddSingleton<IJobControlStore, PostgresJobControlStore>();
         services.AddSingleton<PostgresActivityStore>();
         services.AddSingleton<IActivityStore>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<PostgresActivityStore>());
