@@ -60,6 +60,7 @@ public static class SpillwayApp
         var clock = new SpillwayClock();
         services.AddSingleton(clock);
         services.AddSingleton<TimeProvider>(clock);
+        services.AddSingleton<ISubscriptionClock, ServerSubscriptionClock>();
 
         var postgres = string.Equals(options.Provider, "Postgres", StringComparison.OrdinalIgnoreCase);
         if (postgres)
@@ -91,13 +92,15 @@ public static class SpillwayApp
         services.AddSingleton<StatusSnapshots>();
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<ExportRunner>();
+        services.AddSingleton<ExportCompletion>();
+        services.AddSingleton<IExportInterventions, DefaultExportInterventions>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService<ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
-        services.AddSpillwayControls(postgres);
+        services.AddSpillwayControls();
         services.AddScoped<ApiAccessFilter>();
         services.AddScoped<AdminKeyFilter>();
 
