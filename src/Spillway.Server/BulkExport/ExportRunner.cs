@@ -8,7 +8,7 @@ namespace Spillway.Server.BulkExport;
 /// <summary>
 /// Runs one export: streams the window from the activity store through the file writer into a temporary file,
 /// counting rows and bytes and hashing in the same pass, and flushes it to disk. Publishing and the state change
-/// are the worker's, under the lease.
+/// are <see cref="ExportCompletion"/>'s, under the lease.
 /// </summary>
 public sealed class ExportRunner(IActivityStore activities, ExportFileStore files, IOptions<SpillwayOptions> options)
 {
