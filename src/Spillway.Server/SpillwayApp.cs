@@ -58,8 +58,9 @@ public static class SpillwayApp
         var clock = new SpillwayClock();
         services.AddSingleton(clock);
         services.AddSingleton<TimeProvider>(clock);
+        services.AddSingleton<ISubscriptionClock, ServerSubscriptionClock>();
 
-        var storage = services.AddSpillwayStorage(options);
+        services.AddSpillwayStorage(options);
         services.AddSingleton<SubscriptionDirectory>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<ActivityTypeRegistry>();
@@ -69,14 +70,15 @@ public static class SpillwayApp
         services.AddSingleton<IExtractKind, ActivityExtract>();
         services.AddSingleton<ExtractKinds>();
         services.AddSingleton<ExportRunner>();
+        services.AddSingleton<ExportCompletion>();
+        services.AddSingleton<IExportInterventions, DefaultExportInterventions>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService<ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
-        // Until the job-control SQL moves into the provider folders, the controls pick it by this flag.
-        services.AddSpillwayControls(postgres: !storage.Solo);
+        services.AddSpillwayControls();
         services.AddScoped<ApiAccessFilter>();
         services.AddScoped<AdminKeyFilter>();
 

@@ -33,9 +33,10 @@ internal static class ActivityEndpoints
     internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
         MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);
 
-    internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, TimeProvider clock)
+    internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, ISubscriptionClock clock)
     {
-        var usage = await limiter.UsageAsync(ApiCaller.Of(context), clock.GetUtcNow(), context.RequestAborted);
+        var caller = ApiCaller.Of(context);
+        var usage = await limiter.UsageAsync(caller, clock.NowOf(caller.Subscription.Id), context.RequestAborted);
         return MarketoHttp.Success(context, [usage], MarketoJsonContext.Wire.MarketoResponseUsageDay);
     }
 }

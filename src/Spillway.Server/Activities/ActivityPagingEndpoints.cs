@@ -217,8 +217,8 @@ internal static class ActivityPagingEndpoints
                 }
 
                 leadIds = await reader.ListMembersAsync(subscriptionId, listId, int.MaxValue, context.RequestAborted);
-                var clock = context.RequestServices.GetRequiredService<TimeProvider>();
-                if (leadIds.Count >= LargeList && clock.GetUtcNow() >= LargeListCutoff)
+                var clock = context.RequestServices.GetRequiredService<ISubscriptionClock>();
+                if (leadIds.Count >= LargeList && clock.NowOf(subscriptionId) >= LargeListCutoff)
                 {
                     return (null, Invalid("listId", $"the list has {LargeList:N0} or more leads"));
                 }

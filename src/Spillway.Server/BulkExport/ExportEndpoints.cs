@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Spillway.Contracts;
-using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Storage;
@@ -61,7 +60,7 @@ internal static class ExportEndpoints
         ?? throw new InvalidOperationException("The endpoint was not mapped by MapBulkExtract.");
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CreateAsync(HttpContext context,
-        IExportJobStore jobs, TimeProvider clock)
+        IExportJobStore jobs, ISubscriptionClock clock)
     {
         var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
@@ -90,7 +89,7 @@ internal static class ExportEndpoints
                 return Fail(context, parsed.Error);
             }
 
-            var now = clock.GetUtcNow();
+            var now = clock.NowOf(caller.Subscription.Id);
             if (await QuotaUsedUpAsync(jobs, caller, now, context.RequestAborted))
             {
                 return Fail(context, MarketoErrors.ExportDailyQuotaExceeded(caller.Limits.DailyExportQuotaMegabytes));
@@ -113,7 +112,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> EnqueueAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock, Controls.SubscriptionControls controls)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, ISubscriptionClock clock, IExportInterventions interventions)
     {
         var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
@@ -122,11 +121,11 @@ internal static class ExportEndpoints
             return Fail(context, MarketoErrors.NotFound);
         }
 
-        var now = clock.GetUtcNow();
+        var now = clock.NowOf(caller.Subscription.Id);
         var limits = caller.Limits;
-        // Manual progression or a start latency (Controls) enqueue the job held: no worker claims it until it is released.
-        var maxProcessing = controls.HoldsAtEnqueue(caller.Subscription.Id) ? IJobControlStore.Held : limits.MaxProcessingJobs;
-        var policy = new QueuePolicy(limits.MaxQueuedJobs, maxProcessing, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now));
+        // A held job is Queued like any other, but no worker claims it until it is released.
+        var policy = new QueuePolicy(limits.MaxQueuedJobs, limits.MaxProcessingJobs, limits.DailyExportQuotaBytes, SpillwayClock.QuotaDayStart(now),
+            Hold: interventions.HoldsAtEnqueue(caller.Subscription.Id));
         var outcome = await jobs.EnqueueAsync(id, caller.User.Id, kind.Name, policy, Truncate(now), context.RequestAborted);
         switch (outcome)
         {
@@ -161,10 +160,10 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> StatusAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, StatusSnapshots snapshots, TimeProvider clock)
+        IExportJobStore jobs, StatusSnapshots snapshots, ISubscriptionClock clock)
     {
         var caller = ApiCaller.Of(context);
-        var job = await FindAsync(jobs, KindOf(context), caller, exportId, clock.GetUtcNow(), context.RequestAborted);
+        var job = await FindAsync(jobs, KindOf(context), caller, exportId, clock.NowOf(caller.Subscription.Id), context.RequestAborted);
         return job is null ? Fail(context, MarketoErrors.NotFound) : Ok(context, snapshots.Show(job));
     }
 
@@ -190,7 +189,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> CancelAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, TimeProvider clock)
+        IExportJobStore jobs, ExportSignal signal, StatusSnapshots snapshots, ISubscriptionClock clock)
     {
         var kind = KindOf(context);
         var caller = ApiCaller.Of(context);
@@ -199,7 +198,7 @@ internal static class ExportEndpoints
             return Fail(context, MarketoErrors.NotFound);
         }
 
-        var outcome = await jobs.CancelAsync(id, caller.User.Id, kind.Name, Truncate(clock.GetUtcNow()), context.RequestAborted);
+        var outcome = await jobs.CancelAsync(id, caller.User.Id, kind.Name, Truncate(clock.NowOf(caller.Subscription.Id)), context.RequestAborted);
         if (outcome == CancelOutcome.NotFound)
         {
             return Fail(context, MarketoErrors.NotFound);
@@ -226,10 +225,10 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ContentHttpResult>> FileAsync(HttpContext context, string exportId,
-        IExportJobStore jobs, ExportFileStore files, TimeProvider clock)
+        IExportJobStore jobs, ExportFileStore files, ISubscriptionClock clock)
     {
         var caller = ApiCaller.Of(context);
-        var now = clock.GetUtcNow();
+        var now = clock.NowOf(caller.Subscription.Id);
         var job = await FindAsync(jobs, KindOf(context), caller, exportId, now, context.RequestAborted);
         if (job is not { Status: ExportJobStatus.Completed, FileChecksum: not null } || job.FileExpired
             || job.FinishedAt + TimeSpan.FromDays(caller.Limits.FileRetentionDays) <= now
@@ -253,7 +252,7 @@ internal static class ExportEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<ExportJob>>> ListAsync(HttpContext context, IExportJobStore jobs,
-        TimeProvider clock)
+        ISubscriptionClock clock)
     {
         var caller = ApiCaller.Of(context);
         var query = context.Request.Query;
@@ -287,7 +286,7 @@ internal static class ExportEndpoints
             return Fail(context, MarketoErrors.InvalidData("Invalid value specified for attribute 'nextPageToken'"));
         }
 
-        var since = clock.GetUtcNow() - TimeSpan.FromDays(caller.Limits.ListWindowDays);
+        var since = clock.NowOf(caller.Subscription.Id) - TimeSpan.FromDays(caller.Limits.ListWindowDays);
         var page = await jobs.ListAsync(caller.User.Id, KindOf(context).Name, since, statuses, batchSize, after, context.RequestAborted);
         return MarketoHttp.Success(context, page.Jobs.Select(ExportJobView.From).ToList(), MarketoJsonContext.Wire.MarketoResponseExportJob,
             nextPageToken: page.Next is null ? null : PageTokens.Encode(page.Next));

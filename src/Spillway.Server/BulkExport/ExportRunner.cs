@@ -4,7 +4,7 @@ namespace Spillway.Server.BulkExport;
 
 /// <summary>
 /// Runs one export of any kind: opens a temporary file, has the job's kind write it (rows, bytes and hash in one pass),
-/// and flushes it to disk. Publishing and the state change are the worker's, under the lease.
+/// and flushes it to disk. Publishing and the state change are <see cref="ExportCompletion"/>'s, under the lease.
 /// </summary>
 public sealed class ExportRunner(ExtractKinds kinds, ExportFileStore files)
 {

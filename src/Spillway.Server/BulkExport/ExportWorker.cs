@@ -5,20 +5,20 @@ using Spillway.Server.Storage;
 namespace Spillway.Server.BulkExport;
 
 /// <summary>
-/// The background half of the export engine, kept thin: claim a job under a lease, hand it to the
-/// <see cref="ExportRunner"/>, renew the lease while it runs, then publish and complete under the lease's fencing token.
-/// The store is the source of truth; <see cref="ExportSignal"/> only wakes the loop early.
+/// The background half of the export engine, kept thin: claim a job under a lease, renew the lease while
+/// <see cref="ExportCompletion"/> runs it to its end, fail it when the run fails. The store is the source of truth;
+/// <see cref="ExportSignal"/> only wakes the loop early.
 /// </summary>
 public sealed class ExportWorker(
     IExportJobStore jobs,
-    ExportRunner runner,
+    ExportCompletion completion,
+    IExportInterventions interventions,
     ExportFileStore files,
     ExportSignal signal,
     NodeIdentity node,
     TimeProvider clock,
     IOptions<SpillwayOptions> options,
-    ILogger<ExportWorker> logger,
-    Controls.SubscriptionControls? controls = null) : BackgroundService
+    ILogger<ExportWorker> logger) : BackgroundService
 {
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly List<Task> _running = [];
@@ -100,12 +100,10 @@ public sealed class ExportWorker(
 
     private async Task RunAsync(ExportLease lease, CancellationToken stoppingToken)
     {
-
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         signal.Register(lease.ExportId, cts);
         using var heartbeat = new CancellationTokenSource();
         var renewals = RenewAsync(lease, cts, heartbeat.Token);
-        string? temporaryPath = null;
         try
         {
             // A takeover: the temporary file of the run that held the job before (a dead node's) is nobody's now.
@@ -119,41 +117,14 @@ public sealed class ExportWorker(
 
             var job = await jobs.GetByIdAsync(lease.ExportId, cts.Token)
                 ?? throw new InvalidOperationException($"Claimed job {lease.ExportId} vanished.");
-            if (controls?.TakeInjectedFailure(lease.ExportId) is { } injected)
+            if (interventions.TakeInjectedFailure(lease.ExportId) is { } injected)
             {
-                // A fault rule (Controls) doomed this job: it fails with exactly that errorMsg.
-                using (controls.EnterClock(lease.SubscriptionId))
-                {
-                    await jobs.FailAsync(lease, injected, clock.GetUtcNow(), CancellationToken.None);
-                }
-
+                // The job was doomed before it ran: it fails with exactly that errorMsg.
+                await completion.FailAsync(lease, injected, CancellationToken.None);
                 return;
             }
 
-            var (path, summary) = await runner.RunAsync(job, lease, cts.Token);
-            temporaryPath = path;
-            cts.Token.ThrowIfCancellationRequested();
-
-            var published = files.Publish(path, lease.ExportId, lease.FencingToken);
-            temporaryPath = null;
-            bool completed;
-            using (controls?.EnterClock(lease.SubscriptionId))
-            {
-                // finishedAt on the subscription's own clock (Controls): quota day and retention follow it.
-                completed = await jobs.CompleteAsync(lease, new ExportFileInfo(summary.NumberOfRecords, summary.FileSize, summary.FileChecksum),
-                    clock.GetUtcNow(), CancellationToken.None);
-            }
-
-            if (completed)
-            {
-                logger.LogInformation("Export {ExportId} completed: {Rows} rows, {Bytes} bytes", lease.ExportId, summary.NumberOfRecords, summary.FileSize);
-            }
-            else
-            {
-                // Cancelled, or another node holds the job now: this run's file is nobody's.
-                ExportFileStore.TryDelete(published);
-                logger.LogInformation("Export {ExportId} finished writing but no longer holds its lease; file discarded", lease.ExportId);
-            }
+            await completion.RunToCompletionAsync(job, lease, cts.Token);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
@@ -162,13 +133,9 @@ public sealed class ExportWorker(
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Export {ExportId} failed", lease.ExportId);
             try
             {
-                using (controls?.EnterClock(lease.SubscriptionId))
-                {
-                    await jobs.FailAsync(lease, "Export failed: " + ex.Message, clock.GetUtcNow(), CancellationToken.None);
-                }
+                await completion.FailWithIncidentAsync(lease, ex, CancellationToken.None);
             }
             catch (Exception failEx)
             {
@@ -177,11 +144,6 @@ public sealed class ExportWorker(
         }
         finally
         {
-            if (temporaryPath is not null)
-            {
-                ExportFileStore.TryDelete(temporaryPath);
-            }
-
             await heartbeat.CancelAsync();
             await renewals;
             signal.Unregister(lease.ExportId);

@@ -1,10 +1,11 @@
+using Spillway.Server.Hosting;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.BulkExport;
 
 /// <summary>
-/// Enforces retention (decision 25) and removes files nobody owns: every minute, per subscription, deletes the files
+/// Enforces retention and removes files nobody owns: every minute, per subscription, deletes the files
 /// of jobs finished more than FileRetentionDays ago (the status still says Completed; the file answers 404), deletes
 /// job records older than JobRetentionDays, and removes published or temporary files whose run does not own its job.
 /// </summary>
@@ -13,9 +14,8 @@ public sealed class RetentionSweeper(
     IIdentityStore identity,
     SubscriptionDirectory subscriptions,
     ExportFileStore files,
-    TimeProvider clock,
-    ILogger<RetentionSweeper> logger,
-    Controls.SubscriptionControls? controls = null) : BackgroundService
+    ISubscriptionClock clock,
+    ILogger<RetentionSweeper> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -44,8 +44,8 @@ public sealed class RetentionSweeper(
     {
         foreach (var subscription in await identity.ListSubscriptionsAsync(ct))
         {
-            // Each subscription's own clock (Controls), so advancing it expires its files and jobs.
-            var now = controls?.NowOf(subscription.Id) ?? clock.GetUtcNow();
+            // Each subscription's own clock, so moving it on expires its files and jobs.
+            var now = clock.NowOf(subscription.Id);
             var limits = subscriptions.LimitsOf(subscription);
             while (true)
             {

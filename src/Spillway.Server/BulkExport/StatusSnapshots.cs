@@ -1,28 +1,28 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 using Spillway.Server.Hosting;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.BulkExport;
 
 /// <summary>
-/// Realism: Marketo refreshes a job's status at most once a minute. With <see cref="RealismOptions.StatusRefreshSeconds"/>
-/// set, a status poll sees the job as it was when it was last refreshed, until that many seconds have passed. The
-/// calls that change a job (enqueue, cancel) always refresh it, so a client sees its own change at once.
+/// Realism: Marketo refreshes a job's status at most once a minute. With a refresh interval set
+/// (<see cref="IExportInterventions.StatusRefreshSeconds"/>: per subscription, else the Realism settings), a status
+/// poll sees the job as it was when it was last refreshed, until that many seconds have passed on the subscription's
+/// clock. The calls that change a job (enqueue, cancel) always refresh it, so a client sees its own change at once.
 /// </summary>
-public sealed class StatusSnapshots(Controls.SubscriptionControls controls, TimeProvider clock)
+public sealed class StatusSnapshots(IExportInterventions interventions, ISubscriptionClock clock)
 {
     private readonly ConcurrentDictionary<Guid, (ExportJobRecord Job, DateTimeOffset TakenAt)> _snapshots = new();
 
     public ExportJobRecord Show(ExportJobRecord current)
     {
-        var refresh = controls.StatusRefreshSeconds(current.SubscriptionId); // per subscription, else Realism settings
+        var refresh = interventions.StatusRefreshSeconds(current.SubscriptionId);
         if (refresh <= 0)
         {
             return current;
         }
 
-        var now = clock.GetUtcNow();
+        var now = clock.NowOf(current.SubscriptionId);
         if (_snapshots.TryGetValue(current.ExportId, out var shown) && now - shown.TakenAt < TimeSpan.FromSeconds(refresh))
         {
             return shown.Job;
@@ -39,9 +39,9 @@ public sealed class StatusSnapshots(Controls.SubscriptionControls controls, Time
 
     public void Refresh(ExportJobRecord current)
     {
-        if (controls.StatusRefreshSeconds(current.SubscriptionId) > 0)
+        if (interventions.StatusRefreshSeconds(current.SubscriptionId) > 0)
         {
-            _snapshots[current.ExportId] = (current, clock.GetUtcNow());
+            _snapshots[current.ExportId] = (current, clock.NowOf(current.SubscriptionId));
         }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
@@ -211,20 +212,17 @@ internal static class ControlEndpoints
 /// <summary>Registers the controls.</summary>
 public static class ControlsRegistration
 {
-    public static IServiceCollection AddSpillwayControls(this IServiceCollection services, bool postgres)
+    /// <summary>
+    /// Adds the controls, and puts them in the engine's place for a subscription's clock and for the interventions in
+    /// its jobs (holds, injected failures, status refresh), replacing the plain defaults.
+    /// </summary>
+    public static IServiceCollection AddSpillwayControls(this IServiceCollection services)
     {
         services.AddSingleton<SubscriptionControls>();
+        services.Replace(ServiceDescriptor.Singleton<ISubscriptionClock>(sp => sp.GetRequiredService<SubscriptionControls>()));
+        services.Replace(ServiceDescriptor.Singleton<IExportInterventions>(sp => sp.GetRequiredService<SubscriptionControls>()));
         services.AddSingleton<ControlledCalls>();
         services.AddSingleton<JobControls>();
-        if (postgres)
-        {
-            services.AddSingleton<IJobControlStore>(sp => new PostgresJobControlStore(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()));
-        }
-        else
-        {
-            services.AddSingleton<IJobControlStore>(sp => new SqliteJobControlStore(sp.GetRequiredService<Storage.Embedded.SqliteDatabase>()));
-        }
-
         services.AddHostedService<ProgressionReleaser>();
         return services;
     }

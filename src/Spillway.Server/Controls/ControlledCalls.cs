@@ -11,20 +11,15 @@ using Spillway.Server.Storage;
 namespace Spillway.Server.Controls;
 
 /// <summary>
-/// What the API access filter asks of the controls on every REST and bulk call: the subscription's clock for the call,
-/// the fault rules (which may answer instead of the endpoint, delay it, or cut its download), and the request log.
+/// What the API access filter asks of the controls on every REST and bulk call: the fault rules (which may answer instead of the endpoint, delay it, or cut its download), and the request log.
 /// </summary>
 public sealed class ControlledCalls(SubscriptionControls controls, IExportJobStore jobs, ExportFileStore files, ILogger<ControlledCalls> logger)
 {
     private const string CallKey = "Spillway.Controls.Call";
     private static readonly ConcurrentDictionary<Type, PropertyInfo?> ErrorsProperty = new();
 
-    /// <summary>Names the call's subscription and API user (for the log) and enters the subscription's clock.</summary>
-    public IDisposable Identify(HttpContext http, int subscriptionId, string email)
-    {
-        http.Items[CallKey] = new CallNote(subscriptionId, email);
-        return controls.EnterClock(subscriptionId);
-    }
+    /// <summary>Names the call's subscription and API user, for the request log.</summary>
+    public static void Identify(HttpContext http, int subscriptionId, string email) => http.Items[CallKey] = new CallNote(subscriptionId, email);
 
     /// <summary>Applies the first fault rule that fires: an answer instead of the endpoint's, or null to go on.</summary>
     public async ValueTask<IResult?> ApplyFaultsAsync(HttpContext http, int subscriptionId, int apiUserId, string email)

@@ -22,8 +22,7 @@ public sealed class JobControls(
     SubscriptionDirectory directory,
     IApiCallLimiter limiter,
     SubscriptionControls controls,
-    ExportRunner runner,
-    ExportFileStore files,
+    ExportCompletion completion,
     ExportSignal signal,
     RetentionSweeper sweeper,
     ILogger<JobControls> logger)
@@ -58,18 +57,8 @@ public sealed class JobControls(
         }
 
         var job = (await jobs.GetByIdAsync(exportId, ct))!;
-        var (path, summary) = await runner.RunAsync(job, held, ct);
-        var published = files.Publish(path, exportId, held.FencingToken);
-        bool completed;
-        using (controls.EnterClock(job.SubscriptionId))
+        if (await completion.RunToCompletionAsync(job, held, ct) is not { } summary)
         {
-            completed = await jobs.CompleteAsync(held, new ExportFileInfo(summary.NumberOfRecords, summary.FileSize, summary.FileChecksum),
-                controls.NowOf(job.SubscriptionId), CancellationToken.None);
-        }
-
-        if (!completed)
-        {
-            ExportFileStore.TryDelete(published);
             return JobControlResult.Fail(StatusCodes.Status409Conflict, "The job moved meanwhile (cancelled?); nothing completed.");
         }
 
@@ -86,7 +75,7 @@ public sealed class JobControls(
             return refusal!;
         }
 
-        if (!await jobs.FailAsync(held, errorMsg, controls.NowOf(held.SubscriptionId), ct))
+        if (!await completion.FailAsync(held, errorMsg, ct))
         {
             return JobControlResult.Fail(StatusCodes.Status409Conflict, "The job moved meanwhile (cancelled?); nothing failed.");
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
 
 namespace Spillway.Server.Controls;
@@ -10,7 +11,7 @@ namespace Spillway.Server.Controls;
 /// injected into its jobs, and its request log. Nothing here changes the contract; it changes when and how often
 /// the documented answers happen.
 /// </summary>
-public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayOptions> options)
+public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayOptions> options) : ISubscriptionClock, IExportInterventions
 {
     /// <summary>Entries the request log keeps per subscription (the oldest are dropped beyond).</summary>
     public const int RequestLogCapacity = 1000;
@@ -30,29 +31,14 @@ public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayO
         _states.TryGetValue(subscriptionId, out var s) ? TimeSpan.FromTicks(Interlocked.Read(ref s.OffsetTicks)) : TimeSpan.Zero;
 
     /// <summary>"Now" for the subscription: the server clock plus the subscription's offset.</summary>
-    public DateTimeOffset NowOf(int subscriptionId)
-    {
-        using (clock.UseScopedOffset(OffsetOf(subscriptionId)))
-        {
-            return clock.GetUtcNow();
-        }
-    }
-
-    /// <summary>Makes <see cref="SpillwayClock"/> answer the subscription's "now" in the current async flow until disposed.</summary>
-    public IDisposable EnterClock(int subscriptionId) => clock.UseScopedOffset(OffsetOf(subscriptionId));
+    public DateTimeOffset NowOf(int subscriptionId) => clock.GetUtcNow() + OffsetOf(subscriptionId);
 
     public void AdvanceClock(int subscriptionId, TimeSpan by) => Interlocked.Add(ref Of(subscriptionId).OffsetTicks, by.Ticks);
 
     /// <summary>Sets the subscription's "now" (the server clock's own offset stays as it is).</summary>
     public void SetClock(int subscriptionId, DateTimeOffset now)
     {
-        DateTimeOffset server;
-        using (clock.UseScopedOffset(TimeSpan.Zero))
-        {
-            server = clock.GetUtcNow();
-        }
-
-        Interlocked.Exchange(ref Of(subscriptionId).OffsetTicks, (now - server).Ticks);
+        Interlocked.Exchange(ref Of(subscriptionId).OffsetTicks, (now - clock.GetUtcNow()).Ticks);
     }
 
     public void ResetClock(int subscriptionId)

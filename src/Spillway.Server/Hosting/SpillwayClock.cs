@@ -7,27 +7,10 @@ namespace Spillway.Server.Hosting;
 public sealed class SpillwayClock : TimeProvider
 {
     private long _offsetTicks;
-    private readonly AsyncLocal<TimeSpan> _scoped = new();
 
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
 
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset + _scoped.Value;
-
-    /// <summary>
-    /// Adds <paramref name="extra"/> to "now" for the current async flow until disposed: a subscription's own clock
-    /// (see Controls/SubscriptionControls), entered where a caller's or a job's subscription is known.
-    /// </summary>
-    public IDisposable UseScopedOffset(TimeSpan extra)
-    {
-        var previous = _scoped.Value;
-        _scoped.Value = extra;
-        return new ScopedOffset(this, previous);
-    }
-
-    private sealed class ScopedOffset(SpillwayClock clock, TimeSpan previous) : IDisposable
-    {
-        public void Dispose() => clock._scoped.Value = previous;
-    }
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 

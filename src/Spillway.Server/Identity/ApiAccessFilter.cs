@@ -12,7 +12,7 @@ namespace Spillway.Server.Identity;
 /// subscription's call limits (607/606/615). Calls refused by the first two are not counted, as in Marketo.
 /// </summary>
 internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory subscriptions, IApiCallLimiter limiter,
-    IOptions<SpillwayOptions> options, TimeProvider clock, ControlledCalls controlled) : IEndpointFilter
+    IOptions<SpillwayOptions> options, ISubscriptionClock clock, ControlledCalls controlled) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -57,8 +57,8 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
             return Fail(http, MarketoErrors.AccessTokenInvalid);
         }
 
-        // From here "now" is the subscription's own clock (Controls), and the call is in its request log.
-        using var subscriptionClock = controlled.Identify(http, subscription.Id, user.Email);
+        // From here the call is in its subscription's request log.
+        ControlledCalls.Identify(http, subscription.Id, user.Email);
 
         var required = http.GetEndpoint()?.Metadata.GetMetadata<RequiresPermission>();
         if (required is not null && !Permissions.Grants(user.Permissions, required.Permission))
@@ -67,7 +67,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         }
 
         var caller = new ApiCaller(user, subscription, subscriptions.LimitsOf(subscription));
-        var (permit, error) = await limiter.TryAdmitAsync(caller, clock.GetUtcNow(), ct);
+        var (permit, error) = await limiter.TryAdmitAsync(caller, clock.NowOf(subscription.Id), ct);
         if (permit is null)
         {
             return Fail(http, error ?? MarketoErrors.SystemError);

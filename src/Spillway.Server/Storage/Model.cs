@@ -123,7 +123,7 @@ public enum CancelOutcome
 /// <param name="MaxProcessingJobs">Processing allowed; stored with the job so the claim can honour it.</param>
 /// <param name="DailyQuotaBytes">The daily export quota.</param>
 /// <param name="QuotaDayStart">The start of the current quota day (midnight America/Chicago) as an instant.</param>
-public sealed record QueuePolicy(int MaxQueuedJobs, int MaxProcessingJobs, long DailyQuotaBytes, DateTimeOffset QuotaDayStart);
+public sealed record QueuePolicy(int MaxQueuedJobs, int MaxProcessingJobs, long DailyQuotaBytes, DateTimeOffset QuotaDayStart, bool Hold = false);
 
 /// <summary>A keyset position in the job list.</summary>
 public sealed record JobListCursor(DateTimeOffset CreatedAt, Guid ExportId);

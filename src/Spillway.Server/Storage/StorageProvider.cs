@@ -36,7 +36,7 @@ public abstract class StorageProvider
         services.AddSingleton<IStorageInitializer>(Initializer);
         services.AddSingleton<IIdentityStore>(Identity);
         services.AddSingleton<IExportJobStore>(ExportJobs);
-        // job controls: registered by the provider (engine branch)
+        services.AddSingleton<IJobControlStore>(JobControls);
         services.AddSingleton<IActivityStore>(Activities);
         services.AddSingleton<IActivityPageReader>(ActivityPages);
         services.AddSingleton<IActivityWriter>(ActivityWriter);
@@ -59,6 +59,9 @@ public abstract class StorageProvider
 
     /// <summary>Export jobs: the queue, leases, quota and retention.</summary>
     protected abstract IExportJobStore ExportJobs(IServiceProvider services);
+
+    /// <summary>The few job changes the test rig makes beside the lifecycle: hold, release, start by hand.</summary>
+    protected abstract IJobControlStore JobControls(IServiceProvider services);
 
     /// <summary>Activities: append, count and the general window read.</summary>
     protected abstract IActivityStore Activities(IServiceProvider services);

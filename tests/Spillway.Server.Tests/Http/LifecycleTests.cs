@@ -60,6 +60,38 @@ public abstract class LifecycleTests : StoreTestBase
     }
 
     [Fact]
+    public async Task A_job_failed_by_an_engine_error_tells_the_client_no_internals_and_logs_them_under_its_incident()
+    {
+        await using var server = await StartWithRoomAsync();
+        await server.AppendAsync(Marketo.Activity(1, Day.AddHours(1)));
+        var log = LogCapture.AttachTo(server);
+        using var client = await server.AuthorizedClientAsync();
+
+        // The folder of the runs' temporary files becomes a file: every export fails inside the engine, with a message
+        // that names server paths.
+        var temp = Path.Combine(server.DataPath, "exports", "tmp");
+        Directory.Delete(temp, recursive: true);
+        await File.WriteAllTextAsync(temp, "not a folder");
+
+        var id = await Marketo.CreateAsync(client, Marketo.Window(Day, Day.AddDays(1)));
+        await Marketo.EnqueueAsync(client, id);
+        var failed = await Marketo.WaitAsync(client, id);
+        Assert.Equal("Failed", failed.GetProperty("status").GetString());
+        var errorMsg = failed.GetProperty("errorMsg").GetString()!;
+        var match = System.Text.RegularExpressions.Regex.Match(errorMsg, @"^Export failed: internal error \(incident ([0-9a-f]{12})\)$");
+        Assert.True(match.Success, errorMsg);
+        var incident = match.Groups[1].Value;
+        Assert.DoesNotContain("/", errorMsg, StringComparison.Ordinal);
+        Assert.DoesNotContain("tmp", errorMsg, StringComparison.Ordinal);
+
+        var logged = Assert.Single(log.Entries, e => e.Message.Contains(incident, StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, logged.Level);
+        Assert.Contains(id, logged.Message, StringComparison.Ordinal);
+        Assert.NotNull(logged.Exception);
+        Assert.Contains(temp, logged.Exception.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Status_reads_Queued_or_later_as_soon_as_enqueue_returns()
     {
         await using var server = await StartWithRoomAsync();

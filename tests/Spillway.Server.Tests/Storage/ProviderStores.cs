@@ -49,5 +49,6 @@ internal static class ProviderStores
         },
         services.GetRequiredService<IActivityPageReader>(),
         services.GetRequiredService<IActivityWriter>(),
-        services.GetRequiredService<IActivityTypeStore>());
+        services.GetRequiredService<IActivityTypeStore>(),
+        services.GetRequiredService<IJobControlStore>());
 }

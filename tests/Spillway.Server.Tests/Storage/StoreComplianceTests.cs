@@ -804,6 +804,96 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // Jobs: held, released, started by hand (IJobControlStore)
+
+    [Fact]
+    public async Task Held_job_is_queued_but_never_claimed_until_released()
+    {
+        var (_, user) = await NewSubscriptionAsync();
+        var held = await QueuedJobAsync(user, T0.AddSeconds(1), Policy(maxProcessing: 2) with { Hold = true });
+        var free = await QueuedJobAsync(user, T0.AddSeconds(2));
+
+        var shown = await Job(held.ExportId);
+        Assert.Equal(ExportJobStatus.Queued, shown.Status);
+        Assert.Equal(T0.AddSeconds(1), shown.QueuedAt);
+
+        // The held job is older, yet the claim takes the free one and then nothing.
+        Assert.Equal(free.ExportId, (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(10), Lease, None))?.ExportId);
+        Assert.Null(await Jobs.TryClaimNextAsync("n", T0.AddSeconds(11), Lease, None));
+
+        var list = await Stores.Control.ListHeldAsync(10, None);
+        Assert.Equal([new HeldJob(held.ExportId, user.SubscriptionId, T0.AddSeconds(1))], list);
+
+        Assert.True(await Stores.Control.ReleaseAsync(held.ExportId, 2, None));
+        Assert.False(await Stores.Control.ReleaseAsync(held.ExportId, 2, None)); // no longer held
+        Assert.Empty(await Stores.Control.ListHeldAsync(10, None));
+        Assert.Equal(ExportJobStatus.Queued, (await Job(held.ExportId)).Status);
+        Assert.Equal(held.ExportId, (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(12), Lease, None))?.ExportId);
+    }
+
+    [Fact]
+    public async Task Held_job_keeps_its_processing_limit_and_release_applies_the_given_one()
+    {
+        var (_, user) = await NewSubscriptionAsync();
+        var running = await QueuedJobAsync(user, T0.AddSeconds(1), Policy(maxProcessing: 1));
+        var held = await QueuedJobAsync(user, T0.AddSeconds(2), Policy(maxProcessing: 1) with { Hold = true });
+        Assert.Equal(running.ExportId, (await Jobs.TryClaimNextAsync("n", T0.AddSeconds(10), Lease, None))?.ExportId);
+
+        // Released under a limit of 1 while one job is Processing: queued, but no slot.
+        Assert.True(await Stores.Control.ReleaseAsync(held.ExportId, 1, None));
+        Assert.Null(await Jobs.TryClaimNextAsync("n", T0.AddSeconds(11), Lease, None));
+    }
+
+    [Fact]
+    public async Task Held_list_is_oldest_first_within_the_limit_and_skips_other_states()
+    {
+        var (_, a) = await NewSubscriptionAsync();
+        var (_, b) = await NewSubscriptionAsync();
+        var hold = Policy() with { Hold = true };
+        var second = await QueuedJobAsync(b, T0.AddSeconds(2), hold);
+        var first = await QueuedJobAsync(a, T0.AddSeconds(1), hold);
+        var third = await QueuedJobAsync(a, T0.AddSeconds(3), hold);
+        var cancelled = await QueuedJobAsync(a, T0.AddSeconds(4), hold);
+        Assert.Equal(CancelOutcome.Cancelled, await Jobs.CancelAsync(cancelled.ExportId, a.Id, Kind, T0.AddSeconds(5), None));
+        await QueuedJobAsync(a, T0.AddSeconds(5)); // not held
+
+        Assert.Equal([first.ExportId, second.ExportId], (await Stores.Control.ListHeldAsync(2, None)).Select(h => h.ExportId));
+        Assert.Equal([first.ExportId, second.ExportId, third.ExportId], (await Stores.Control.ListHeldAsync(10, None)).Select(h => h.ExportId));
+        Assert.False(await Stores.Control.ReleaseAsync(cancelled.ExportId, 2, None));
+    }
+
+    [Fact]
+    public async Task Manual_start_takes_a_free_slot_under_a_lease_no_worker_takes_over()
+    {
+        var (sub, user) = await NewSubscriptionAsync();
+        var held = await QueuedJobAsync(user, T0.AddSeconds(1), Policy() with { Hold = true });
+        var other = await QueuedJobAsync(user, T0.AddSeconds(2), Policy() with { Hold = true });
+        var third = await QueuedJobAsync(user, T0.AddSeconds(3), Policy() with { Hold = true });
+
+        var lease = await Stores.Control.StartManualAsync(held.ExportId, 2, T0.AddSeconds(10), None);
+        Assert.NotNull(lease);
+        Assert.Equal((held.ExportId, sub.Id, IJobControlStore.ManualNode, IJobControlStore.FarFuture),
+            (lease.Value.ExportId, lease.Value.SubscriptionId, lease.Value.NodeId, lease.Value.ExpiresAt));
+        var started = await Job(held.ExportId);
+        Assert.Equal((ExportJobStatus.Processing, T0.AddSeconds(10)), (started.Status, started.StartedAt));
+        Assert.Equal((IJobControlStore.ManualNode, lease.Value.FencingToken), await Stores.Control.LeaseOfAsync(held.ExportId, None));
+
+        // Started by hand is no longer held; not startable twice; a lease long expired for a worker is not abandoned.
+        Assert.Equal([other.ExportId, third.ExportId], (await Stores.Control.ListHeldAsync(10, None)).Select(h => h.ExportId));
+        Assert.Null(await Stores.Control.StartManualAsync(held.ExportId, 2, T0.AddSeconds(11), None));
+        Assert.Null(await Jobs.TryClaimAbandonedAsync("n", T0.AddDays(365), Lease, None));
+
+        // The slot limit holds: one more fits under 2, a third does not.
+        Assert.NotNull(await Stores.Control.StartManualAsync(other.ExportId, 2, T0.AddSeconds(12), None));
+        Assert.Null(await Stores.Control.StartManualAsync(third.ExportId, 2, T0.AddSeconds(13), None));
+        Assert.Equal(ExportJobStatus.Queued, (await Job(third.ExportId)).Status);
+
+        Assert.True(await Jobs.CompleteAsync(lease.Value, new ExportFileInfo(1, 1, "sha256:00"), T0.AddSeconds(20), None));
+        Assert.Equal(ExportJobStatus.Completed, (await Job(held.ExportId)).Status);
+        Assert.Null(await Stores.Control.LeaseOfAsync(Guid.NewGuid(), None));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // Jobs: cancel
 
     [Fact]

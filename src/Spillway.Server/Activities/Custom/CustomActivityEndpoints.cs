@@ -68,7 +68,7 @@ internal static class CustomActivityEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> CreateAsync(HttpContext context,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock)
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock)
     {
         var caller = ApiCaller.Of(context);
         var (document, bodyError) = await ReadJsonAsync(context);
@@ -110,7 +110,7 @@ internal static class CustomActivityEndpoints
             }
 
             var (outcome, type) = await store.CreateAsync(caller.Subscription.Id, apiName!, version, CustomActivityTypeRules.MaxTypes,
-                Second(clock.GetUtcNow()), context.RequestAborted);
+                Second(clock.NowOf(caller.Subscription.Id)), context.RequestAborted);
             switch (outcome)
             {
                 case CreateTypeOutcome.LimitReached:
@@ -125,12 +125,12 @@ internal static class CustomActivityEndpoints
     }
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> UpdateAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditDraftWithBodyAsync(context, apiName, store, registry, clock, checkUnique: true,
             (body, draft) => CustomActivityTypeRules.ReadType(body, draft));
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> AddAttributesAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditDraftWithBodyAsync(context, apiName, store, registry, clock, checkUnique: false, (body, draft) =>
         {
             var (items, error) = CustomActivityTypeRules.ReadAttributeList(body);
@@ -138,7 +138,7 @@ internal static class CustomActivityEndpoints
         });
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> UpdateAttributesAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditDraftWithBodyAsync(context, apiName, store, registry, clock, checkUnique: false, (body, draft) =>
         {
             var (items, error) = CustomActivityTypeRules.ReadAttributeList(body);
@@ -146,7 +146,7 @@ internal static class CustomActivityEndpoints
         });
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> RemoveAttributesAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditDraftWithBodyAsync(context, apiName, store, registry, clock, checkUnique: false, (body, draft) =>
         {
             var (items, error) = CustomActivityTypeRules.ReadAttributeList(body);
@@ -154,13 +154,13 @@ internal static class CustomActivityEndpoints
         });
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> ApproveAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditAsync(context, apiName, store, registry, clock, type => type.Draft is null
             ? (null, null, CustomActivityTypeRules.BusinessRule($"Activity type '{type.ApiName}' has no draft to approve"))
             : (type.Draft, null, null));
 
     internal static Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> DiscardDraftAsync(HttpContext context, string apiName,
-        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock) =>
+        [FromServices] IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock) =>
         EditAsync(context, apiName, store, registry, clock, type => type switch
         {
             { Draft: null } => (null, null, CustomActivityTypeRules.BusinessRule($"Activity type '{type.ApiName}' has no draft to discard")),
@@ -208,7 +208,7 @@ internal static class CustomActivityEndpoints
 
     /// <summary>Changes the draft (a copy of the approved version when there is none) from the request body.</summary>
     private static async Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> EditDraftWithBodyAsync(HttpContext context, string apiName,
-        IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock, bool checkUnique,
+        IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock, bool checkUnique,
         Func<JsonElement, CustomActivityTypeVersion, (CustomActivityTypeVersion?, MarketoError?)> change)
     {
         var (document, bodyError) = await ReadJsonAsync(context);
@@ -243,7 +243,7 @@ internal static class CustomActivityEndpoints
 
     /// <summary>Applies a change to a type (compare-and-set, retried when a concurrent edit won) and answers with the version it leaves current.</summary>
     private static async Task<JsonHttpResult<MarketoResponse<CustomActivityTypeView>>> EditAsync(HttpContext context, string apiName,
-        IActivityTypeStore store, ActivityTypeRegistry registry, TimeProvider clock,
+        IActivityTypeStore store, ActivityTypeRegistry registry, ISubscriptionClock clock,
         Func<CustomActivityTypeRecord, (CustomActivityTypeVersion? Approved, CustomActivityTypeVersion? Draft, MarketoError? Error)> change)
     {
         var caller = ApiCaller.Of(context);
@@ -261,7 +261,7 @@ internal static class CustomActivityEndpoints
                 return Fail(context, error);
             }
 
-            var saved = await store.SaveAsync(caller.Subscription.Id, type.ApiName, type.Revision, approved, draft, Second(clock.GetUtcNow()),
+            var saved = await store.SaveAsync(caller.Subscription.Id, type.ApiName, type.Revision, approved, draft, Second(clock.NowOf(caller.Subscription.Id)),
                 context.RequestAborted);
             if (saved is not null)
             {

@@ -51,6 +51,8 @@ public sealed class EmbeddedStorage : StorageProvider
 
     protected override IExportJobStore ExportJobs(IServiceProvider services) => new SqliteExportJobStore(services.GetRequiredService<SqliteDatabase>());
 
+    protected override IJobControlStore JobControls(IServiceProvider services) => new SqliteJobControlStore(services.GetRequiredService<SqliteDatabase>());
+
     protected override IActivityStore Activities(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();

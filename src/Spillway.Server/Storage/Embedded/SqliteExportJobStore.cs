@@ -107,8 +107,8 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         }
 
         await using var update = SqliteDatabase.Command(c, tx,
-            "UPDATE export_job SET status = 'Queued', queued_at = $now, max_processing = $max WHERE export_id = $id AND status = 'Created'")
-            .With("$now", now.Ms()).With("$max", policy.MaxProcessingJobs).With("$id", Id(exportId));
+            "UPDATE export_job SET status = 'Queued', queued_at = $now, max_processing = $max, held = $held WHERE export_id = $id AND status = 'Created'")
+            .With("$now", now.Ms()).With("$max", policy.MaxProcessingJobs).With("$held", policy.Hold ? 1 : 0).With("$id", Id(exportId));
         await update.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return EnqueueOutcome.Enqueued;
@@ -159,7 +159,7 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
                    fencing_token = fencing_token + 1
              WHERE export_id = (
                    SELECT j.export_id FROM export_job j
-                    WHERE j.status = 'Queued'
+                    WHERE j.status = 'Queued' AND j.held = 0
                       AND (SELECT COUNT(*) FROM export_job p WHERE p.subscription_id = j.subscription_id AND p.status = 'Processing') < j.max_processing
                     ORDER BY j.queued_at, j.export_id LIMIT 1)
                AND status = 'Queued'

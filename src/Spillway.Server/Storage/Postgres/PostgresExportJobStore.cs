@@ -153,8 +153,8 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         }
 
         await using (var queue = Command(connection, transaction,
-            "UPDATE export_job SET status = 'Queued', queued_at = $2, max_processing = $3 WHERE export_id = $1 AND status = 'Created'",
-            Uuid(exportId), Time(now), Int(policy.MaxProcessingJobs)))
+            "UPDATE export_job SET status = 'Queued', queued_at = $2, max_processing = $3, held = $4 WHERE export_id = $1 AND status = 'Created'",
+            Uuid(exportId), Time(now), Int(policy.MaxProcessingJobs), P(policy.Hold, NpgsqlDbType.Boolean)))
         {
             await queue.ExecuteNonQueryAsync(ct);
         }
@@ -219,7 +219,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             await using (var candidate = Command(dataSource,
                 $"""
                 SELECT j.subscription_id FROM export_job j
-                WHERE j.status = 'Queued' AND NOT (j.subscription_id = ANY($1))
+                WHERE j.status = 'Queued' AND NOT j.held AND NOT (j.subscription_id = ANY($1))
                   AND (SELECT count(*) FROM export_job p
                         WHERE p.subscription_id = j.subscription_id AND p.status = 'Processing')
                       < coalesce(j.max_processing, {DefaultMaxProcessing})
@@ -272,7 +272,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
             SET status = 'Processing', started_at = coalesce(j.started_at, $3), lease_node = $4, lease_expires_at = $5,
                 fencing_token = j.fencing_token + 1
             FROM (SELECT export_id FROM export_job
-                  WHERE subscription_id = $1 AND status = 'Queued'
+                  WHERE subscription_id = $1 AND status = 'Queued' AND NOT held
                     AND coalesce(max_processing, {DefaultMaxProcessing}) > $2
                   ORDER BY queued_at, export_id
                   LIMIT 1

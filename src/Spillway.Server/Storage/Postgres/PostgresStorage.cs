@@ -42,6 +42,8 @@ public sealed class PostgresStorage : StorageProvider
 
     protected override IExportJobStore ExportJobs(IServiceProvider services) => new PostgresExportJobStore(DataSource(services));
 
+    protected override IJobControlStore JobControls(IServiceProvider services) => new PostgresJobControlStore(DataSource(services));
+
     protected override IActivityStore Activities(IServiceProvider services) => ActivityStore(services);
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => ActivityStore(services);
