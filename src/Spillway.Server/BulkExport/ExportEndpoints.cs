@@ -321,19 +321,11 @@ internal static class ExportJobView
         _ => ExportJobStatuses.Cancelled,
     };
 
-    /// <summary>Any case; <c>canceled</c> and <c>cancelled</c> (decision 5).</summary>
+    /// <summary>Any case; <c>canceled</c> and <c>cancelled</c>.</summary>
     public static bool TryParseStatus(string text, out ExportJobStatus status)
     {
-        switch (text.ToLowerInvariant())
-        {
-            case "created": status = ExportJobStatus.Created; return true;
-            case "queued": status = ExportJobStatus.Queued; return true;
-            case "processing": status = ExportJobStatus.Processing; return true;
-            case "completed": status = ExportJobStatus.Completed; return true;
-            case "failed": status = ExportJobStatus.Failed; return true;
-            case "cancelled" or "canceled": status = ExportJobStatus.Cancelled; return true;
-            default: status = default; return false;
-        }
+        status = default;
+        return ExportJobStatuses.TryParse(text, out var name) && Enum.TryParse(name, ignoreCase: false, out status);
     }
 }
 

@@ -24,12 +24,7 @@ public sealed record ExportSpec(
     public static ExportSpec FromJson(string json) =>
         JsonSerializer.Deserialize(json, ExportSpecJson.Default.ExportSpec) ?? throw new InvalidDataException("Empty export spec.");
 
-    public static string FormatName(ExportFormat format) => format switch
-    {
-        ExportFormat.Tsv => "TSV",
-        ExportFormat.Ssv => "SSV",
-        _ => "CSV",
-    };
+    public static string FormatName(ExportFormat format) => ExportFileFormats.ToWireName(format);
 }
 
 [JsonSerializable(typeof(ExportSpec))]
@@ -60,12 +55,9 @@ public static class ExportRequestParser
                 return Invalid("format", "format must be one of CSV, TSV, SSV");
             }
 
-            switch (formatElement.GetString()!.Trim().ToUpperInvariant())
+            if (!ExportFileFormats.TryParse(formatElement.GetString(), out format))
             {
-                case "CSV": format = ExportFormat.Csv; break;
-                case "TSV": format = ExportFormat.Tsv; break;
-                case "SSV": format = ExportFormat.Ssv; break;
-                default: return Invalid("format", $"'{MarketoHttp.Clip(formatElement.GetString())}' is not one of CSV, TSV, SSV");
+                return Invalid("format", $"'{MarketoHttp.Clip(formatElement.GetString())}' is not one of CSV, TSV, SSV");
             }
         }
 
