@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using Spillway.Contracts;
 
@@ -12,7 +11,7 @@ public sealed class ExportFileReaderOptions
     /// <summary>The file's format; it sets the delimiter.</summary>
     public ExportFileFormat Format { get; set; } = ExportFileFormat.Csv;
 
-    /// <summary>A delimiter that overrides the format's (for instance <c>;</c> for a semicolon SSV).</summary>
+    /// <summary>A delimiter that overrides the format's (for instance <c>;</c> for a semicolon SSV); an ASCII character.</summary>
     public char? Delimiter { get; set; }
 
     /// <summary>

@@ -249,43 +249,43 @@ public sealed class MarketoCsvReader : IDisposable, IAsyncDisposable
 
                     break;
                 case State.Unquoted:
-                {
-                    var stop = rest.IndexOfAny(_delimiter, (byte)'\n');
-                    if (stop < 0)
                     {
-                        Put(rest);
-                        _inputPos = _inputLen;
-                        break;
-                    }
+                        var stop = rest.IndexOfAny(_delimiter, (byte)'\n');
+                        if (stop < 0)
+                        {
+                            Put(rest);
+                            _inputPos = _inputLen;
+                            break;
+                        }
 
-                    Put(rest[..stop]);
-                    _inputPos += stop + 1;
-                    if (rest[stop] == _delimiter)
-                    {
-                        NextField();
-                        break;
-                    }
+                        Put(rest[..stop]);
+                        _inputPos += stop + 1;
+                        if (rest[stop] == _delimiter)
+                        {
+                            NextField();
+                            break;
+                        }
 
-                    _line++;
-                    DropFinalCr();
-                    EndField();
-                    return true;
-                }
+                        _line++;
+                        DropFinalCr();
+                        EndField();
+                        return true;
+                    }
 
                 case State.Quoted:
-                {
-                    var quote = rest.IndexOf((byte)'"');
-                    var text = quote < 0 ? rest : rest[..quote];
-                    _line += text.Count((byte)'\n');
-                    Put(text);
-                    _inputPos += quote < 0 ? rest.Length : quote + 1;
-                    if (quote >= 0)
                     {
-                        _state = State.QuoteInQuoted;
-                    }
+                        var quote = rest.IndexOf((byte)'"');
+                        var text = quote < 0 ? rest : rest[..quote];
+                        _line += text.Count((byte)'\n');
+                        Put(text);
+                        _inputPos += quote < 0 ? rest.Length : quote + 1;
+                        if (quote >= 0)
+                        {
+                            _state = State.QuoteInQuoted;
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case State.QuoteInQuoted:
                     var b = rest[0];

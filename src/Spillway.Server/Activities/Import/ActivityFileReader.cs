@@ -124,28 +124,28 @@ public static class ActivityFileReader
                 case ExportField.MarketoGuid:
                     if (isNull || !p.TryGetInt64(i, out guid) || guid <= 0)
                     {
-                        return (null, Bad(p, i, "marketoGUID", "a positive integer"));
+                        return (null, Bad(p, i, ActivityExportFields.MarketoGuid, "a positive integer"));
                     }
 
                     break;
                 case ExportField.LeadId:
                     if (isNull || !p.TryGetInt64(i, out lead))
                     {
-                        return (null, Bad(p, i, "leadId", "an integer"));
+                        return (null, Bad(p, i, ActivityExportFields.LeadId, "an integer"));
                     }
 
                     break;
                 case ExportField.ActivityDate:
                     if (isNull || !p.TryGetDateTime(i, out date))
                     {
-                        return (null, Bad(p, i, "activityDate", "an ISO-8601 date-time"));
+                        return (null, Bad(p, i, ActivityExportFields.ActivityDate, "an ISO-8601 date-time"));
                     }
 
                     break;
                 case ExportField.ActivityTypeId:
                     if (isNull || !p.TryGetInt64(i, out var t) || t is <= 0 or > int.MaxValue)
                     {
-                        return (null, Bad(p, i, "activityTypeId", "a positive integer"));
+                        return (null, Bad(p, i, ActivityExportFields.ActivityTypeId, "a positive integer"));
                     }
 
                     type = (int)t;
@@ -155,7 +155,7 @@ public static class ActivityFileReader
                     {
                         if (!p.TryGetInt64(i, out var c))
                         {
-                            return (null, Bad(p, i, "campaignId", "an integer or null"));
+                            return (null, Bad(p, i, ActivityExportFields.CampaignId, "an integer or null"));
                         }
 
                         campaign = c;
@@ -167,7 +167,7 @@ public static class ActivityFileReader
                     {
                         if (!p.TryGetInt64(i, out var v))
                         {
-                            return (null, Bad(p, i, "primaryAttributeValueId", "an integer or null"));
+                            return (null, Bad(p, i, ActivityExportFields.PrimaryAttributeValueId, "an integer or null"));
                         }
 
                         primaryId = v;
@@ -185,7 +185,7 @@ public static class ActivityFileReader
                     {
                         if (!IsJsonObject(p.GetBytes(i)))
                         {
-                            return (null, Bad(p, i, "attributes", "a JSON object"));
+                            return (null, Bad(p, i, ActivityExportFields.Attributes, "a JSON object"));
                         }
 
                         attributes = p.GetString(i);
@@ -244,43 +244,43 @@ public static class ActivityFileReader
             }
         }
 
-        if (!TryLong(e, "marketoGUID", out var guid) || guid is not > 0)
+        if (!TryLong(e, ActivityExportFields.MarketoGuid, out var guid) || guid is not > 0)
         {
             return (null, "marketoGUID must be a positive integer (number or string)");
         }
 
-        if (!TryLong(e, "leadId", out var lead) || lead is null)
+        if (!TryLong(e, ActivityExportFields.LeadId, out var lead) || lead is null)
         {
             return (null, "leadId must be an integer");
         }
 
-        if (!e.TryGetProperty("activityDate", out var d) || d.ValueKind != JsonValueKind.String || !MarketoDateTime.TryParse(d.GetString()!, out var date))
+        if (!e.TryGetProperty(ActivityExportFields.ActivityDate, out var d) || d.ValueKind != JsonValueKind.String || !MarketoDateTime.TryParse(d.GetString()!, out var date))
         {
             return (null, "activityDate must be an ISO-8601 date-time string");
         }
 
-        if (!TryLong(e, "activityTypeId", out var type) || type is not (> 0 and <= int.MaxValue))
+        if (!TryLong(e, ActivityExportFields.ActivityTypeId, out var type) || type is not (> 0 and <= int.MaxValue))
         {
             return (null, "activityTypeId must be a positive integer");
         }
 
-        if (!TryLong(e, "campaignId", out var campaign))
+        if (!TryLong(e, ActivityExportFields.CampaignId, out var campaign))
         {
             return (null, "campaignId must be an integer or null");
         }
 
-        if (!TryLong(e, "primaryAttributeValueId", out var primaryId))
+        if (!TryLong(e, ActivityExportFields.PrimaryAttributeValueId, out var primaryId))
         {
             return (null, "primaryAttributeValueId must be an integer or null");
         }
 
-        if (!TryText(e, "primaryAttributeValue", out var primary) || !TryText(e, "actionResult", out var actionResult))
+        if (!TryText(e, ActivityExportFields.PrimaryAttributeValue, out var primary) || !TryText(e, ActivityExportFields.ActionResult, out var actionResult))
         {
             return (null, "primaryAttributeValue and actionResult must be strings or null");
         }
 
         var attributes = "{}";
-        if (e.TryGetProperty("attributes", out var a) && a.ValueKind != JsonValueKind.Null)
+        if (e.TryGetProperty(ActivityExportFields.Attributes, out var a) && a.ValueKind != JsonValueKind.Null)
         {
             if (a.ValueKind == JsonValueKind.String && IsJsonObject(Encoding.UTF8.GetBytes(a.GetString()!)))
             {
