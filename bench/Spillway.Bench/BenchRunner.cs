@@ -1,4 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
+using System.Reflection;
 using Microsoft.Extensions.Options;
 using Spillway.Server.Activities;
 using Spillway.Server.Activities.Export;
@@ -11,8 +11,15 @@ internal static class BenchRunner
 {
     public static ExportRunner Create(IActivityStore store, IOptions<SpillwayOptions> options)
     {
-        // Writing a file never asks for activity types (only a create does), so the registry has no store behind it.
-        var types = new ActivityTypeRegistry(new ServiceCollection().BuildServiceProvider(), TimeProvider.System);
+        // Writing a file never asks for activity types (only a create does), so the registry's store answers nothing.
+        var types = new ActivityTypeRegistry(DispatchProxy.Create<IActivityTypeStore, NoTypeStore>(), TimeProvider.System);
         return new ExportRunner(new ExtractKinds([new ActivityExtract(types, store, options)]), new ExportFileStore(options));
     }
+}
+
+/// <summary>An activity type store no bench call reaches: any call is a bench bug.</summary>
+internal class NoTypeStore : DispatchProxy
+{
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+        throw new NotSupportedException($"The bench's export runner does not read activity types ({targetMethod?.Name}).");
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Spillway.Contracts;
 
 namespace Spillway.Client;
 

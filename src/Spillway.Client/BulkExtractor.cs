@@ -146,7 +146,7 @@ public sealed class BulkExtractor
     /// <param name="deduplicate">Leave out repeated marketoGUIDs.</param>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The records.</returns>
-    public static async IAsyncEnumerable<ActivityRecord> ReadRecordsAsync(ExtractionResult result, bool deduplicate = true,
+    public static async IAsyncEnumerable<ExportedActivity> ReadRecordsAsync(ExtractionResult result, bool deduplicate = true,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -184,7 +184,7 @@ public sealed class BulkExtractor
         var seen = deduplicate ? new HashSet<string>(StringComparer.Ordinal) : null;
         IReadOnlyList<string>? header = null;
         await using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-        await using (var writer = new ExportFileWriter(output, ExportFileFormats.Delimiter(result.Format)))
+        await using (var writer = new MergedFileWriter(output, ExportFileFormats.Delimiter(result.Format)))
         {
             foreach (var window in result.Windows)
             {
@@ -203,7 +203,7 @@ public sealed class BulkExtractor
                 var guidColumn = -1;
                 for (var i = 0; i < reader.Fields!.Count; i++)
                 {
-                    if (string.Equals(reader.Fields[i], "marketoGUID", StringComparison.OrdinalIgnoreCase))
+                    if (string.Equals(reader.Fields[i], ActivityExportFields.MarketoGuid, StringComparison.OrdinalIgnoreCase))
                     {
                         guidColumn = i;
                     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using Spillway.Contracts;
 
@@ -12,16 +11,16 @@ public sealed class ExportFileReaderOptions
     /// <summary>The file's format; it sets the delimiter.</summary>
     public ExportFileFormat Format { get; set; } = ExportFileFormat.Csv;
 
-    /// <summary>A delimiter that overrides the format's (for instance <c>;</c> for a semicolon SSV).</summary>
+    /// <summary>A delimiter that overrides the format's (for instance <c>;</c> for a semicolon SSV); an ASCII character.</summary>
     public char? Delimiter { get; set; }
 
     /// <summary>
     /// The <c>columnHeaderNames</c> of the export request (field name → header text). Headers are mapped back to the
-    /// field names through it, so renamed columns still fill <see cref="ActivityRecord"/>.
+    /// field names through it, so renamed columns still fill <see cref="ExportedActivity"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string>? ColumnHeaderNames { get; set; }
 
-    /// <summary>The longest field accepted, in characters; a longer one is an error rather than unbounded memory.</summary>
+    /// <summary>The longest field accepted, in UTF-8 bytes; a longer one is an error rather than unbounded memory.</summary>
     public int MaxFieldLength { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>Leave the stream open when the reader is disposed.</summary>
@@ -32,23 +31,16 @@ public sealed class ExportFileReaderOptions
 
 /// <summary>
 /// Reads a Bulk Activity Extract file (CSV, TSV or SSV) as a stream: the header line first, then one row at a time,
-/// with memory bounded by the longest row. Follows RFC 4180 against the active delimiter: quoted fields may hold
-/// the delimiter, doubled quotes, CR, LF, CRLF, NUL and any Unicode text; the bare (unquoted) word <c>null</c> is a
-/// missing value, while a quoted <c>"null"</c> is the text. Rows end with LF or CRLF; a lone CR outside quotes is data.
-/// A stray quote inside a quoted field that is not followed by a delimiter or line end is kept as text.
+/// with memory bounded by the longest row, under the file rules of <see cref="MarketoCsvReader"/> (quoted fields may
+/// hold the delimiter, doubled quotes, CR, LF, NUL and any text; the bare word <c>null</c> is a missing value, a quoted
+/// <c>"null"</c> the text; a lone CR outside quotes is data; a stray quote inside a quoted field is text).
 /// </summary>
 public sealed class ExportFileReader : IDisposable, IAsyncDisposable
 {
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
-    private readonly TextReader _reader;
+    private readonly MarketoCsvReader _reader;
     private readonly ExportFileReaderOptions _options;
-    private readonly char _delimiter;
-    private readonly char[] _buffer = new char[1 << 15];
-    private readonly StringBuilder _field = new();
-    private int _position;
-    private int _length;
-    private bool _endOfStream;
     private string[]? _headers;
     private string[]? _fields;
     private Dictionary<string, int>? _columns;
@@ -61,14 +53,7 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         _options = options ?? new ExportFileReaderOptions();
-        _delimiter = _options.EffectiveDelimiter;
-        if (_delimiter is '"' or '\r' or '\n')
-        {
-            throw new ArgumentException("The delimiter cannot be a quote or a line break.", nameof(options));
-        }
-
-        _reader = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true,
-            bufferSize: 1 << 16, leaveOpen: _options.LeaveOpen);
+        _reader = new MarketoCsvReader(stream, _options.EffectiveDelimiter, _options.MaxFieldLength, _options.LeaveOpen);
     }
 
     /// <summary>Opens a file for reading.</summary>
@@ -153,33 +138,33 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
                 return null;
             }
 
-            if (row.Count == 1 && row[0] is "" && _headers!.Length > 1)
+            if (row.Length == 1 && row[0] is "" && _headers!.Length > 1)
             {
                 continue; // a blank line
             }
 
             _rowNumber++;
-            if (row.Count != _headers!.Length)
+            if (row.Length != _headers!.Length)
             {
                 throw new InvalidDataException(
-                    $"Data row {_rowNumber} has {row.Count} values; the header has {_headers.Length} columns.");
+                    $"Data row {_rowNumber} has {row.Length} values; the header has {_headers.Length} columns.");
             }
 
-            return [.. row];
+            return row;
         }
     }
 
-    /// <summary>Reads every remaining row as a typed <see cref="ActivityRecord"/>.</summary>
+    /// <summary>Reads every remaining row as a typed <see cref="ExportedActivity"/>.</summary>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The records, in file order.</returns>
     /// <exception cref="InvalidDataException">
     /// The header lacks <c>marketoGUID</c>, <c>leadId</c>, <c>activityDate</c> or <c>activityTypeId</c>, or a value
     /// does not parse (the message names the row and column).
     /// </exception>
-    public async IAsyncEnumerable<ActivityRecord> ReadRecordsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<ExportedActivity> ReadRecordsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var required in new[] { "marketoGUID", "leadId", "activityDate", "activityTypeId" })
+        foreach (var required in ActivityExportFields.Required)
         {
             if (!_columns!.ContainsKey(required))
             {
@@ -197,7 +182,7 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
     /// <summary>Turns a row of <see cref="ReadRowAsync"/> into a typed record.</summary>
     /// <param name="row">The row's values.</param>
     /// <returns>The record.</returns>
-    public ActivityRecord ToRecord(IReadOnlyList<string?> row)
+    public ExportedActivity ToRecord(IReadOnlyList<string?> row)
     {
         ArgumentNullException.ThrowIfNull(row);
         if (_columns is null)
@@ -205,17 +190,17 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
             throw new InvalidOperationException("Read the header first.");
         }
 
-        return new ActivityRecord
+        return new ExportedActivity
         {
-            MarketoGuid = Value(row, "marketoGUID") ?? throw Invalid("marketoGUID", null, "a value"),
-            LeadId = Long(row, "leadId") ?? throw Invalid("leadId", null, "an integer"),
-            ActivityDate = Date(row, "activityDate"),
-            ActivityTypeId = (int)(Long(row, "activityTypeId") ?? throw Invalid("activityTypeId", null, "an integer")),
-            CampaignId = Long(row, "campaignId"),
-            PrimaryAttributeValueId = Long(row, "primaryAttributeValueId"),
-            PrimaryAttributeValue = Value(row, "primaryAttributeValue"),
+            MarketoGuid = Value(row, ActivityExportFields.MarketoGuid) ?? throw Invalid(ActivityExportFields.MarketoGuid, null, "a value"),
+            LeadId = Long(row, ActivityExportFields.LeadId) ?? throw Invalid(ActivityExportFields.LeadId, null, "an integer"),
+            ActivityDate = Date(row, ActivityExportFields.ActivityDate),
+            ActivityTypeId = (int)(Long(row, ActivityExportFields.ActivityTypeId) ?? throw Invalid(ActivityExportFields.ActivityTypeId, null, "an integer")),
+            CampaignId = Long(row, ActivityExportFields.CampaignId),
+            PrimaryAttributeValueId = Long(row, ActivityExportFields.PrimaryAttributeValueId),
+            PrimaryAttributeValue = Value(row, ActivityExportFields.PrimaryAttributeValue),
             Attributes = Attributes(row),
-            ActionResult = Value(row, "actionResult"),
+            ActionResult = Value(row, ActivityExportFields.ActionResult),
         };
     }
 
@@ -224,11 +209,7 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
 
     /// <summary>Disposes the underlying reader (and the stream unless <see cref="ExportFileReaderOptions.LeaveOpen"/>).</summary>
     /// <returns>A completed task.</returns>
-    public ValueTask DisposeAsync()
-    {
-        _reader.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _reader.DisposeAsync();
 
     private string? Value(IReadOnlyList<string?> row, string field) =>
         _columns!.TryGetValue(field, out var index) && index < row.Count ? row[index] : null;
@@ -254,7 +235,7 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
 
     private JsonElement Attributes(IReadOnlyList<string?> row)
     {
-        var text = Value(row, "attributes");
+        var text = Value(row, ActivityExportFields.Attributes);
         if (string.IsNullOrWhiteSpace(text))
         {
             return EmptyObject;
@@ -276,188 +257,25 @@ public sealed class ExportFileReader : IDisposable, IAsyncDisposable
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
-    private enum State
+    /// <summary>The next record's values (a bare <c>null</c> is null); null at the end of the stream.</summary>
+    private async ValueTask<string?[]?> ReadRawRowAsync(CancellationToken cancellationToken)
     {
-        FieldStart,
-        Unquoted,
-        UnquotedCr,
-        Quoted,
-        QuoteInQuoted,
-        QuotedCr,
-    }
-
-    private readonly List<string?> _row = [];
-
-    /// <summary>Parses one record (which may span several physical lines); null at the end of the stream.</summary>
-    private async ValueTask<List<string?>?> ReadRawRowAsync(CancellationToken cancellationToken)
-    {
-        _row.Clear();
-        _field.Clear();
-        var state = State.FieldStart;
-        var quoted = false;
-        var any = false;
-        while (true)
+        if (!await _reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (_position >= _length)
-            {
-                if (_endOfStream || !await FillAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (!any)
-                    {
-                        return null;
-                    }
-
-                    if (state == State.Quoted)
-                    {
-                        throw new InvalidDataException($"The file ends inside a quoted field (data row {_rowNumber + 1}).");
-                    }
-
-                    EndField(quoted);
-                    return _row;
-                }
-            }
-
-            var c = _buffer[_position++];
-            any = true;
-            switch (state)
-            {
-                case State.FieldStart:
-                    if (c == '"')
-                    {
-                        quoted = true;
-                        state = State.Quoted;
-                    }
-                    else if (c == _delimiter)
-                    {
-                        EndField(false);
-                    }
-                    else if (c == '\n')
-                    {
-                        EndField(false);
-                        return _row;
-                    }
-                    else if (c == '\r')
-                    {
-                        state = State.UnquotedCr;
-                    }
-                    else
-                    {
-                        Append(c);
-                        state = State.Unquoted;
-                    }
-
-                    break;
-                case State.Unquoted:
-                    if (c == _delimiter)
-                    {
-                        EndField(false);
-                        state = State.FieldStart;
-                    }
-                    else if (c == '\n')
-                    {
-                        EndField(false);
-                        return _row;
-                    }
-                    else if (c == '\r')
-                    {
-                        state = State.UnquotedCr;
-                    }
-                    else
-                    {
-                        Append(c);
-                    }
-
-                    break;
-                case State.UnquotedCr:
-                    if (c == '\n')
-                    {
-                        EndField(false);
-                        return _row;
-                    }
-
-                    Append('\r'); // a lone CR outside quotes is data; look at c again
-                    _position--;
-                    state = State.Unquoted;
-                    break;
-                case State.Quoted:
-                    if (c == '"')
-                    {
-                        state = State.QuoteInQuoted;
-                    }
-                    else
-                    {
-                        Append(c);
-                    }
-
-                    break;
-                case State.QuoteInQuoted:
-                    if (c == '"')
-                    {
-                        Append('"');
-                        state = State.Quoted;
-                    }
-                    else if (c == _delimiter)
-                    {
-                        EndField(true);
-                        quoted = false;
-                        state = State.FieldStart;
-                    }
-                    else if (c == '\n')
-                    {
-                        EndField(true);
-                        return _row;
-                    }
-                    else if (c == '\r')
-                    {
-                        state = State.QuotedCr;
-                    }
-                    else
-                    {
-                        // An unescaped quote inside a quoted field ("first"Name"): keep it as text.
-                        Append('"');
-                        _position--;
-                        state = State.Quoted;
-                    }
-
-                    break;
-                case State.QuotedCr:
-                    if (c == '\n')
-                    {
-                        EndField(true);
-                        return _row;
-                    }
-
-                    Append('"');
-                    Append('\r');
-                    _position--;
-                    state = State.Quoted;
-                    break;
-            }
-        }
-    }
-
-    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
-    {
-        _length = await _reader.ReadAsync(_buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
-        _position = 0;
-        _endOfStream = _length == 0;
-        return !_endOfStream;
-    }
-
-    private void Append(char c)
-    {
-        if (_field.Length >= _options.MaxFieldLength)
-        {
-            throw new InvalidDataException($"A field of data row {_rowNumber + 1} is longer than {_options.MaxFieldLength} characters.");
+            return null;
         }
 
-        _field.Append(c);
-    }
+        if (_reader.EndsInsideQuotes)
+        {
+            throw new InvalidDataException($"The file ends inside a quoted field (data row {_rowNumber + 1}).");
+        }
 
-    private void EndField(bool quoted)
-    {
-        var text = _field.ToString();
-        _row.Add(!quoted && text == "null" ? null : text);
-        _field.Clear();
+        var row = new string?[_reader.FieldCount];
+        for (var i = 0; i < row.Length; i++)
+        {
+            row[i] = _reader.GetStringOrNull(i);
+        }
+
+        return row;
     }
 }

@@ -483,7 +483,7 @@ public sealed class MarketoBulkClient : IDisposable
                     await WaitAsync(operation, error.Code, error.Message, transient, Backoff(Options.InitialRetryDelay, transient), cancellationToken).ConfigureAwait(false);
                     continue;
                 case ErrorKind.QuotaExceeded:
-                    throw new ExportQuotaExceededException(error.Message, envelope.RequestId, QuotaClock.NextReset(_time.GetUtcNow()));
+                    throw new ExportQuotaExceededException(error.Message, envelope.RequestId, MarketoQuotaDay.NextReset(_time.GetUtcNow()));
                 case ErrorKind.QueueFull when waitOnQueueFull:
                     queueWaits++;
                     if (Options.MaxQueueFullWaits is { } max && queueWaits > max)

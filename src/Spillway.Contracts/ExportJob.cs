@@ -12,7 +12,7 @@ public sealed record ExportJob
     [JsonPropertyOrder(0)] public string ExportId { get; init; } = "";
 
     /// <summary>The file format: <c>CSV</c>, <c>TSV</c> or <c>SSV</c>.</summary>
-    [JsonPropertyOrder(1)] public string Format { get; init; } = "CSV";
+    [JsonPropertyOrder(1)] public string Format { get; init; } = ExportFileFormats.Csv;
 
     /// <summary>The status; see <see cref="ExportJobStatuses"/>.</summary>
     [JsonPropertyOrder(2)] public string Status { get; init; } = "";
@@ -57,4 +57,30 @@ public static class ExportJobStatuses
     public const string Failed = "Failed";
     /// <summary>The job was cancelled (Marketo's spelling on the wire).</summary>
     public const string Cancelled = "Cancelled";
+
+    /// <summary>Every status, in lifecycle order.</summary>
+    public static IReadOnlyList<string> All { get; } = Array.AsReadOnly([Created, Queued, Processing, Completed, Failed, Cancelled]);
+
+    /// <summary>
+    /// Parses a status name leniently, as a status filter does: any case, and both <c>cancelled</c> and <c>canceled</c>.
+    /// No trimming.
+    /// </summary>
+    /// <param name="text">The name.</param>
+    /// <param name="status">The wire name, e.g. <c>Cancelled</c> for <c>CANCELED</c>.</param>
+    /// <returns>Whether the text names a status.</returns>
+    public static bool TryParse(string? text, out string status)
+    {
+        // Lower-cased the invariant way (not compared ignoring case), so every spelling a status filter took still parses.
+        status = text?.ToLowerInvariant() switch
+        {
+            "created" => Created,
+            "queued" => Queued,
+            "processing" => Processing,
+            "completed" => Completed,
+            "failed" => Failed,
+            "cancelled" or "canceled" => Cancelled,
+            _ => "",
+        };
+        return status.Length > 0;
+    }
 }

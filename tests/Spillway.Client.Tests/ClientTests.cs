@@ -211,15 +211,15 @@ public sealed class ClientTests : IAsyncLifetime
     public void QuotaResets_AtNextChicagoMidnight_InWinterAndSummer()
     {
         Assert.Equal(new DateTimeOffset(2026, 1, 16, 6, 0, 0, TimeSpan.Zero),
-            QuotaClock.NextReset(new DateTimeOffset(2026, 1, 15, 12, 0, 0, TimeSpan.Zero)).ToUniversalTime());
+            MarketoQuotaDay.NextReset(new DateTimeOffset(2026, 1, 15, 12, 0, 0, TimeSpan.Zero)).ToUniversalTime());
         Assert.Equal(new DateTimeOffset(2026, 7, 2, 5, 0, 0, TimeSpan.Zero),
-            QuotaClock.NextReset(new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero)).ToUniversalTime());
+            MarketoQuotaDay.NextReset(new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero)).ToUniversalTime());
         // 00:30 UTC on July 2 is still July 1 in Chicago (19:30 CDT).
         Assert.Equal(new DateTimeOffset(2026, 7, 2, 5, 0, 0, TimeSpan.Zero),
-            QuotaClock.NextReset(new DateTimeOffset(2026, 7, 2, 0, 30, 0, TimeSpan.Zero)).ToUniversalTime());
+            MarketoQuotaDay.NextReset(new DateTimeOffset(2026, 7, 2, 0, 30, 0, TimeSpan.Zero)).ToUniversalTime());
         // Exactly at midnight the next reset is a day later; across the November change the offset switches to CST.
         Assert.Equal(new DateTimeOffset(2026, 11, 2, 6, 0, 0, TimeSpan.Zero),
-            QuotaClock.NextReset(new DateTimeOffset(2026, 11, 1, 5, 0, 0, TimeSpan.Zero)).ToUniversalTime());
+            MarketoQuotaDay.NextReset(new DateTimeOffset(2026, 11, 1, 5, 0, 0, TimeSpan.Zero)).ToUniversalTime());
     }
 
     [Fact]

@@ -76,9 +76,9 @@ public sealed class ExtractorTests : IAsyncLifetime
         }
     }
 
-    private static async Task<List<ActivityRecord>> ReadAll(ExtractionResult result, bool deduplicate = true)
+    private static async Task<List<ExportedActivity>> ReadAll(ExtractionResult result, bool deduplicate = true)
     {
-        var list = new List<ActivityRecord>();
+        var list = new List<ExportedActivity>();
         await foreach (var r in BulkExtractor.ReadRecordsAsync(result, deduplicate))
         {
             list.Add(r);

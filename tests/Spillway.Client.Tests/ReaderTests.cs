@@ -11,10 +11,10 @@ public class ReaderTests
     private static ExportFileReader Reader(string text, ExportFileReaderOptions? options = null, int chunk = 0) =>
         new(chunk > 0 ? new TrickleStream(Encoding.UTF8.GetBytes(text), chunk) : new MemoryStream(Encoding.UTF8.GetBytes(text)), options);
 
-    private static async Task<List<ActivityRecord>> Records(string text, ExportFileReaderOptions? options = null, int chunk = 0)
+    private static async Task<List<ExportedActivity>> Records(string text, ExportFileReaderOptions? options = null, int chunk = 0)
     {
         await using var reader = Reader(text, options, chunk);
-        var list = new List<ActivityRecord>();
+        var list = new List<ExportedActivity>();
         await foreach (var r in reader.ReadRecordsAsync())
         {
             list.Add(r);
@@ -82,7 +82,7 @@ public class ReaderTests
         {
             var delimiter = ExportFileFormats.Delimiter(format);
             using var buffer = new MemoryStream();
-            await using (var writer = new ExportFileWriter(buffer, delimiter, leaveOpen: true))
+            await using (var writer = new MergedFileWriter(buffer, delimiter, leaveOpen: true))
             {
                 await writer.WriteRowAsync(["a", "b", "c"]);
                 await writer.WriteRowAsync([value, "x" + delimiter + "y", null]);
@@ -164,7 +164,7 @@ public class ReaderTests
         var text = "leadId,marketoGUID,Attribute Value,Attribute ID,activityTypeId,activityDate,actionResult,Secondary Attributes\n" +
                    "5,g1,Home,9,1,2024-01-02T03:04:05Z,succeeded,null\n";
         await using var reader = Reader(text, new ExportFileReaderOptions { ColumnHeaderNames = renames });
-        var records = new List<ActivityRecord>();
+        var records = new List<ExportedActivity>();
         await foreach (var r in reader.ReadRecordsAsync())
         {
             records.Add(r);

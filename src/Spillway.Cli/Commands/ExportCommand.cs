@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -56,8 +57,7 @@ internal static class ExportCommand
         };
         var fields = new Option<string[]>("--fields")
         {
-            Description = "The columns, comma-separated or repeated (marketoGUID, leadId, activityDate, activityTypeId, campaignId, " +
-                          "primaryAttributeValueId, primaryAttributeValue, attributes, actionResult). Default: the 8 default columns.",
+            Description = $"The columns, comma-separated or repeated ({string.Join(", ", ActivityExportFields.All)}). Default: the 8 default columns.",
         };
         var format = new Option<string?>("--format", "-f")
         {
@@ -178,12 +178,61 @@ internal static class ExportCommand
         public bool Live { get; init; }
     }
 
+    /// <summary>Where one extraction keeps its window files, its state and the range it was started with.</summary>
+    private sealed record WorkArea(string Folder, string StatePath, string RangePath);
+
+    /// <summary>The windows to export and where the result goes, once the options are read and any earlier run is resolved.</summary>
+    private sealed record ExportPlan(
+        Uri BaseUrl, DateTimeOffset Since, DateTimeOffset Until, IReadOnlyList<ExtractionWindow> Windows, string OutputPath, List<string>? Fields);
+
     internal static async Task<int> RunAsync(IAnsiConsole console, ExportRequest request, CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
-        // ---- What to export, where: every usage error before the first call.
-        Uri baseUrl;
-        DateTimeOffset since, until;
+        if (!TryReadRequest(console, request, DateTimeOffset.UtcNow, out var baseUrl, out var since, out var until))
+        {
+            return ExitUsage;
+        }
+
+        var ext = ExportWriters.Extension(request.Format);
+        var (target, isFolder) = ResolveOutput(request.Output, ext);
+        var work = LocateWorkArea(request, target, isFolder);
+        if (!ClearEarlierRun(console, request, work))
+        {
+            return ExitUsage;
+        }
+
+        (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
+        var plan = new ExportPlan(baseUrl, since, until,
+            ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400))),
+            isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target,
+            ColumnsFor(request));
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var display = new ExportDisplay(console, request.Live);
+        using var client = new MarketoBulkClient(http, new MarketoClientOptions
+        {
+            BaseUrl = baseUrl,
+            ClientId = request.ClientId!,
+            ClientSecret = request.ClientSecret!,
+        });
+        client.Retrying += (_, e) => display.Retrying(e);
+
+        try
+        {
+            var extraction = await ExtractAsync(console, client, display, request, work, plan, ct);
+            await WriteOutputAsync(console, client, display, request.Format, extraction, plan.OutputPath, ct);
+            CleanUp(console, request, work, extraction);
+            return 0;
+        }
+        catch (Exception ex) when (IsReportedFailure(ex, ct))
+        {
+            return ReportFailure(console, ex, work.Folder);
+        }
+    }
+
+    /// <summary>The options as what to export from where: every usage error before the first call.</summary>
+    private static bool TryReadRequest(IAnsiConsole console, ExportRequest request, DateTimeOffset now, [NotNullWhen(true)] out Uri? baseUrl,
+        out DateTimeOffset since, out DateTimeOffset until)
+    {
         try
         {
             baseUrl = ResolveBaseUrl(request.Url, request.Munchkin);
@@ -209,138 +258,170 @@ internal static class ExportCommand
             {
                 throw new UsageException("--max-jobs must be at least 1 and --poll-seconds not negative.");
             }
+
+            return true;
         }
         catch (Exception ex) when (ex is UsageException or ArgumentException)
         {
             console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
-            return ExitUsage;
+            (baseUrl, since, until) = (null, default, default);
+            return false;
         }
+    }
 
-        var ext = ExportWriters.Extension(request.Format);
-        var (target, isFolder) = ResolveOutput(request.Output, ext);
-        var work = Path.GetFullPath(request.WorkDir ?? (isFolder ? Path.Combine(target, ".spillway-export.parts") : target + ".parts"));
-        var statePath = Path.GetFullPath(request.StateFile ?? Path.Combine(work, StateFileName));
+    private static WorkArea LocateWorkArea(ExportRequest request, string target, bool isFolder)
+    {
+        var folder = Path.GetFullPath(request.WorkDir ?? (isFolder ? Path.Combine(target, ".spillway-export.parts") : target + ".parts"));
+        var statePath = Path.GetFullPath(request.StateFile ?? Path.Combine(folder, StateFileName));
         var rangePath = Path.Combine(Path.GetDirectoryName(statePath)!, Path.GetFileNameWithoutExtension(statePath) + ".range");
-        if (File.Exists(statePath) && !request.Resume)
-        {
-            if (!request.Force)
-            {
-                console.MarkupLineInterpolated(
-                    $"[red]An earlier extraction left its state in {statePath}.[/] Pass --resume to continue it, or --force to start over.");
-                return ExitUsage;
-            }
+        return new WorkArea(folder, statePath, rangePath);
+    }
 
-            File.Delete(statePath);
-            File.Delete(rangePath);
-            if (request.WorkDir is null && Directory.Exists(work))
-            {
-                Directory.Delete(work, recursive: true);
-            }
+    /// <summary>An earlier run's state is continued only with --resume and discarded only with --force; false refuses the run.</summary>
+    private static bool ClearEarlierRun(IAnsiConsole console, ExportRequest request, WorkArea work)
+    {
+        if (!File.Exists(work.StatePath) || request.Resume)
+        {
+            return true;
         }
 
-        if (request.Resume && File.Exists(rangePath))
+        if (!request.Force)
         {
-            // The range of the interrupted run: a relative --since or a default --until would otherwise move the windows.
-            var saved = (await File.ReadAllTextAsync(rangePath, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            var (savedSince, savedUntil) = (DateTimeOffset.Parse(saved[0], CultureInfo.InvariantCulture), DateTimeOffset.Parse(saved[1], CultureInfo.InvariantCulture));
-            if (savedSince != since || savedUntil != until)
-            {
-                console.MarkupLineInterpolated($"Resuming the interrupted range {MarketoDateTime.Format(savedSince)} .. {MarketoDateTime.Format(savedUntil)}.");
-            }
-
-            (since, until) = (savedSince, savedUntil);
+            console.MarkupLineInterpolated(
+                $"[red]An earlier extraction left its state in {work.StatePath}.[/] Pass --resume to continue it, or --force to start over.");
+            return false;
         }
 
-        var plan = ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400)));
-        var outputPath = isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target;
+        File.Delete(work.StatePath);
+        File.Delete(work.RangePath);
+        if (request.WorkDir is null && Directory.Exists(work.Folder))
+        {
+            Directory.Delete(work.Folder, recursive: true);
+        }
 
+        return true;
+    }
+
+    /// <summary>
+    /// On --resume, the range of the interrupted run: a relative --since or a default --until would otherwise move the windows.
+    /// </summary>
+    private static async Task<(DateTimeOffset Since, DateTimeOffset Until)> ResumedRangeAsync(IAnsiConsole console, ExportRequest request,
+        WorkArea work, DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
+    {
+        if (!request.Resume || !File.Exists(work.RangePath))
+        {
+            return (since, until);
+        }
+
+        var saved = (await File.ReadAllTextAsync(work.RangePath, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var (savedSince, savedUntil) = (DateTimeOffset.Parse(saved[0], CultureInfo.InvariantCulture), DateTimeOffset.Parse(saved[1], CultureInfo.InvariantCulture));
+        if (savedSince != since || savedUntil != until)
+        {
+            console.MarkupLineInterpolated($"Resuming the interrupted range {MarketoDateTime.Format(savedSince)} .. {MarketoDateTime.Format(savedUntil)}.");
+        }
+
+        return (savedSince, savedUntil);
+    }
+
+    /// <summary>The columns to ask for; NDJSON and Parquet need the ones that identify an activity, so those are added.</summary>
+    private static List<string>? ColumnsFor(ExportRequest request)
+    {
         var fields = request.Fields.Count == 0 ? null : request.Fields.ToList();
         if (fields is not null && request.Format is OutputFormat.Ndjson or OutputFormat.Parquet)
         {
             var missing = ExportWriters.RequiredFields.Where(r => !fields.Contains(r, StringComparer.OrdinalIgnoreCase)).ToList();
-            fields.InsertRange(0, missing); // an activity record needs them
+            fields.InsertRange(0, missing);
         }
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var display = new ExportDisplay(console, request.Live);
-        using var client = new MarketoBulkClient(http, new MarketoClientOptions
+        return fields;
+    }
+
+    /// <summary>Runs the export jobs of every window with the live display, saving the range so --resume can find it.</summary>
+    private static async Task<ExtractionResult> ExtractAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display,
+        ExportRequest request, WorkArea work, ExportPlan plan, CancellationToken ct)
+    {
+        var typeIds = await ResolveTypesAsync(client, request.Types, ct);
+        Directory.CreateDirectory(Path.GetDirectoryName(work.StatePath)!);
+        await File.WriteAllTextAsync(work.RangePath, $"{plan.Since.UtcDateTime:O}\n{plan.Until.UtcDateTime:O}\n", ct);
+        var what = typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
+        console.MarkupLineInterpolated(
+            $"Exporting [bold]{MarketoDateTime.Format(plan.Since)}[/] to [bold]{MarketoDateTime.Format(plan.Until)}[/] (exclusive) from {plan.BaseUrl}: {plan.Windows.Count} window(s), {what}, to {plan.OutputPath}");
+        var extractor = new BulkExtractor(client, new BulkExtractionOptions
         {
-            BaseUrl = baseUrl,
-            ClientId = request.ClientId!,
-            ClientSecret = request.ClientSecret!,
+            OutputDirectory = work.Folder,
+            StateFilePath = work.StatePath,
+            Format = ExportWriters.ServerFormat(request.Format),
+            Fields = plan.Fields,
+            ActivityTypeIds = typeIds,
+            MaxJobsInFlight = request.MaxJobs,
+            PollInterval = TimeSpan.FromSeconds(request.PollSeconds),
         });
-        client.Retrying += (_, e) => display.Retrying(e);
+        return await display.RunAsync(() => extractor.RunAsync(plan.Windows, display, ct));
+    }
 
-        try
+    /// <summary>Verifies the window files again, writes the output and the summary.</summary>
+    private static async Task WriteOutputAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display, OutputFormat format,
+        ExtractionResult extraction, string outputPath, CancellationToken ct)
+    {
+        var verified = await VerifyChecksumsAsync(extraction, ct);
+        display.WriteLine($"Writing {format.ToString().ToUpperInvariant()} to {outputPath} …");
+        var written = await ExportWriters.WriteAsync(format, extraction, outputPath, ct);
+        var quotaToday = await QuotaUsedTodayAsync(client, ct);
+        WriteSummary(console, extraction, written, verified, outputPath, quotaToday, display.Elapsed);
+    }
+
+    /// <summary>Removes the window files and state unless asked to keep them; a folder or state file of the user's keeps everything else.</summary>
+    private static void CleanUp(IAnsiConsole console, ExportRequest request, WorkArea work, ExtractionResult extraction)
+    {
+        if (!request.KeepWindows && request.WorkDir is null && request.StateFile is null)
         {
-            var typeIds = await ResolveTypesAsync(client, request.Types, ct);
-            Directory.CreateDirectory(Path.GetDirectoryName(statePath)!);
-            await File.WriteAllTextAsync(rangePath, $"{since.UtcDateTime:O}\n{until.UtcDateTime:O}\n", ct);
-            var what = typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
-            console.MarkupLineInterpolated(
-                $"Exporting [bold]{MarketoDateTime.Format(since)}[/] to [bold]{MarketoDateTime.Format(until)}[/] (exclusive) from {baseUrl}: {plan.Count} window(s), {what}, to {outputPath}");
-            var extractor = new BulkExtractor(client, new BulkExtractionOptions
+            Directory.Delete(work.Folder, recursive: true);
+        }
+        else if (!request.KeepWindows)
+        {
+            foreach (var window in extraction.Windows)
             {
-                OutputDirectory = work,
-                StateFilePath = statePath,
-                Format = ExportWriters.ServerFormat(request.Format),
-                Fields = fields,
-                ActivityTypeIds = typeIds,
-                MaxJobsInFlight = request.MaxJobs,
-                PollInterval = TimeSpan.FromSeconds(request.PollSeconds),
-            });
-            var extraction = await display.RunAsync(() => extractor.RunAsync(plan, display, ct));
-
-            var verified = await VerifyChecksumsAsync(extraction, ct);
-            display.WriteLine($"Writing {request.Format.ToString().ToUpperInvariant()} to {outputPath} …");
-            var written = await ExportWriters.WriteAsync(request.Format, extraction, outputPath, ct);
-            var quotaToday = await QuotaUsedTodayAsync(client, ct);
-            WriteSummary(console, extraction, written, verified, outputPath, quotaToday, display.Elapsed);
-            if (!request.KeepWindows && request.WorkDir is null && request.StateFile is null)
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            else if (!request.KeepWindows)
-            {
-                // A work folder or state file of the user's: remove only what this run put there.
-                foreach (var window in extraction.Windows)
-                {
-                    File.Delete(window.FilePath);
-                }
-
-                File.Delete(statePath);
-                File.Delete(rangePath);
-            }
-            else
-            {
-                console.MarkupLineInterpolated($"Window files and state kept in {work}.");
+                File.Delete(window.FilePath);
             }
 
-            return 0;
+            File.Delete(work.StatePath);
+            File.Delete(work.RangePath);
         }
-        catch (ExportQuotaExceededException ex)
+        else
         {
-            console.MarkupLineInterpolated($"[red]The daily export quota{(ex.QuotaMegabytes is { } mb ? $" of {mb} MB" : "")} is used up.[/]");
-            console.MarkupLineInterpolated(
-                $"It resets at [bold]{ex.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; rerun the same command with --resume after that.");
-            return ExitQuota;
+            console.MarkupLineInterpolated($"Window files and state kept in {work.Folder}.");
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+    }
+
+    /// <summary>The failures the command explains and maps to an exit code; anything else is a bug and propagates.</summary>
+    private static bool IsReportedFailure(Exception ex, CancellationToken ct) => ex switch
+    {
+        OperationCanceledException => ct.IsCancellationRequested,
+        UsageException or MarketoApiException or ExportFileVerificationException or HttpRequestException or InvalidOperationException
+            or InvalidDataException or IOException => true,
+        _ => false,
+    };
+
+    /// <summary>Says what failed and how to continue; returns the exit code. Finished windows always stay for --resume.</summary>
+    private static int ReportFailure(IAnsiConsole console, Exception ex, string work)
+    {
+        switch (ex)
         {
-            console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; rerun with --resume to continue.");
-            return ExitCancelled;
-        }
-        catch (UsageException ex)
-        {
-            console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
-            return ExitUsage;
-        }
-        catch (Exception ex) when (ex is MarketoApiException or ExportFileVerificationException or HttpRequestException or InvalidOperationException
-                                       or InvalidDataException or IOException)
-        {
-            console.MarkupLineInterpolated($"[red]Export failed:[/] {ex.Message}");
-            console.MarkupLineInterpolated($"Finished windows are kept in {work}; rerun with --resume to continue.");
-            return ExitFailed;
+            case ExportQuotaExceededException quota:
+                console.MarkupLineInterpolated($"[red]The daily export quota{(quota.QuotaMegabytes is { } mb ? $" of {mb} MB" : "")} is used up.[/]");
+                console.MarkupLineInterpolated(
+                    $"It resets at [bold]{quota.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; rerun the same command with --resume after that.");
+                return ExitQuota;
+            case OperationCanceledException:
+                console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; rerun with --resume to continue.");
+                return ExitCancelled;
+            case UsageException:
+                console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+                return ExitUsage;
+            default:
+                console.MarkupLineInterpolated($"[red]Export failed:[/] {ex.Message}");
+                console.MarkupLineInterpolated($"Finished windows are kept in {work}; rerun with --resume to continue.");
+                return ExitFailed;
         }
     }
 
@@ -388,9 +469,9 @@ internal static class ExportCommand
     {
         try
         {
-            var dayStart = QuotaClock.NextReset(DateTimeOffset.UtcNow).AddDays(-1);
+            var dayStart = MarketoQuotaDay.StartOf(DateTimeOffset.UtcNow);
             long total = 0;
-            await foreach (var job in client.ListAllExportsAsync(["Completed"], 300, ct))
+            await foreach (var job in client.ListAllExportsAsync([ExportJobStatuses.Completed], 300, ct))
             {
                 if (job.FinishedAt is { } finished && finished >= dayStart)
                 {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
 using Spillway.Client;
+using Spillway.Contracts;
 
 namespace Spillway.Cli.Commands;
 
@@ -30,7 +31,7 @@ internal sealed record OutputSummary(long Rows, long Duplicates);
 internal static class ExportWriters
 {
     /// <summary>The columns an activity record cannot do without; NDJSON and Parquet exports always ask for them.</summary>
-    public static readonly string[] RequiredFields = ["marketoGUID", "leadId", "activityDate", "activityTypeId"];
+    public static IReadOnlyList<string> RequiredFields => ActivityExportFields.Required;
 
     private const int RowGroupSize = 100_000;
 
@@ -76,11 +77,11 @@ internal static class ExportWriters
 
         await using var reader = ExportFileReader.OpenFile(result.Windows[0].FilePath, result.ReaderOptions());
         await reader.ReadHeaderAsync(ct);
-        return reader.Fields!.Contains("marketoGUID", StringComparer.OrdinalIgnoreCase);
+        return reader.Fields!.Contains(ActivityExportFields.MarketoGuid, StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Reads every window file once, in plan order, handing each first-seen record and the file's fields to <paramref name="row"/>.</summary>
-    private static async Task<OutputSummary> ForEachRecordAsync(ExtractionResult result, Func<IReadOnlyList<string>, ActivityRecord, ValueTask> row,
+    private static async Task<OutputSummary> ForEachRecordAsync(ExtractionResult result, Func<IReadOnlyList<string>, ExportedActivity, ValueTask> row,
         Func<IReadOnlyList<string>, ValueTask>? header, CancellationToken ct)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -148,40 +149,40 @@ internal static class ExportWriters
     }
 
     /// <summary>One activity as a JSON object: the exported fields, typed, in file order; attributes as an object.</summary>
-    internal static void WriteJson(Utf8JsonWriter json, IReadOnlyList<string> fields, ActivityRecord record)
+    internal static void WriteJson(Utf8JsonWriter json, IReadOnlyList<string> fields, ExportedActivity record)
     {
         json.WriteStartObject();
         foreach (var field in fields)
         {
             switch (Canonical(field))
             {
-                case "marketoGUID":
-                    json.WriteString("marketoGUID", record.MarketoGuid);
+                case ActivityExportFields.MarketoGuid:
+                    json.WriteString(ActivityExportFields.MarketoGuid, record.MarketoGuid);
                     break;
-                case "leadId":
-                    json.WriteNumber("leadId", record.LeadId);
+                case ActivityExportFields.LeadId:
+                    json.WriteNumber(ActivityExportFields.LeadId, record.LeadId);
                     break;
-                case "activityDate":
-                    json.WriteString("activityDate", record.ActivityDate.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                case ActivityExportFields.ActivityDate:
+                    json.WriteString(ActivityExportFields.ActivityDate, record.ActivityDate.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
                     break;
-                case "activityTypeId":
-                    json.WriteNumber("activityTypeId", record.ActivityTypeId);
+                case ActivityExportFields.ActivityTypeId:
+                    json.WriteNumber(ActivityExportFields.ActivityTypeId, record.ActivityTypeId);
                     break;
-                case "campaignId":
-                    WriteNullable(json, "campaignId", record.CampaignId);
+                case ActivityExportFields.CampaignId:
+                    WriteNullable(json, ActivityExportFields.CampaignId, record.CampaignId);
                     break;
-                case "primaryAttributeValueId":
-                    WriteNullable(json, "primaryAttributeValueId", record.PrimaryAttributeValueId);
+                case ActivityExportFields.PrimaryAttributeValueId:
+                    WriteNullable(json, ActivityExportFields.PrimaryAttributeValueId, record.PrimaryAttributeValueId);
                     break;
-                case "primaryAttributeValue":
-                    WriteNullable(json, "primaryAttributeValue", record.PrimaryAttributeValue);
+                case ActivityExportFields.PrimaryAttributeValue:
+                    WriteNullable(json, ActivityExportFields.PrimaryAttributeValue, record.PrimaryAttributeValue);
                     break;
-                case "attributes":
-                    json.WritePropertyName("attributes");
+                case ActivityExportFields.Attributes:
+                    json.WritePropertyName(ActivityExportFields.Attributes);
                     record.Attributes.WriteTo(json);
                     break;
-                case "actionResult":
-                    WriteNullable(json, "actionResult", record.ActionResult);
+                case ActivityExportFields.ActionResult:
+                    WriteNullable(json, ActivityExportFields.ActionResult, record.ActionResult);
                     break;
                 default:
                     break; // a column the reader does not type: not part of an activity record
@@ -215,23 +216,20 @@ internal static class ExportWriters
         }
     }
 
-    private static readonly string[] KnownFields =
-        ["marketoGUID", "leadId", "activityDate", "activityTypeId", "campaignId", "primaryAttributeValueId", "primaryAttributeValue", "attributes", "actionResult"];
-
-    private static string? Canonical(string field) => KnownFields.FirstOrDefault(k => string.Equals(k, field, StringComparison.OrdinalIgnoreCase));
+    private static string? Canonical(string field) => ActivityExportFields.All.FirstOrDefault(k => string.Equals(k, field, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The Parquet column of an export field.</summary>
     internal static DataField ParquetField(string field) => Canonical(field) switch
     {
-        "marketoGUID" => new DataField<string>("marketoGUID", nullable: false),
-        "leadId" => new DataField<long>("leadId", nullable: false),
-        "activityDate" => new DateTimeDataField("activityDate", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: false),
-        "activityTypeId" => new DataField<int>("activityTypeId", nullable: false),
-        "campaignId" => new DataField<long?>("campaignId", nullable: true),
-        "primaryAttributeValueId" => new DataField<long?>("primaryAttributeValueId", nullable: true),
-        "primaryAttributeValue" => new DataField<string>("primaryAttributeValue", nullable: true),
-        "attributes" => new DataField<string>("attributes", nullable: false),
-        "actionResult" => new DataField<string>("actionResult", nullable: true),
+        ActivityExportFields.MarketoGuid => new DataField<string>(ActivityExportFields.MarketoGuid, nullable: false),
+        ActivityExportFields.LeadId => new DataField<long>(ActivityExportFields.LeadId, nullable: false),
+        ActivityExportFields.ActivityDate => new DateTimeDataField(ActivityExportFields.ActivityDate, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: false),
+        ActivityExportFields.ActivityTypeId => new DataField<int>(ActivityExportFields.ActivityTypeId, nullable: false),
+        ActivityExportFields.CampaignId => new DataField<long?>(ActivityExportFields.CampaignId, nullable: true),
+        ActivityExportFields.PrimaryAttributeValueId => new DataField<long?>(ActivityExportFields.PrimaryAttributeValueId, nullable: true),
+        ActivityExportFields.PrimaryAttributeValue => new DataField<string>(ActivityExportFields.PrimaryAttributeValue, nullable: true),
+        ActivityExportFields.Attributes => new DataField<string>(ActivityExportFields.Attributes, nullable: false),
+        ActivityExportFields.ActionResult => new DataField<string>(ActivityExportFields.ActionResult, nullable: true),
         _ => throw new InvalidDataException($"The export column '{field}' has no Parquet mapping."),
     };
 
@@ -243,7 +241,7 @@ internal static class ExportWriters
         {
             ParquetWriter? writer = null;
             DataField[] columns = [];
-            var batch = new List<ActivityRecord>(RowGroupSize);
+            var batch = new List<ExportedActivity>(RowGroupSize);
             try
             {
                 summary = await ForEachRecordAsync(result, async (fields, record) =>
@@ -277,38 +275,38 @@ internal static class ExportWriters
         return summary;
     }
 
-    private static async Task WriteRowGroupAsync(ParquetWriter writer, DataField[] columns, List<ActivityRecord> rows, CancellationToken ct)
+    private static async Task WriteRowGroupAsync(ParquetWriter writer, DataField[] columns, List<ExportedActivity> rows, CancellationToken ct)
     {
         using var group = writer.CreateRowGroup();
         foreach (var column in columns)
         {
             switch (column.Name)
             {
-                case "marketoGUID":
+                case ActivityExportFields.MarketoGuid:
                     await group.WriteAsync(column, rows.Select(r => r.MarketoGuid).ToArray());
                     break;
-                case "leadId":
+                case ActivityExportFields.LeadId:
                     await group.WriteAsync<long>(column, rows.Select(r => r.LeadId).ToArray(), cancellationToken: ct);
                     break;
-                case "activityDate":
+                case ActivityExportFields.ActivityDate:
                     await group.WriteAsync<DateTime>(column, rows.Select(r => r.ActivityDate.UtcDateTime).ToArray(), cancellationToken: ct);
                     break;
-                case "activityTypeId":
+                case ActivityExportFields.ActivityTypeId:
                     await group.WriteAsync<int>(column, rows.Select(r => r.ActivityTypeId).ToArray(), cancellationToken: ct);
                     break;
-                case "campaignId":
+                case ActivityExportFields.CampaignId:
                     await group.WriteAsync<long>(column, rows.Select(r => r.CampaignId).ToArray(), cancellationToken: ct);
                     break;
-                case "primaryAttributeValueId":
+                case ActivityExportFields.PrimaryAttributeValueId:
                     await group.WriteAsync<long>(column, rows.Select(r => r.PrimaryAttributeValueId).ToArray(), cancellationToken: ct);
                     break;
-                case "primaryAttributeValue":
+                case ActivityExportFields.PrimaryAttributeValue:
                     await group.WriteAsync(column, rows.Select(r => r.PrimaryAttributeValue!).ToArray());
                     break;
-                case "attributes":
+                case ActivityExportFields.Attributes:
                     await group.WriteAsync(column, rows.Select(r => r.Attributes.GetRawText()).ToArray());
                     break;
-                case "actionResult":
+                case ActivityExportFields.ActionResult:
                     await group.WriteAsync(column, rows.Select(r => r.ActionResult!).ToArray());
                     break;
                 default:

@@ -315,7 +315,7 @@ internal static class ExportJobView
     public static ExportJob From(ExportJobRecord job) => new()
     {
         ExportId = job.ExportId.ToString("D"),
-        Format = FormatName(job.Format),
+        Format = ExportFileFormats.ToWireName(job.Format),
         Status = StatusName(job.Status),
         CreatedAt = job.CreatedAt,
         QueuedAt = job.QueuedAt,
@@ -325,13 +325,6 @@ internal static class ExportJobView
         FileSize = job.Status == ExportJobStatus.Completed ? job.FileSize : null,
         FileChecksum = job.Status == ExportJobStatus.Completed ? job.FileChecksum : null,
         ErrorMsg = job.Status == ExportJobStatus.Failed ? job.ErrorMsg : null,
-    };
-
-    public static string FormatName(ExportFormat format) => format switch
-    {
-        ExportFormat.Tsv => "TSV",
-        ExportFormat.Ssv => "SSV",
-        _ => "CSV",
     };
 
     public static string StatusName(ExportJobStatus status) => status switch
@@ -344,19 +337,11 @@ internal static class ExportJobView
         _ => ExportJobStatuses.Cancelled,
     };
 
-    /// <summary>Any case; <c>canceled</c> and <c>cancelled</c> (decision 5).</summary>
+    /// <summary>Any case; <c>canceled</c> and <c>cancelled</c>.</summary>
     public static bool TryParseStatus(string text, out ExportJobStatus status)
     {
-        switch (text.ToLowerInvariant())
-        {
-            case "created": status = ExportJobStatus.Created; return true;
-            case "queued": status = ExportJobStatus.Queued; return true;
-            case "processing": status = ExportJobStatus.Processing; return true;
-            case "completed": status = ExportJobStatus.Completed; return true;
-            case "failed": status = ExportJobStatus.Failed; return true;
-            case "cancelled" or "canceled": status = ExportJobStatus.Cancelled; return true;
-            default: status = default; return false;
-        }
+        status = default;
+        return ExportJobStatuses.TryParse(text, out var name) && Enum.TryParse(name, ignoreCase: false, out status);
     }
 }
 

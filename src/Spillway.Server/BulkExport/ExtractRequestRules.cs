@@ -38,13 +38,9 @@ public static class ExtractRequestRules
             return Invalid("format", "format must be one of CSV, TSV, SSV");
         }
 
-        switch (element.GetString()!.Trim().ToUpperInvariant())
-        {
-            case "CSV": format = ExportFormat.Csv; return null;
-            case "TSV": format = ExportFormat.Tsv; return null;
-            case "SSV": format = ExportFormat.Ssv; return null;
-            default: return Invalid("format", $"'{MarketoHttp.Clip(element.GetString())}' is not one of CSV, TSV, SSV");
-        }
+        return ExportFileFormats.TryParse(element.GetString(), out format)
+            ? null
+            : Invalid("format", $"'{MarketoHttp.Clip(element.GetString())}' is not one of CSV, TSV, SSV");
     }
 
     /// <summary><c>filter</c> is present and an object.</summary>

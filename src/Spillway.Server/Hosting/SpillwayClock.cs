@@ -22,15 +22,10 @@ public sealed class SpillwayClock : TimeProvider
     /// The start of the quota day that contains <paramref name="instant"/>: midnight America/Chicago
     /// (Marketo: "12:00AM CST"), daylight saving included.
     /// </summary>
-    public static DateTimeOffset QuotaDayStart(DateTimeOffset instant)
-    {
-        var local = TimeZoneInfo.ConvertTime(instant, Central);
-        var midnight = new DateTime(local.Year, local.Month, local.Day, 0, 0, 0, DateTimeKind.Unspecified);
-        return new DateTimeOffset(midnight, Central.GetUtcOffset(midnight)).ToUniversalTime();
-    }
+    public static DateTimeOffset QuotaDayStart(DateTimeOffset instant) => MarketoQuotaDay.StartOf(instant);
 
     /// <summary>The quota day (Central time) as <c>yyyy-MM-dd</c>.</summary>
-    public static DateOnly QuotaDay(DateTimeOffset instant) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, Central).DateTime);
+    public static DateOnly QuotaDay(DateTimeOffset instant) => MarketoQuotaDay.DateOf(instant);
 
-    public static TimeZoneInfo Central { get; } = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+    public static TimeZoneInfo Central => MarketoQuotaDay.TimeZone;
 }

@@ -48,14 +48,6 @@ public enum ExportJobStatus
     Cancelled = 5,
 }
 
-/// <summary>The file format of an export.</summary>
-public enum ExportFormat
-{
-    Csv = 0,
-    Tsv = 1,
-    Ssv = 2,
-}
-
 /// <summary>An export job as stored.</summary>
 public sealed record ExportJobRecord
 {
@@ -130,18 +122,6 @@ public sealed record JobListCursor(DateTimeOffset CreatedAt, Guid ExportId);
 
 /// <summary>One page of a job list.</summary>
 public sealed record JobPage(IReadOnlyList<ExportJobRecord> Jobs, JobListCursor? Next);
-
-/// <summary>One stored activity. <see cref="Attributes"/> is the compact JSON object the export writes as is.</summary>
-public sealed record ActivityRecord(
-    long MarketoGuid,
-    long LeadId,
-    DateTimeOffset ActivityDate,
-    int ActivityTypeId,
-    long? CampaignId,
-    long? PrimaryAttributeValueId,
-    string? PrimaryAttributeValue,
-    string Attributes,
-    string? ActionResult);
 
 /// <summary>
 /// One activity as a store streams it for an export: numbers, and text as UTF-8 bytes borrowed from the store's buffers

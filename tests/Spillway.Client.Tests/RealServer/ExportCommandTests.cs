@@ -190,7 +190,7 @@ public sealed class ExportCommandTests : IDisposable
 
         var (code, output) = await RunAsync(env, args);
         Assert.True(code == ExportCommand.ExitQuota, output);
-        var reset = QuotaClock.NextReset(DateTimeOffset.UtcNow);
+        var reset = MarketoQuotaDay.NextReset(DateTimeOffset.UtcNow);
         Assert.True(output.Contains("quota of 1 MB is used up", StringComparison.Ordinal), output);
         Assert.True(output.Contains($"resets at {reset.UtcDateTime:yyyy-MM-dd HH:mm} UTC", StringComparison.Ordinal), output);
         Assert.False(File.Exists(csv));

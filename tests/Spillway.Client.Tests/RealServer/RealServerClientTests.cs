@@ -234,7 +234,7 @@ public sealed class RealServerClientTests : IDisposable
             Assert.Equal("1029", ex.Code);
             Assert.Matches(@"^Export daily quota \d+MB exceeded", ex.ApiMessage);
             Assert.Equal(1, ex.QuotaMegabytes);
-            Assert.Equal(QuotaClock.NextReset(DateTimeOffset.UtcNow), ex.ResetsAt);
+            Assert.Equal(MarketoQuotaDay.NextReset(DateTimeOffset.UtcNow), ex.ResetsAt);
             Assert.Contains("resets at", ex.Message, StringComparison.Ordinal);
 
             // The first window (> 1 MB) finished and is in the state file; the quota stopped the next one.

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spillway.Contracts;
 using Spillway.Server.Storage;
 using Spillway.Server.Tests.Infrastructure;
-using StoredActivity = Spillway.Server.Storage.ActivityRecord;
+using StoredActivity = Spillway.Contracts.ActivityRecord;
 
 namespace Spillway.Client.Tests.RealServer;
 

@@ -129,7 +129,7 @@ public abstract class RaceTests : StoreTestBase
         using var client = await server.AuthorizedClientAsync();
         const long Quota = 1024 * 1024;
         const int Padding = 100;
-        static Spillway.Server.Storage.ActivityRecord Row(long guid, DateTimeOffset at, int padding) =>
+        static Spillway.Contracts.ActivityRecord Row(long guid, DateTimeOffset at, int padding) =>
             Marketo.Activity(guid, at, attributes: $$"""{"p":"{{new string('q', padding)}}"}""");
 
         // Every row has the same width (5-digit guids, fixed columns), so file size = header + rows, to the byte.

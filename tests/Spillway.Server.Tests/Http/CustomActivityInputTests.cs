@@ -15,7 +15,7 @@ public abstract class CustomActivityInputTests : StoreTestBase
         await using var server = await StartAsync();
         using var client = await CustomActivityTypeTests.MetadataClientAsync(server);
         var typeId = await CustomActivityTypeTests.ApprovedConferenceTypeAsync(client);
-        await server.AppendAsync(new Spillway.Server.Storage.ActivityRecord(5000, 1, Day, 1, null, null, null, "{}", null));
+        await server.AppendAsync(new Spillway.Contracts.ActivityRecord(5000, 1, Day, 1, null, null, null, "{}", null));
 
         var body = $$"""
             {"input":[

@@ -134,7 +134,7 @@ public static class Marketo
     public static long[] Guids(byte[] file) => [.. Lines(file).Skip(1).Select(l => long.Parse(l.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture))];
 
     /// <summary>An activity with plain defaults: lead 1, Visit Webpage, no campaign.</summary>
-    public static Spillway.Server.Storage.ActivityRecord Activity(long guid, DateTimeOffset date, int type = 1, long? primaryId = 1,
+    public static Spillway.Contracts.ActivityRecord Activity(long guid, DateTimeOffset date, int type = 1, long? primaryId = 1,
         string? primaryValue = "page", string attributes = "{}", long leadId = 1, long? campaignId = null, string? actionResult = null) =>
         new(guid, leadId, date, type, campaignId, primaryId, primaryValue, attributes, actionResult);
 }

@@ -1,6 +1,6 @@
 namespace Spillway.Server.Activities.Export;
 
-/// <summary>A column of the activity export file (reference §7.1). Not persisted by value: stored as its wire name.</summary>
+/// <summary>A column of the activity export file. Not persisted by value: stored as its wire name.</summary>
 public enum ExportField
 {
     MarketoGuid,
@@ -14,34 +14,15 @@ public enum ExportField
     ActionResult,
 }
 
-/// <summary>The wire names of the export columns and the default column list (decision 15).</summary>
+/// <summary>The export columns by wire name (<see cref="ActivityExportFields"/>) and the default column list.</summary>
 public static class ExportFields
 {
-    private static readonly string[] WireNames =
-    [
-        "marketoGUID",
-        "leadId",
-        "activityDate",
-        "activityTypeId",
-        "campaignId",
-        "primaryAttributeValueId",
-        "primaryAttributeValue",
-        "attributes",
-        "actionResult",
-    ];
+    // Indexed by ExportField: the enum lists the fields in the same order.
+    private static readonly IReadOnlyList<string> WireNames = ActivityExportFields.All;
 
     /// <summary>The 8 columns written when a request gives no <c>fields</c>, in file order. <c>actionResult</c> is not among them.</summary>
     public static IReadOnlyList<ExportField> Default { get; } = Array.AsReadOnly(
-    [
-        ExportField.MarketoGuid,
-        ExportField.LeadId,
-        ExportField.ActivityDate,
-        ExportField.ActivityTypeId,
-        ExportField.CampaignId,
-        ExportField.PrimaryAttributeValueId,
-        ExportField.PrimaryAttributeValue,
-        ExportField.Attributes,
-    ]);
+        ActivityExportFields.Default.Select(name => (ExportField)ActivityExportFields.IndexOf(name)).ToArray());
 
     /// <summary>
     /// Maps a wire name to its field. Matching is exact and case-sensitive (ordinal), as Marketo field names are:
@@ -50,14 +31,14 @@ public static class ExportFields
     public static bool TryParse(string wireName, out ExportField field)
     {
         ArgumentNullException.ThrowIfNull(wireName);
-        var index = Array.IndexOf(WireNames, wireName);
+        var index = ActivityExportFields.IndexOf(wireName);
         field = index < 0 ? default : (ExportField)index;
         return index >= 0;
     }
 
     /// <summary>The wire name of a field, e.g. <c>marketoGUID</c> for <see cref="ExportField.MarketoGuid"/>.</summary>
     public static string WireName(ExportField field) =>
-        (uint)field < (uint)WireNames.Length
+        (uint)field < (uint)WireNames.Count
             ? WireNames[(int)field]
             : throw new ArgumentOutOfRangeException(nameof(field), field, "Unknown export field.");
 }

@@ -1,5 +1,4 @@
 using Spillway.Server.Hosting;
-using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -59,8 +58,9 @@ public static class ActivityFileReader
 
     private static IEnumerable<(ActivityRecord?, ImportIssue?)> ReadDelimited(Stream stream, byte delimiter)
     {
-        var parser = new DelimitedParser(stream, delimiter);
-        if (!parser.Next())
+        // The stream is the caller's; a record that runs to the end inside quotes is taken as it is.
+        using var parser = new MarketoCsvReader(stream, (char)delimiter, leaveOpen: true);
+        if (!parser.Read())
         {
             throw new ImportFormatException("The file is empty: a header line of export field names comes first.");
         }
@@ -68,7 +68,7 @@ public static class ActivityFileReader
         var columns = new ExportField[parser.FieldCount];
         for (var i = 0; i < parser.FieldCount; i++)
         {
-            var name = parser.Text(i);
+            var name = parser.GetString(i);
             if (!ExportFields.TryParse(name, out columns[i]))
             {
                 throw new ImportFormatException($"Line 1: '{MarketoHttp.Clip(name)}' is not an export field (expected names like marketoGUID, leadId, activityDate, activityTypeId, attributes).");
@@ -80,18 +80,18 @@ public static class ActivityFileReader
             }
         }
 
-        foreach (var required in new[] { ExportField.MarketoGuid, ExportField.LeadId, ExportField.ActivityDate, ExportField.ActivityTypeId })
+        foreach (var required in ActivityExportFields.Required)
         {
-            if (Array.IndexOf(columns, required) < 0)
+            if (!ExportFields.TryParse(required, out var field) || Array.IndexOf(columns, field) < 0)
             {
-                throw new ImportFormatException($"Line 1: the column {ExportFields.WireName(required)} is required.");
+                throw new ImportFormatException($"Line 1: the column {required} is required.");
             }
         }
 
-        while (parser.Next())
+        while (parser.Read())
         {
             var line = parser.RecordLine;
-            if (parser.FieldCount == 1 && parser.Length(0) == 0 && !parser.Quoted(0))
+            if (parser.IsBlankLine)
             {
                 continue; // a blank line
             }
@@ -107,7 +107,7 @@ public static class ActivityFileReader
         }
     }
 
-    private static (ActivityRecord?, string?) Convert(DelimitedParser p, ExportField[] columns)
+    private static (ActivityRecord?, string?) Convert(MarketoCsvReader p, ExportField[] columns)
     {
         long guid = 0, lead = 0;
         long? campaign = null, primaryId = null;
@@ -117,35 +117,35 @@ public static class ActivityFileReader
         var attributes = "{}";
         for (var i = 0; i < columns.Length; i++)
         {
-            var isNull = p.IsNullWord(i);
+            var isNull = p.IsNull(i);
             var field = columns[i];
             switch (field)
             {
                 case ExportField.MarketoGuid:
-                    if (isNull || !p.TryInt64(i, out guid) || guid <= 0)
+                    if (isNull || !p.TryGetInt64(i, out guid) || guid <= 0)
                     {
-                        return (null, Bad(p, i, "marketoGUID", "a positive integer"));
+                        return (null, Bad(p, i, ActivityExportFields.MarketoGuid, "a positive integer"));
                     }
 
                     break;
                 case ExportField.LeadId:
-                    if (isNull || !p.TryInt64(i, out lead))
+                    if (isNull || !p.TryGetInt64(i, out lead))
                     {
-                        return (null, Bad(p, i, "leadId", "an integer"));
+                        return (null, Bad(p, i, ActivityExportFields.LeadId, "an integer"));
                     }
 
                     break;
                 case ExportField.ActivityDate:
-                    if (isNull || !p.TryDate(i, out date))
+                    if (isNull || !p.TryGetDateTime(i, out date))
                     {
-                        return (null, Bad(p, i, "activityDate", "an ISO-8601 date-time"));
+                        return (null, Bad(p, i, ActivityExportFields.ActivityDate, "an ISO-8601 date-time"));
                     }
 
                     break;
                 case ExportField.ActivityTypeId:
-                    if (isNull || !p.TryInt64(i, out var t) || t is <= 0 or > int.MaxValue)
+                    if (isNull || !p.TryGetInt64(i, out var t) || t is <= 0 or > int.MaxValue)
                     {
-                        return (null, Bad(p, i, "activityTypeId", "a positive integer"));
+                        return (null, Bad(p, i, ActivityExportFields.ActivityTypeId, "a positive integer"));
                     }
 
                     type = (int)t;
@@ -153,9 +153,9 @@ public static class ActivityFileReader
                 case ExportField.CampaignId:
                     if (!isNull)
                     {
-                        if (!p.TryInt64(i, out var c))
+                        if (!p.TryGetInt64(i, out var c))
                         {
-                            return (null, Bad(p, i, "campaignId", "an integer or null"));
+                            return (null, Bad(p, i, ActivityExportFields.CampaignId, "an integer or null"));
                         }
 
                         campaign = c;
@@ -165,9 +165,9 @@ public static class ActivityFileReader
                 case ExportField.PrimaryAttributeValueId:
                     if (!isNull)
                     {
-                        if (!p.TryInt64(i, out var v))
+                        if (!p.TryGetInt64(i, out var v))
                         {
-                            return (null, Bad(p, i, "primaryAttributeValueId", "an integer or null"));
+                            return (null, Bad(p, i, ActivityExportFields.PrimaryAttributeValueId, "an integer or null"));
                         }
 
                         primaryId = v;
@@ -175,20 +175,20 @@ public static class ActivityFileReader
 
                     break;
                 case ExportField.PrimaryAttributeValue:
-                    primary = isNull ? null : p.Text(i);
+                    primary = isNull ? null : p.GetString(i);
                     break;
                 case ExportField.ActionResult:
-                    actionResult = isNull ? null : p.Text(i);
+                    actionResult = isNull ? null : p.GetString(i);
                     break;
                 case ExportField.Attributes:
                     if (!isNull)
                     {
-                        if (!IsJsonObject(p.Bytes(i)))
+                        if (!IsJsonObject(p.GetBytes(i)))
                         {
-                            return (null, Bad(p, i, "attributes", "a JSON object"));
+                            return (null, Bad(p, i, ActivityExportFields.Attributes, "a JSON object"));
                         }
 
-                        attributes = p.Text(i);
+                        attributes = p.GetString(i);
                     }
 
                     break;
@@ -198,8 +198,8 @@ public static class ActivityFileReader
         return (new ActivityRecord(guid, lead, date, type, campaign, primaryId, primary, attributes, actionResult), null);
     }
 
-    private static string Bad(DelimitedParser p, int i, string column, string expected) =>
-        $"{column} '{MarketoHttp.Clip(p.Text(i))}' is not {expected}";
+    private static string Bad(MarketoCsvReader p, int i, string column, string expected) =>
+        $"{column} '{MarketoHttp.Clip(p.GetString(i))}' is not {expected}";
 
     private static IEnumerable<(ActivityRecord?, ImportIssue?)> ReadNdjson(Stream stream)
     {
@@ -244,43 +244,43 @@ public static class ActivityFileReader
             }
         }
 
-        if (!TryLong(e, "marketoGUID", out var guid) || guid is not > 0)
+        if (!TryLong(e, ActivityExportFields.MarketoGuid, out var guid) || guid is not > 0)
         {
             return (null, "marketoGUID must be a positive integer (number or string)");
         }
 
-        if (!TryLong(e, "leadId", out var lead) || lead is null)
+        if (!TryLong(e, ActivityExportFields.LeadId, out var lead) || lead is null)
         {
             return (null, "leadId must be an integer");
         }
 
-        if (!e.TryGetProperty("activityDate", out var d) || d.ValueKind != JsonValueKind.String || !MarketoDateTime.TryParse(d.GetString()!, out var date))
+        if (!e.TryGetProperty(ActivityExportFields.ActivityDate, out var d) || d.ValueKind != JsonValueKind.String || !MarketoDateTime.TryParse(d.GetString()!, out var date))
         {
             return (null, "activityDate must be an ISO-8601 date-time string");
         }
 
-        if (!TryLong(e, "activityTypeId", out var type) || type is not (> 0 and <= int.MaxValue))
+        if (!TryLong(e, ActivityExportFields.ActivityTypeId, out var type) || type is not (> 0 and <= int.MaxValue))
         {
             return (null, "activityTypeId must be a positive integer");
         }
 
-        if (!TryLong(e, "campaignId", out var campaign))
+        if (!TryLong(e, ActivityExportFields.CampaignId, out var campaign))
         {
             return (null, "campaignId must be an integer or null");
         }
 
-        if (!TryLong(e, "primaryAttributeValueId", out var primaryId))
+        if (!TryLong(e, ActivityExportFields.PrimaryAttributeValueId, out var primaryId))
         {
             return (null, "primaryAttributeValueId must be an integer or null");
         }
 
-        if (!TryText(e, "primaryAttributeValue", out var primary) || !TryText(e, "actionResult", out var actionResult))
+        if (!TryText(e, ActivityExportFields.PrimaryAttributeValue, out var primary) || !TryText(e, ActivityExportFields.ActionResult, out var actionResult))
         {
             return (null, "primaryAttributeValue and actionResult must be strings or null");
         }
 
         var attributes = "{}";
-        if (e.TryGetProperty("attributes", out var a) && a.ValueKind != JsonValueKind.Null)
+        if (e.TryGetProperty(ActivityExportFields.Attributes, out var a) && a.ValueKind != JsonValueKind.Null)
         {
             if (a.ValueKind == JsonValueKind.String && IsJsonObject(Encoding.UTF8.GetBytes(a.GetString()!)))
             {
@@ -357,218 +357,6 @@ public static class ActivityFileReader
         catch (JsonException)
         {
             return false;
-        }
-    }
-
-    /// <summary>
-    /// A streaming RFC 4180 parser over bytes: one record at a time (quoted fields may span lines), fields unquoted
-    /// into one reusable buffer. CRLF ends a line like LF; any other CR is data.
-    /// </summary>
-    private sealed class DelimitedParser(Stream stream, byte delimiter)
-    {
-        private readonly byte[] _input = new byte[1 << 20];
-        private int _inputPos;
-        private int _inputLen;
-        private bool _eof;
-        private byte[] _row = new byte[4096];
-        private int _rowLen;
-        private int[] _starts = new int[16];
-        private int[] _lengths = new int[16];
-        private bool[] _quoted = new bool[16];
-        private long _line = 1;
-
-        public int FieldCount { get; private set; }
-
-        /// <summary>The line the current record starts on.</summary>
-        public long RecordLine { get; private set; }
-
-        public ReadOnlySpan<byte> Bytes(int i) => _row.AsSpan(_starts[i], _lengths[i]);
-
-        public int Length(int i) => _lengths[i];
-
-        public bool Quoted(int i) => _quoted[i];
-
-        public string Text(int i) => Encoding.UTF8.GetString(Bytes(i));
-
-        public bool IsNullWord(int i) => !_quoted[i] && Bytes(i).SequenceEqual("null"u8);
-
-        public bool TryInt64(int i, out long value) =>
-            Utf8Parser.TryParse(Bytes(i), out value, out var consumed) && consumed == _lengths[i] && consumed > 0;
-
-        public bool TryDate(int i, out DateTimeOffset value)
-        {
-            var b = Bytes(i);
-            // Fast path: the export's own form, yyyy-MM-ddTHH:mm:ssZ.
-            if (b.Length == 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[19] == 'Z'
-                && Digits(b[..4], out var year) && Digits(b.Slice(5, 2), out var month) && Digits(b.Slice(8, 2), out var day)
-                && Digits(b.Slice(11, 2), out var hour) && Digits(b.Slice(14, 2), out var minute) && Digits(b.Slice(17, 2), out var second)
-                && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(Math.Max(1, year), month) && hour < 24 && minute < 60 && second < 60)
-            {
-                value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
-                return true;
-            }
-
-            return MarketoDateTime.TryParse(Encoding.UTF8.GetString(b), out value);
-        }
-
-        private static bool Digits(ReadOnlySpan<byte> b, out int value)
-        {
-            value = 0;
-            foreach (var c in b)
-            {
-                if (c is < (byte)'0' or > (byte)'9')
-                {
-                    return false;
-                }
-
-                value = (value * 10) + (c - '0');
-            }
-
-            return value > 0 || b.Length < 4;
-        }
-
-        /// <summary>Reads the next record; false at the end of the stream.</summary>
-        public bool Next()
-        {
-            _rowLen = 0;
-            FieldCount = 0;
-            RecordLine = _line;
-            if (!Fill())
-            {
-                return false;
-            }
-
-            StartField();
-            var quoted = false;
-            var inQuotes = false;
-            var lastUnquotedCr = false; // the last byte put is a CR read outside quotes (so a following LF makes CRLF)
-            while (true)
-            {
-                if (_inputPos >= _inputLen && !Fill())
-                {
-                    EndField(quoted);
-                    return true; // the last record without LF
-                }
-
-                var b = _input[_inputPos++];
-                if (inQuotes)
-                {
-                    if (b == (byte)'"')
-                    {
-                        if (_inputPos >= _inputLen && !Fill())
-                        {
-                            EndField(quoted);
-                            return true;
-                        }
-
-                        if (_input[_inputPos] == (byte)'"')
-                        {
-                            _inputPos++;
-                            Put(b);
-                            lastUnquotedCr = false;
-                        }
-                        else
-                        {
-                            inQuotes = false;
-                        }
-                    }
-                    else
-                    {
-                        if (b == (byte)'\n')
-                        {
-                            _line++;
-                        }
-
-                        Put(b);
-                        lastUnquotedCr = false;
-                    }
-
-                    continue;
-                }
-
-                if (b == delimiter)
-                {
-                    EndField(quoted);
-                    StartField();
-                    quoted = false;
-                }
-                else if (b == (byte)'\n')
-                {
-                    _line++;
-                    if (lastUnquotedCr && _rowLen > _starts[FieldCount] && _row[_rowLen - 1] == (byte)'\r')
-                    {
-                        _rowLen--; // CRLF
-                    }
-
-                    EndField(quoted);
-                    return true;
-                }
-                else if (b == (byte)'"' && _rowLen == _starts[FieldCount] && !quoted)
-                {
-                    quoted = true;
-                    inQuotes = true;
-                }
-                else
-                {
-                    Put(b);
-                    lastUnquotedCr = b == (byte)'\r';
-                    continue;
-                }
-
-                lastUnquotedCr = false;
-            }
-        }
-
-        private bool Fill()
-        {
-            if (_inputPos < _inputLen)
-            {
-                return true;
-            }
-
-            if (_eof)
-            {
-                return false;
-            }
-
-            _inputLen = stream.Read(_input, 0, _input.Length);
-            _inputPos = 0;
-            if (_inputLen == 0)
-            {
-                _eof = true;
-                return false;
-            }
-
-            return true;
-        }
-
-        private void StartField()
-        {
-            if (FieldCount == _starts.Length)
-            {
-                Array.Resize(ref _starts, FieldCount * 2);
-                Array.Resize(ref _lengths, FieldCount * 2);
-                Array.Resize(ref _quoted, FieldCount * 2);
-            }
-
-            _starts[FieldCount] = _rowLen;
-        }
-
-        private void EndField(bool quoted)
-        {
-            _lengths[FieldCount] = _rowLen - _starts[FieldCount];
-            _quoted[FieldCount] = quoted;
-            FieldCount++;
-        }
-
-        private void Put(byte b)
-        {
-            if (_rowLen == _row.Length)
-            {
-                Array.Resize(ref _row, _row.Length * 2);
-            }
-
-            _row[_rowLen++] = b;
         }
     }
 }

@@ -1,13 +1,13 @@
 using System.Text;
+using Spillway.Contracts;
 
 namespace Spillway.Client;
 
 /// <summary>
-/// Writes rows the way the export files are written: UTF-8 without BOM, LF after every line, minimal RFC 4180
-/// quoting against the delimiter (a field is quoted when it holds the delimiter, a quote, CR or LF, or is the text
-/// <c>null</c>), embedded quotes doubled, and a missing value as the bare word <c>null</c>.
+/// Writes the rows of a merged extraction the way the export files are written (<see cref="MarketoCsv"/>): UTF-8
+/// without BOM, LF after every line, values quoted only when needed, a missing value as the bare word <c>null</c>.
 /// </summary>
-public sealed class ExportFileWriter : IDisposable, IAsyncDisposable
+internal sealed class MergedFileWriter : IDisposable, IAsyncDisposable
 {
     private readonly StreamWriter _writer;
     private readonly char _delimiter;
@@ -17,7 +17,7 @@ public sealed class ExportFileWriter : IDisposable, IAsyncDisposable
     /// <param name="stream">Where the text goes.</param>
     /// <param name="delimiter">The delimiter: comma, tab or space.</param>
     /// <param name="leaveOpen">Leave the stream open when the writer is disposed.</param>
-    public ExportFileWriter(Stream stream, char delimiter = ',', bool leaveOpen = false)
+    public MergedFileWriter(Stream stream, char delimiter = ',', bool leaveOpen = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
         _delimiter = delimiter;
@@ -39,7 +39,7 @@ public sealed class ExportFileWriter : IDisposable, IAsyncDisposable
                 _line.Append(_delimiter);
             }
 
-            AppendField(values[i]);
+            MarketoCsv.AppendField(_line, values[i], _delimiter);
         }
 
         _line.Append('\n');
@@ -57,33 +57,4 @@ public sealed class ExportFileWriter : IDisposable, IAsyncDisposable
     /// <summary>Flushes and disposes the writer.</summary>
     /// <returns>A task that completes when the writer is disposed.</returns>
     public ValueTask DisposeAsync() => _writer.DisposeAsync();
-
-    private void AppendField(string? value)
-    {
-        if (value is null)
-        {
-            _line.Append("null");
-            return;
-        }
-
-        var needsQuotes = value == "null" || value.AsSpan().IndexOfAny(['"', '\r', '\n', _delimiter]) >= 0;
-        if (!needsQuotes)
-        {
-            _line.Append(value);
-            return;
-        }
-
-        _line.Append('"');
-        foreach (var c in value)
-        {
-            if (c == '"')
-            {
-                _line.Append('"');
-            }
-
-            _line.Append(c);
-        }
-
-        _line.Append('"');
-    }
 }

@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Spillway.Client;
 
-/// <summary>One activity row of an export file, typed.</summary>
-public sealed record ActivityRecord
+/// <summary>
+/// One activity row of an export file as a client reads it: the marketoGUID as the text the file holds and the
+/// attributes parsed. (<see cref="Spillway.Contracts.ActivityRecord"/> is the same row as the server stores it.)
+/// </summary>
+public sealed record ExportedActivity
 {
     /// <summary>The activity's unique id (numeric-looking text).</summary>
     public required string MarketoGuid { get; init; }
