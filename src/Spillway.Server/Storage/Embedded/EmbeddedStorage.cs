@@ -31,6 +31,7 @@ public static class EmbeddedStorage
         services.TryAddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityWriter>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityTypeStore, SqliteActivityTypeStore>();
+        services.TryAddSingleton<ILeadStore, SqliteLeadStore>(); // leads: the lead database (SQLite, migration 0005)
         services.AddSingleton<IStorageInitializer>(sp => new EmbeddedInitializer(sp.GetRequiredService<SqliteDatabase>()));
         return services;
     }

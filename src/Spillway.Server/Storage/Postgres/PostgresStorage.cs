@@ -27,6 +27,7 @@ public static class PostgresStorage
         services.AddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityWriter>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityTypeStore, PostgresActivityTypeStore>();
+        services.AddSingleton<ILeadStore, PostgresLeadStore>(); // leads: the lead database (migration 0007)
         // Cluster-wide 606/615/607. Takes effect where the app registers its in-memory limiter with TryAdd.
         services.AddSingleton<IApiCallLimiter>(sp =>
             new PostgresApiCallLimiter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
