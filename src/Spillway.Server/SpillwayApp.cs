@@ -12,6 +12,7 @@ using Spillway.Server.BulkExport;
 using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
+using Spillway.Server.Leads;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
@@ -141,6 +142,7 @@ public static class SpillwayApp
         app.MapActivityEndpoints();
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
+        app.MapLeadEndpoints();
         app.MapAdminEndpoints();
         app.MapControlEndpoints();
         app.MapMarketoFallbacks();
