@@ -14,7 +14,8 @@ internal static class LeadValues
 {
     /// <summary>
     /// A JSON value as the column's kind; JSON null clears the field. Numbers and booleans may come as strings, as
-    /// Marketo's own forms send them; text longer than the field's length, or an email with non-ASCII characters, is refused.
+    /// Marketo's own forms send them; text longer than the field's length, with NUL, or an email with non-ASCII
+    /// characters, is refused.
     /// </summary>
     public static bool TryRead(LeadColumn column, JsonElement element, out object? value)
     {
@@ -48,7 +49,9 @@ internal static class LeadValues
         switch (column.Kind)
         {
             case LeadValueKind.Text:
-                if ((column.Field.Length is { } max && text.Length > max) || (column.Field.DataType == "email" && !Ascii.IsValid(text)))
+                // NUL is refused: PostgreSQL text cannot hold it, and a lead field has no use for it.
+                if ((column.Field.Length is { } max && text.Length > max) || (column.Field.DataType == "email" && !Ascii.IsValid(text))
+                    || text.Contains('\0', StringComparison.Ordinal))
                 {
                     return false;
                 }
