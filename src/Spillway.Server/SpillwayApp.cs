@@ -12,6 +12,7 @@ using Spillway.Server.BulkExport;
 using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
+using Spillway.Server.Leads;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -72,6 +73,7 @@ public static class SpillwayApp
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<ExportCompletion>();
         services.AddSingleton<IExportInterventions, DefaultExportInterventions>();
+        services.AddSingleton<IApiCallInterventions, NoApiCallInterventions>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService<ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
@@ -122,6 +124,7 @@ public static class SpillwayApp
         app.MapActivityEndpoints();
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
+        app.MapLeadEndpoints();
         app.MapAdminEndpoints();
         app.MapControlEndpoints();
         app.MapMarketoFallbacks();

@@ -19,8 +19,6 @@ internal static class ActivityEndpoints
         rest.MapGet("/stats/usage.json", GetUsageAsync).WithName("getDailyUsageUsingGET")
             .WithSummary("Get Daily Usage").WithTags("Usage");
 
-        rest.MapGet("/leads/describe.json", DescribeLeads).WithName("describeUsingGET_2")
-            .WithSummary("Describe Lead").WithTags("Leads").WithMetadata(new RequiresPermission(Permissions.ReadOnlyLead));
         return rest;
     }
 
@@ -29,9 +27,6 @@ internal static class ActivityEndpoints
         var set = await types.GetAsync(ApiCaller.Of(context).Subscription.Id, context.RequestAborted);
         return MarketoHttp.Success(context, set.All, MarketoJsonContext.Wire.MarketoResponseActivityType);
     }
-
-    internal static JsonHttpResult<MarketoResponse<LeadField>> DescribeLeads(HttpContext context) =>
-        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);
 
     internal static async Task<JsonHttpResult<MarketoResponse<UsageDay>>> GetUsageAsync(HttpContext context, IApiCallLimiter limiter, ISubscriptionClock clock)
     {

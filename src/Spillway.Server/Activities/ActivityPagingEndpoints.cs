@@ -137,8 +137,12 @@ internal static class ActivityPagingEndpoints
             return Fail(context, Missing("fields"));
         }
 
-        var page = await reader.ReadPageAsync(common.Query([StandardActivityTypes.ChangeDataValue], [.. fields.Select(f => (long)f.Id)]),
+        // New Lead (12) has no field to filter by, so it is read on its own and merged in marketoGUID order: both reads
+        // start after the same position, so the first batchSize + 1 of the merge are the page.
+        var changes = await reader.ReadPageAsync(common.Query([StandardActivityTypes.ChangeDataValue], [.. fields.Select(f => (long)f.Id)]),
             context.RequestAborted);
+        var created = await reader.ReadPageAsync(common.Query([StandardActivityTypes.NewLead], null), context.RequestAborted);
+        var page = changes.Concat(created).OrderBy(r => r.MarketoGuid).Take(common.BatchSize + 1).ToList();
         return Page(context, common, page, LeadChange);
     }
 
@@ -273,10 +277,18 @@ internal static class ActivityPagingEndpoints
         };
     }
 
-    /// <summary>A Change Data Value row as Get Lead Changes shows it: the field change in <c>fields</c>, the other attributes beside it.</summary>
+    /// <summary>
+    /// A row as Get Lead Changes shows it: a Change Data Value with its field change in <c>fields</c> and the other
+    /// attributes beside it; a New Lead with empty <c>fields</c> and its attributes.
+    /// </summary>
     private static LeadActivity LeadChange(ActivityRecord row)
     {
         var full = ToWire(row, null);
+        if (row.ActivityTypeId == StandardActivityTypes.NewLead)
+        {
+            return full with { CampaignId = null, PrimaryAttributeValueId = null, PrimaryAttributeValue = null, Fields = [] };
+        }
+
         var field = row.PrimaryAttributeValueId is { } id ? LeadFields.Find((int)id) : null;
         JsonElement? newValue = null, oldValue = null;
         var others = new List<ActivityAttributeValue>();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Controls;
@@ -222,6 +223,7 @@ public static class ControlsRegistration
         services.Replace(ServiceDescriptor.Singleton<ISubscriptionClock>(sp => sp.GetRequiredService<SubscriptionControls>()));
         services.Replace(ServiceDescriptor.Singleton<IExportInterventions>(sp => sp.GetRequiredService<SubscriptionControls>()));
         services.AddSingleton<ControlledCalls>();
+        services.Replace(ServiceDescriptor.Singleton<IApiCallInterventions>(sp => sp.GetRequiredService<ControlledCalls>()));
         services.AddSingleton<JobControls>();
         services.AddHostedService<ProgressionReleaser>();
         return services;

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Spillway.Contracts;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Controls;
@@ -14,12 +15,13 @@ namespace Spillway.Server.Controls;
 /// What the API access filter asks of the controls on every REST and bulk call: the fault rules (which may answer instead of the endpoint, delay it, or cut its download), and the request log.
 /// </summary>
 public sealed class ControlledCalls(SubscriptionControls controls, IExportJobStore jobs, ExportFileStore files, ILogger<ControlledCalls> logger)
+    : IApiCallInterventions
 {
     private const string CallKey = "Spillway.Controls.Call";
     private static readonly ConcurrentDictionary<Type, PropertyInfo?> ErrorsProperty = new();
 
     /// <summary>Names the call's subscription and API user, for the request log.</summary>
-    public static void Identify(HttpContext http, int subscriptionId, string email) => http.Items[CallKey] = new CallNote(subscriptionId, email);
+    public void Identify(HttpContext http, int subscriptionId, string email) => http.Items[CallKey] = new CallNote(subscriptionId, email);
 
     /// <summary>Applies the first fault rule that fires: an answer instead of the endpoint's, or null to go on.</summary>
     public async ValueTask<IResult?> ApplyFaultsAsync(HttpContext http, int subscriptionId, int apiUserId, string email)
@@ -73,12 +75,15 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     }
 
     /// <summary>Adds the call to its subscription's request log, once the answer is known.</summary>
-    public void Record(HttpContext http, object? outcome, long startedTimestamp)
+    public void Record(HttpContext http, object? returned, long startedTimestamp)
     {
         if (http.Items[CallKey] is not CallNote note)
         {
             return;
         }
+
+        // The answer the filter executed itself (a download), else the one it returned.
+        var outcome = note.Result ?? returned;
 
         var status = outcome is IStatusCodeHttpResult { StatusCode: { } s } ? s : http.Response.StatusCode;
         controls.Record(note.SubscriptionId, new RequestLogEntry(0, controls.NowOf(note.SubscriptionId), http.Request.Method,
@@ -87,17 +92,13 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     }
 
     /// <summary>Remembers the answer an endpoint produced (executed inside the filter), for the log.</summary>
-    public static void NoteResult(HttpContext http, IResult result)
+    public void NoteResult(HttpContext http, IResult result)
     {
         if (http.Items[CallKey] is CallNote note)
         {
             note.Result = result;
         }
     }
-
-    /// <summary>The answer the filter returns, or the one it executed itself.</summary>
-    public static object? OutcomeOf(HttpContext http, object? returned) =>
-        http.Items[CallKey] is CallNote { Result: { } executed } ? executed : returned;
 
     private static string? CodeOf(object? outcome)
     {

@@ -18,6 +18,7 @@ public sealed class JobControls(
     IJobControlStore control,
     IExportJobStore jobs,
     IActivityStore activities,
+    ILeadStore leads,
     IIdentityStore identity,
     SubscriptionDirectory directory,
     IApiCallLimiter limiter,
@@ -84,7 +85,7 @@ public sealed class JobControls(
     }
 
     /// <summary>
-    /// Removes the subscription's jobs and their files, its activities, its call counters and its controls (clock,
+    /// Removes the subscription's jobs and their files, its activities, its leads, its call counters and its controls (clock,
     /// progression, fault rules, request log). Its API users, credentials and limit overrides stay.
     /// </summary>
     public async Task<ResetView?> ResetAsync(string munchkinId, CancellationToken ct)
@@ -97,6 +98,7 @@ public sealed class JobControls(
 
         var deletedJobs = await jobs.DeleteSubscriptionJobsAsync(subscription.Id, ct);
         var deletedActivities = await activities.DeleteSubscriptionAsync(subscription.Id, ct);
+        await leads.DeleteSubscriptionAsync(subscription.Id, ct);
         limiter.Reset(subscription.Id);
         controls.Reset(subscription.Id);
         directory.Invalidate(subscription.Id);

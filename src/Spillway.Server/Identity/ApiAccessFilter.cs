@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Spillway.Contracts;
-using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Limits;
 using Microsoft.Extensions.Options;
@@ -12,7 +11,7 @@ namespace Spillway.Server.Identity;
 /// subscription's call limits (607/606/615). Calls refused by the first two are not counted, as in Marketo.
 /// </summary>
 internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory subscriptions, IApiCallLimiter limiter,
-    IOptions<SpillwayOptions> options, ISubscriptionClock clock, ControlledCalls controlled) : IEndpointFilter
+    IOptions<SpillwayOptions> options, ISubscriptionClock clock, IApiCallInterventions interventions) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -25,7 +24,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         }
         finally
         {
-            controlled.Record(context.HttpContext, ControlledCalls.OutcomeOf(context.HttpContext, outcome), started);
+            interventions.Record(context.HttpContext, outcome, started);
         }
     }
 
@@ -58,7 +57,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         }
 
         // From here the call is in its subscription's request log.
-        ControlledCalls.Identify(http, subscription.Id, user.Email);
+        interventions.Identify(http, subscription.Id, user.Email);
 
         var required = http.GetEndpoint()?.Metadata.GetMetadata<RequiresPermission>();
         if (required is not null && !Permissions.Grants(user.Permissions, required.Permission))
@@ -76,11 +75,11 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         await using (permit)
         {
             caller.AttachTo(http);
-            var result = await controlled.ApplyFaultsAsync(http, subscription.Id, user.Id, user.Email) ?? await next(context);
+            var result = await interventions.ApplyFaultsAsync(http, subscription.Id, user.Id, user.Email) ?? await next(context);
             if (result is IResult inner)
             {
                 // Execute inside the permit so a long file download holds its concurrency slot until it ends.
-                ControlledCalls.NoteResult(http, inner);
+                interventions.NoteResult(http, inner);
                 await inner.ExecuteAsync(http);
                 return Results.Empty;
             }

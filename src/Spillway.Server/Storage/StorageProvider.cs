@@ -42,6 +42,7 @@ public abstract class StorageProvider
         services.AddSingleton<IActivityWriter>(ActivityWriter);
         services.AddSingleton<IActivityWindowStreamer>(ActivityWindows);
         services.AddSingleton<IActivityTypeStore>(ActivityTypes);
+        services.AddSingleton<ILeadStore>(Leads);
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
     }
 
@@ -77,6 +78,9 @@ public abstract class StorageProvider
 
     /// <summary>Custom activity types.</summary>
     protected abstract IActivityTypeStore ActivityTypes(IServiceProvider services);
+
+    /// <summary>Leads: point reads, searches by field, atomic syncs and deletes.</summary>
+    protected abstract ILeadStore Leads(IServiceProvider services);
 
     /// <summary>
     /// The counters behind 606, 607 and 615: in memory when this node is the only one, in the shared store when the

@@ -184,8 +184,8 @@ internal static class CustomActivityEndpoints
     }
 
     internal static Task<JsonHttpResult<MarketoResponse<AddedActivityResult>>> AddActivitiesAsync(HttpContext context,
-        [FromServices] IActivityWriter writer, ActivityTypeRegistry registry) =>
-        CustomActivityInput.AddAsync(context, writer, registry);
+        [FromServices] IActivityWriter writer, ActivityTypeRegistry registry, [FromServices] ILeadStore leads) =>
+        CustomActivityInput.AddAsync(context, writer, registry, leads);
 
     /// <summary>Reads the body as JSON: 612 without a JSON content type, 609 when it does not parse.</summary>
     internal static async Task<(JsonDocument? Document, MarketoError? Error)> ReadJsonAsync(HttpContext context)

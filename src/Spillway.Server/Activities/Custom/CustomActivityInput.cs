@@ -27,7 +27,7 @@ internal static class CustomActivityInput
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<JsonHttpResult<MarketoResponse<AddedActivityResult>>> AddAsync(HttpContext context, IActivityWriter writer,
-        ActivityTypeRegistry registry)
+        ActivityTypeRegistry registry, ILeadStore leads)
     {
         var caller = ApiCaller.Of(context);
         var (document, bodyError) = await CustomActivityEndpoints.ReadJsonAsync(context);
@@ -69,6 +69,23 @@ internal static class CustomActivityInput
                 }
 
                 index++;
+            }
+
+            // Marketo skips an activity of a lead that does not exist. A subscription that never had a lead database
+            // (its activities were seeded or imported without leads) keeps accepting every lead id.
+            if (accepted.Count > 0 && await leads.HasLeadDatabaseAsync(caller.Subscription.Id, context.RequestAborted))
+            {
+                var existing = (await leads.GetByIdsAsync(caller.Subscription.Id, [.. accepted.Select(a => a.LeadId).Distinct()], context.RequestAborted))
+                    .Select(l => l.Id).ToHashSet();
+                for (var i = accepted.Count - 1; i >= 0; i--)
+                {
+                    if (!existing.Contains(accepted[i].LeadId))
+                    {
+                        results[acceptedAt[i]] = new AddedActivityResult { Status = "skipped", Errors = [new MarketoError("1004", "Lead not found")] };
+                        accepted.RemoveAt(i);
+                        acceptedAt.RemoveAt(i);
+                    }
+                }
             }
 
             if (accepted.Count > 0)

@@ -53,6 +53,8 @@ public sealed class EmbeddedStorage : StorageProvider
 
     protected override IJobControlStore JobControls(IServiceProvider services) => new SqliteJobControlStore(services.GetRequiredService<SqliteDatabase>());
 
+    protected override ILeadStore Leads(IServiceProvider services) => new SqliteLeadStore(services.GetRequiredService<SqliteDatabase>());
+
     protected override IActivityStore Activities(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();

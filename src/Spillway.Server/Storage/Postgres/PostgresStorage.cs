@@ -44,6 +44,8 @@ public sealed class PostgresStorage : StorageProvider
 
     protected override IJobControlStore JobControls(IServiceProvider services) => new PostgresJobControlStore(DataSource(services));
 
+    protected override ILeadStore Leads(IServiceProvider services) => new PostgresLeadStore(DataSource(services));
+
     protected override IActivityStore Activities(IServiceProvider services) => ActivityStore(services);
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => ActivityStore(services);

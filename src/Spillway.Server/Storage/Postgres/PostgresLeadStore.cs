@@ -1,0 +1,43 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace Spillway.Server.Storage.Postgres;
+
+/// <summary>
+/// Leads in PostgreSQL with native types. A transaction-scoped advisory lock per subscription serialises its lead
+/// writes across nodes, so two concurrent syncs of the same email never both create a lead.
+/// </summary>
+internal sealed class PostgresLeadStore(NpgsqlDataSource dataSource) : SqlLeadStore
+{
+    /// <summary>The first key of the advisory lock; the second is the subscription id.</summary>
+    private const int LeadWriteLock = 0x5350_00A0;
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
+
+    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, int subscriptionId, CancellationToken ct)
+    {
+        var tx = await ((NpgsqlConnection)connection).BeginTransactionAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2)", (NpgsqlConnection)connection, tx);
+        command.Parameters.Add(new NpgsqlParameter { Value = LeadWriteLock });
+        command.Parameters.Add(new NpgsqlParameter { Value = subscriptionId });
+        await command.ExecuteNonQueryAsync(ct);
+        return tx;
+    }
+
+    protected override object TimeToDb(DateTimeOffset value) => value.ToUniversalTime();
+
+    protected override DateTimeOffset TimeFromDb(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    protected override object ValueToDb(LeadColumn column, object value) =>
+        value is DateTimeOffset time ? time.ToUniversalTime() : value;
+
+    protected override object ValueFromDb(LeadColumn column, DbDataReader reader, int ordinal) => column.Kind switch
+    {
+        LeadValueKind.Text => reader.GetString(ordinal),
+        LeadValueKind.Integer => reader.GetInt64(ordinal),
+        LeadValueKind.Float => reader.GetDouble(ordinal),
+        LeadValueKind.Boolean => reader.GetBoolean(ordinal),
+        LeadValueKind.Date => reader.GetFieldValue<DateOnly>(ordinal),
+        _ => reader.GetFieldValue<DateTimeOffset>(ordinal),
+    };
+}
