@@ -71,6 +71,11 @@ internal static class ExportEndpoints
 
         using (document)
         {
+            if (JsonText.ApiError(document.RootElement) is { } textError)
+            {
+                return Fail(context, textError);
+            }
+
             var known = await types.GetAsync(caller.Subscription.Id, context.RequestAborted);
             var (spec, error) = ExportRequestParser.Parse(document.RootElement, caller.Limits, known.IsKnown);
             if (spec is null)
@@ -231,6 +236,7 @@ internal static class ExportEndpoints
         }
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
+        IfRangeCheck.Apply(context.Request, etag, job.FinishedAt);
         return TypedResults.PhysicalFile(path, MarketoHttp.CsvContentType, fileDownloadName: null,
             lastModified: job.FinishedAt, entityTag: etag, enableRangeProcessing: true);
     }
@@ -282,7 +288,7 @@ internal static class ExportEndpoints
         return used >= caller.Limits.DailyExportQuotaBytes;
     }
 
-    private static bool TryParseId(string text, out Guid id) => Guid.TryParseExact(text, "D", out id);
+    private static bool TryParseId(string text, out Guid id) => ExportIds.TryParse(text, out id);
 
     private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 

@@ -9,9 +9,24 @@ public sealed class SpillwayClock : TimeProvider
     private long _offsetTicks;
     private readonly AsyncLocal<TimeSpan> _scoped = new();
 
+    /// <summary>The earliest "now" the clock can be set to (a window or retention period before it stays representable).</summary>
+    public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The latest "now" the clock can be set to (centuries of windows and lifetimes after it stay representable).</summary>
+    public static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The answer to a "now" out of range.</summary>
+    public const string OutOfRangeMessage = "now is a date-time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.";
+
+    /// <summary>Whether <paramref name="now"/> is a "now" the clock may be set to.</summary>
+    public static bool InRange(DateTimeOffset now) => now >= Earliest && now <= Latest;
+
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
 
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset + _scoped.Value;
+    // Clamped: a server offset and a subscription offset that are each in range may add up to a date that is not,
+    // and date arithmetic near year 1 or 9999 throws.
+    public override DateTimeOffset GetUtcNow() =>
+        new(Math.Clamp(System.GetUtcNow().UtcTicks + Offset.Ticks + _scoped.Value.Ticks, Earliest.UtcTicks, Latest.UtcTicks), TimeSpan.Zero);
 
     /// <summary>
     /// Adds <paramref name="extra"/> to "now" for the current async flow until disposed: a subscription's own clock
