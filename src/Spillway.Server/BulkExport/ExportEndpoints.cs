@@ -237,6 +237,7 @@ internal static class ExportEndpoints
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
         IfRangeCheck.Apply(context.Request, etag, job.FinishedAt);
+        StalledDownloadGuard.Attach(context);
         return TypedResults.PhysicalFile(path, MarketoHttp.CsvContentType, fileDownloadName: null,
             lastModified: job.FinishedAt, entityTag: etag, enableRangeProcessing: true);
     }

@@ -96,6 +96,10 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
                 }
             }
         }
+        catch (DownloadStalledException ex)
+        {
+            logger.LogInformation("Cut {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, ex.Message);
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
