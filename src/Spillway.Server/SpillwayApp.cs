@@ -50,6 +50,8 @@ public static class SpillwayApp
             kestrel.Limits.MaxRequestBodySize = 1024 * 1024;           // decision 6: 413 over 1 MB
             kestrel.Limits.MaxRequestLineSize = 8 * 1024 + 16;          // decision 6: 414 for a URI over 8 KB
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            var minRate = builder.Configuration.GetValue<double?>("Spillway:Downloads:MinResponseBytesPerSecond") ?? 240;
+            kestrel.Limits.MinResponseDataRate = minRate > 0 ? new(minRate, TimeSpan.FromSeconds(5)) : null;
         });
 
         var services = builder.Services;

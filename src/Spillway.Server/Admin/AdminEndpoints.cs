@@ -59,6 +59,11 @@ internal static class AdminEndpoints
     internal static async Task<Results<Ok<SubscriptionView>, ProblemHttpResult>> SetLimitsAsync(string munchkinId, SubscriptionLimitOverrides body,
         SubscriptionAdmin admin, SubscriptionDirectory directory, CancellationToken ct)
     {
+        if (LimitRanges.Check(body) is { } outOfRange)
+        {
+            return Problem(outOfRange);
+        }
+
         var result = await admin.SetLimitsAsync(munchkinId, body, ct);
         return result.Value is { } s ? TypedResults.Ok(View(s, directory)) : Problem(result.Error, StatusCodes.Status404NotFound);
     }
@@ -117,8 +122,13 @@ internal static class AdminEndpoints
 
     internal static Ok<ClockView> GetClock(SpillwayClock clock) => TypedResults.Ok(new ClockView(clock.GetUtcNow(), clock.Offset.TotalSeconds));
 
-    internal static Ok<ClockView> SetClock(ClockBody body, SpillwayClock clock)
+    internal static Results<Ok<ClockView>, ProblemHttpResult> SetClock(ClockBody body, SpillwayClock clock)
     {
+        if (body.Now is { } wanted && !SpillwayClock.InRange(wanted))
+        {
+            return Problem(SpillwayClock.OutOfRangeMessage);
+        }
+
         if (body.Reset)
         {
             clock.Reset();

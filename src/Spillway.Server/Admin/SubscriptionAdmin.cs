@@ -82,9 +82,9 @@ public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivity
             }
         }
 
-        if (clientSecret is not null && clientSecret.Length < 16)
+        if (clientSecret is not null && (clientSecret.Length < 16 || !SecretHasher.IsAcceptable(clientSecret)))
         {
-            return AdminResult<(ApiUser, IssuedCredential)>.Fail("A client secret has at least 16 characters.");
+            return AdminResult<(ApiUser, IssuedCredential)>.Fail("A client secret has at least 16 characters and no control characters.");
         }
 
         clientId ??= SecretHasher.NewClientId();

@@ -83,6 +83,11 @@ internal static class ExportEndpoints
 
         using (document)
         {
+            if (JsonText.ApiError(document.RootElement) is { } textError)
+            {
+                return Fail(context, textError);
+            }
+
             var parsed = await kind.ParseCreateAsync(document.RootElement, caller, context.RequestAborted);
             if (!parsed.IsAccepted)
             {
@@ -247,6 +252,8 @@ internal static class ExportEndpoints
         }
 
         var etag = new EntityTagHeaderValue($"\"{job.FileChecksum["sha256:".Length..]}\"");
+        IfRangeCheck.Apply(context.Request, etag, job.FinishedAt);
+        StalledDownloadGuard.Attach(context);
         return TypedResults.PhysicalFile(path, MarketoHttp.CsvContentType, fileDownloadName: null,
             lastModified: job.FinishedAt, entityTag: etag, enableRangeProcessing: true);
     }
@@ -298,7 +305,7 @@ internal static class ExportEndpoints
         return used >= caller.Limits.DailyExportQuotaBytes;
     }
 
-    private static bool TryParseId(string text, out Guid id) => Guid.TryParseExact(text, "D", out id);
+    private static bool TryParseId(string text, out Guid id) => ExportIds.TryParse(text, out id);
 
     private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 

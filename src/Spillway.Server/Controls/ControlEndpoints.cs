@@ -62,6 +62,11 @@ internal static class ControlEndpoints
             return TypedResults.Problem("advanceSeconds is a finite number of seconds under 100 years.", statusCode: StatusCodes.Status400BadRequest);
         }
 
+        if (body.Now is { } wanted && !SpillwayClock.InRange(wanted))
+        {
+            return TypedResults.Problem(SpillwayClock.OutOfRangeMessage, statusCode: StatusCodes.Status400BadRequest);
+        }
+
         if (body.Reset)
         {
             controls.ResetClock(s.Id);
@@ -112,7 +117,7 @@ internal static class ControlEndpoints
 
     internal static async Task<Results<Ok<ControlledJobView>, ProblemHttpResult>> MoveAsync(string exportId, Func<Guid, Task<JobControlResult>> move)
     {
-        if (!Guid.TryParseExact(exportId, "D", out var id))
+        if (!ExportIds.TryParse(exportId, out var id))
         {
             return TypedResults.Problem($"No export job {exportId}.", statusCode: StatusCodes.Status404NotFound);
         }

@@ -114,7 +114,7 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     }
 
     private static Guid? ExportIdOf(HttpContext http) =>
-        http.Request.RouteValues.TryGetValue("exportId", out var raw) && Guid.TryParseExact(raw as string, "D", out var id) ? id : null;
+        http.Request.RouteValues.TryGetValue("exportId", out var raw) && ExportIds.TryParse(raw as string, out var id) ? id : null;
 
     private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 

@@ -31,7 +31,7 @@ public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayO
         _states.TryGetValue(subscriptionId, out var s) ? TimeSpan.FromTicks(Interlocked.Read(ref s.OffsetTicks)) : TimeSpan.Zero;
 
     /// <summary>"Now" for the subscription: the server clock plus the subscription's offset.</summary>
-    public DateTimeOffset NowOf(int subscriptionId) => clock.GetUtcNow() + OffsetOf(subscriptionId);
+    public DateTimeOffset NowOf(int subscriptionId) => SpillwayClock.Clamp(clock.GetUtcNow().UtcTicks + OffsetOf(subscriptionId).Ticks);
 
     public void AdvanceClock(int subscriptionId, TimeSpan by) => Interlocked.Add(ref Of(subscriptionId).OffsetTicks, by.Ticks);
 

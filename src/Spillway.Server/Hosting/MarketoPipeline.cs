@@ -62,9 +62,24 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
 
         // A message-template scope: the simple console shows "MarketoRequestId:1a2b#18c...", JSON logs carry it as a property.
         using var scope = logger.BeginScope("MarketoRequestId:{MarketoRequestId}", requestId);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            context.Request.Body = new BadFramingGuardStream(context.Request.Body);
+        }
+
+        var admin = AdminBodyChecks.Applies(context);
         try
         {
+            if (admin && await AdminBodyChecks.RefuseNotTextAsync(context))
+            {
+                return;
+            }
+
             await next(context);
+            if (admin)
+            {
+                await AdminBodyChecks.ExplainBareBadRequestAsync(context);
+            }
         }
         catch (BadHttpRequestException ex)
         {
@@ -75,7 +90,15 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
             {
                 context.Response.Clear();
                 context.Response.StatusCode = ex.StatusCode;
+                if (admin)
+                {
+                    await AdminBodyChecks.ExplainBareBadRequestAsync(context);
+                }
             }
+        }
+        catch (DownloadStalledException ex)
+        {
+            logger.LogInformation("Cut {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, ex.Message);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -8,9 +8,25 @@ public sealed class SpillwayClock : TimeProvider
 {
     private long _offsetTicks;
 
+    /// <summary>The earliest "now" the clock can be set to (a window or retention period before it stays representable).</summary>
+    public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The latest "now" the clock can be set to (centuries of windows and lifetimes after it stay representable).</summary>
+    public static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The answer to a "now" out of range.</summary>
+    public const string OutOfRangeMessage = "now is a date-time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.";
+
+    /// <summary>Whether <paramref name="now"/> is a "now" the clock may be set to.</summary>
+    public static bool InRange(DateTimeOffset now) => now >= Earliest && now <= Latest;
+
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
 
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
+    // Clamped: an offset near the ends of the calendar would make date arithmetic throw.
+    public override DateTimeOffset GetUtcNow() => Clamp(System.GetUtcNow().UtcTicks + Offset.Ticks);
+
+    /// <summary>An instant in ticks, clamped to the range the clocks may be set to.</summary>
+    public static DateTimeOffset Clamp(long utcTicks) => new(Math.Clamp(utcTicks, Earliest.UtcTicks, Latest.UtcTicks), TimeSpan.Zero);
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 

@@ -46,6 +46,24 @@ public sealed class SpillwayOptions
     public WorkerOptions Worker { get; set; } = new();
 
     public RealismOptions Realism { get; set; } = new();
+
+    public DownloadOptions Downloads { get; set; } = new();
+}
+
+/// <summary>How long the server waits on a client that stops reading a response (docs/configuration.md).</summary>
+public sealed class DownloadOptions
+{
+    /// <summary>
+    /// A file download is cut (its connection closed, its concurrent-call slot freed) when a 64 KB block of it does not
+    /// leave within this many seconds, i.e. the client reads slower than about 2 KB/s or not at all; 0 = never.
+    /// </summary>
+    public double StallSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Every other response must progress at this many bytes per second after a 5 s grace (Kestrel's minimum response
+    /// data rate); 0 = no minimum.
+    /// </summary>
+    public double MinResponseBytesPerSecond { get; set; } = 240;
 }
 
 /// <summary>

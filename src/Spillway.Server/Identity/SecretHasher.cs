@@ -20,8 +20,20 @@ public static class SecretHasher
         return $"pbkdf2-sha256${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
     }
 
+    /// <summary>
+    /// False for a secret that can never be one: PBKDF2 keys HMAC with the secret, and HMAC pads a short key with zero
+    /// bytes, so "s" and "s\0" derive the same hash. Refusing NUL (and every other control character) keeps a secret
+    /// matching only itself.
+    /// </summary>
+    public static bool IsAcceptable(string secret) => secret.Length > 0 && !secret.Any(char.IsControl);
+
     public static bool Verify(string secret, string stored)
     {
+        if (!IsAcceptable(secret))
+        {
+            return false;
+        }
+
         var parts = stored.Split('$');
         if (parts.Length != 4 || parts[0] != "pbkdf2-sha256" || !int.TryParse(parts[1], out var iterations) || iterations is < 1 or > 1_000_000)
         {

@@ -187,8 +187,11 @@ internal static class CustomActivityEndpoints
         [FromServices] IActivityWriter writer, ActivityTypeRegistry registry, [FromServices] ILeadStore leads) =>
         CustomActivityInput.AddAsync(context, writer, registry, leads);
 
-    /// <summary>Reads the body as JSON: 612 without a JSON content type, 609 when it does not parse.</summary>
-    internal static async Task<(JsonDocument? Document, MarketoError? Error)> ReadJsonAsync(HttpContext context)
+    /// <summary>
+    /// Reads the body as JSON: 612 without a JSON content type, 609 when it does not parse; unless
+    /// <paramref name="checkText"/> is false (the caller checks per record), 609 or 1003 when a string is not text.
+    /// </summary>
+    internal static async Task<(JsonDocument? Document, MarketoError? Error)> ReadJsonAsync(HttpContext context, bool checkText = true)
     {
         if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
@@ -196,14 +199,23 @@ internal static class CustomActivityEndpoints
             return (null, MarketoErrors.InvalidContentType);
         }
 
+        JsonDocument document;
         try
         {
-            return (await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted), null);
+            document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
         }
         catch (JsonException)
         {
             return (null, MarketoErrors.InvalidJson);
         }
+
+        if (checkText && JsonText.ApiError(document.RootElement) is { } textError)
+        {
+            document.Dispose();
+            return (null, textError);
+        }
+
+        return (document, null);
     }
 
     /// <summary>Changes the draft (a copy of the approved version when there is none) from the request body.</summary>

@@ -30,7 +30,7 @@ internal static class CustomActivityInput
         ActivityTypeRegistry registry, ILeadStore leads)
     {
         var caller = ApiCaller.Of(context);
-        var (document, bodyError) = await CustomActivityEndpoints.ReadJsonAsync(context);
+        var (document, bodyError) = await CustomActivityEndpoints.ReadJsonAsync(context, checkText: false);
         if (document is null)
         {
             return Fail(context, bodyError!);
@@ -113,6 +113,12 @@ internal static class CustomActivityInput
         if (item.ValueKind != JsonValueKind.Object)
         {
             return (null, MarketoErrors.InvalidData("Invalid data: an activity must be a JSON object"));
+        }
+
+        // One record's bad string (Python's json.dumps writes lone surrogates as \ud800) skips that record, not the batch.
+        if (JsonText.Check(item) != JsonTextProblem.None)
+        {
+            return (null, MarketoErrors.InvalidData("Invalid data: a string of the activity is not valid UTF-8 text"));
         }
 
         if (!TryMember(item, "leadId", out var leadElement))
