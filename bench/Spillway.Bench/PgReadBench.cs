@@ -7,8 +7,8 @@ using Spillway.Server.Storage.Postgres;
 
 /// <summary>
 /// The PostgreSQL export in process, on a suite data set (database suite_N of the suite's cluster): the server's
-/// ExportRunner through the general path (ReadWindowAsync, a string per text value) and through the fast path (binary
-/// COPY, UTF-8 spans), each on a real file flushed to disk, then psql's COPY of the same rows. Wall and CPU time of this
+/// ExportRunner (binary COPY, UTF-8 spans) on a real file flushed to disk, the same stream into a sink that only
+/// counts, the raw COPY stream read alone, then psql's COPY of the same rows. Wall and CPU time of this
 /// process (the PostgreSQL backend's CPU is not in it); CPU time is what a loaded machine disturbs least.
 /// Usage: pgread ROWS [runs=3]
 /// </summary>
@@ -27,7 +27,6 @@ internal static class PgReadBench
             var database = $"suite_{rows}";
             await using var dataSource = NpgsqlDataSource.Create(pg.ConnectionString(database));
             var fast = new PostgresActivityStore(dataSource);
-            var general = new GeneralOnly(fast);
             var subscription = int.Parse(pg.Psql(database, "SELECT subscription_id FROM activity_key LIMIT 1"), CultureInfo.InvariantCulture);
             var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
             var start = dataEnd.AddDays(-45 - 15.5);
@@ -66,15 +65,14 @@ internal static class PgReadBench
             for (var run = 0; run < runs; run++)
             {
                 var load = SuiteBench.LoadAverage();
-                var (gRows, gWall, gCpu) = await RunnerAsync(general, data, subscription, start, end);
                 var (fRows, fWall, fCpu) = await RunnerAsync(fast, data, subscription, start, end);
                 var (nRows, nWall, nCpu) = await NullSinkAsync(fast, new ActivityQuery(subscription, start, end, null, null));
                 var (rawBytes, rawWall, rawCpu) = RawCopy(dataSource, PostgresActivityStore.WindowCopySql(new ActivityQuery(subscription, start, end, null, null)));
                 var native = pg.NativeCopy(database, Path.Combine(data, "native.csv"), start, end, null);
-                Console.WriteLine($"  run {run + 1} (load {load}): general path {gRows:N0} rows {gWall:F2} s (CPU {gCpu:F2} s); " +
+                Console.WriteLine($"  run {run + 1} (load {load}): " +
                     $"fast path {fRows:N0} rows {fWall:F2} s (CPU {fCpu:F2} s, {fRows / fWall:N0} rows/s); " +
                     $"fast path into a sink that only counts {nRows:N0} rows {nWall:F2} s (CPU {nCpu:F2} s); the raw COPY stream read alone {rawBytes >> 20} MB {rawWall:F2} s (CPU {rawCpu:F2} s); psql COPY {native:F2} s; " +
-                    $"ratio fast/native {fWall / native:F2}, general/native {gWall / native:F2}");
+                    $"ratio fast/native {fWall / native:F2}");
             }
 
             Console.WriteLine($"  peak working set of this process {Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB");
@@ -87,7 +85,7 @@ internal static class PgReadBench
         return 0;
     }
 
-    private static async Task<(long Rows, double Wall, double Cpu)> RunnerAsync(IActivityStore store, string data, int subscription, DateTimeOffset start, DateTimeOffset end)
+    private static async Task<(long Rows, double Wall, double Cpu)> RunnerAsync(PostgresActivityStore store, string data, int subscription, DateTimeOffset start, DateTimeOffset end)
     {
         var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
         var runner = new ExportRunner(store, new ExportFileStore(options), options);
@@ -139,19 +137,5 @@ internal static class PgReadBench
         public long Rows { get; private set; }
 
         public void WriteRow(in Utf8ActivityRow row) => Rows++;
-    }
-
-    /// <summary>The store without its fast path: ExportRunner then reads through ReadWindowAsync, as before the fast path.</summary>
-    private sealed class GeneralOnly(IActivityStore store) : IActivityStore
-    {
-        public Task<long> AppendAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct) => store.AppendAsync(subscriptionId, activities, ct);
-
-        public IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, CancellationToken ct) => store.ReadWindowAsync(query, ct);
-
-        public Task<long> CountAsync(int subscriptionId, CancellationToken ct) => store.CountAsync(subscriptionId, ct);
-
-        public Task<long> MaxMarketoGuidAsync(CancellationToken ct) => store.MaxMarketoGuidAsync(ct);
-
-        public Task<long> DeleteSubscriptionAsync(int subscriptionId, CancellationToken ct) => store.DeleteSubscriptionAsync(subscriptionId, ct);
     }
 }
