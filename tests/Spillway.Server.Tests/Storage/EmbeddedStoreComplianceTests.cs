@@ -34,6 +34,7 @@ internal static class EmbeddedStores
             },
             services.GetRequiredService<IActivityPageReader>(),
             services.GetRequiredService<IActivityWriter>(),
-            services.GetRequiredService<IActivityTypeStore>());
+            services.GetRequiredService<IActivityTypeStore>(),
+            services.GetRequiredService<IActivityWindowStreamer>());
     }
 }

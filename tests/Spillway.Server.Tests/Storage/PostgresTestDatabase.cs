@@ -73,7 +73,8 @@ public static class PostgresTestDatabase
         },
         services.GetRequiredService<IActivityPageReader>(),
         services.GetRequiredService<IActivityWriter>(),
-        services.GetRequiredService<IActivityTypeStore>());
+        services.GetRequiredService<IActivityTypeStore>(),
+        services.GetRequiredService<IActivityWindowStreamer>());
 
     public static async Task ExecuteAsync(string connectionString, string sql)
     {

@@ -4,12 +4,13 @@ namespace Spillway.Server.Tests.Storage;
 
 /// <summary>A fresh, isolated set of the three stores for one test, and how to throw it away.</summary>
 public sealed class StoreSet(IIdentityStore identity, IExportJobStore jobs, IActivityStore activities, Func<ValueTask>? dispose = null,
-    IActivityPageReader? pages = null, IActivityWriter? writer = null, IActivityTypeStore? types = null)
+    IActivityPageReader? pages = null, IActivityWriter? writer = null, IActivityTypeStore? types = null, IActivityWindowStreamer? streamer = null)
     : IAsyncDisposable
 {
     public IActivityPageReader Pages => pages ?? throw new InvalidOperationException("no page reader");
     public IActivityWriter Writer => writer ?? throw new InvalidOperationException("no activity writer");
     public IActivityTypeStore Types => types ?? throw new InvalidOperationException("no activity type store");
+    public IActivityWindowStreamer Streamer => streamer ?? throw new InvalidOperationException("no window streamer");
 
     public IIdentityStore Identity { get; } = identity;
     public IExportJobStore Jobs { get; } = jobs;

@@ -28,6 +28,7 @@ public static class EmbeddedStorage
             return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, exportChunk, duckDbMemoryLimit);
         });
         services.TryAddSingleton<IActivityStore>(sp => sp.GetRequiredService<DuckDbActivityStore>());
+        services.TryAddSingleton<IActivityWindowStreamer>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityWriter>(sp => sp.GetRequiredService<DuckDbActivityStore>());
         services.TryAddSingleton<IActivityTypeStore, SqliteActivityTypeStore>();

@@ -24,6 +24,7 @@ public static class PostgresStorage
         services.AddSingleton<IExportJobStore, PostgresExportJobStore>();
         services.AddSingleton<PostgresActivityStore>();
         services.AddSingleton<IActivityStore>(sp => sp.GetRequiredService<PostgresActivityStore>());
+        services.AddSingleton<IActivityWindowStreamer>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityPageReader>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityWriter>(sp => sp.GetRequiredService<PostgresActivityStore>());
         services.AddSingleton<IActivityTypeStore, PostgresActivityTypeStore>();
