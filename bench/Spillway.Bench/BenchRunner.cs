@@ -9,7 +9,7 @@ using Spillway.Server.Storage;
 /// <summary>The server's ExportRunner with the activity extract over one store, as the server composes it.</summary>
 internal static class BenchRunner
 {
-    public static ExportRunner Create(IActivityStore store, IOptions<SpillwayOptions> options)
+    public static ExportRunner Create(IActivityWindowStreamer store, IOptions<SpillwayOptions> options)
     {
         // Writing a file never asks for activity types (only a create does), so the registry's store answers nothing.
         var types = new ActivityTypeRegistry(DispatchProxy.Create<IActivityTypeStore, NoTypeStore>(), TimeProvider.System);

@@ -31,7 +31,7 @@ internal static class ImportBench
                 writer.WriteHeader();
                 foreach (var row in new DemoActivityGenerator(1).Generate(rows, end.AddDays(-90), end, 1))
                 {
-                    writer.WriteRow(row);
+                    EncodedActivity.From(row).WriteTo(writer);
                 }
 
                 writer.Complete();

@@ -8,7 +8,8 @@ using Spillway.Server.Storage.Postgres;
 
 /// <summary>
 /// The PostgreSQL export in process, on a suite data set (database suite_N of the suite's cluster): the server's
-/// ExportRunner (binary COPY, UTF-8 spans) on a real file flushed to disk, then psql's COPY of the same rows. Wall and CPU time of this
+/// ExportRunner (binary COPY, UTF-8 spans) on a real file flushed to disk, the same stream into a sink that only
+/// counts, the raw COPY stream read alone, then psql's COPY of the same rows. Wall and CPU time of this
 /// process (the PostgreSQL backend's CPU is not in it); CPU time is what a loaded machine disturbs least.
 /// Usage: pgread ROWS [runs=3]
 /// </summary>
@@ -85,7 +86,7 @@ internal static class PgReadBench
         return 0;
     }
 
-    private static async Task<(long Rows, double Wall, double Cpu)> RunnerAsync(IActivityStore store, string data, int subscription, DateTimeOffset start, DateTimeOffset end)
+    private static async Task<(long Rows, double Wall, double Cpu)> RunnerAsync(PostgresActivityStore store, string data, int subscription, DateTimeOffset start, DateTimeOffset end)
     {
         var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
         var runner = BenchRunner.Create(store, options);

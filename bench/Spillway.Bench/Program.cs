@@ -11,7 +11,8 @@ using Spillway.Server.Storage;
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]   the issue-6 suite; writes docs/performance.md
 //   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]   the suite's status poll alone, repeated
-//   pgread ROWS [runs]     the PostgreSQL export in process: general path vs fast path vs psql COPY (suite data set)
+//   read DATA [runs]       the embedded export in process on a seeded data folder: store stream alone, with the writer, ExportRunner, DuckDB COPY
+//   pgread ROWS [runs]     the PostgreSQL export in process: ExportRunner vs the COPY read alone vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 return args switch
@@ -44,7 +45,8 @@ static int Usage()
 /// <summary>
 /// Format-only benchmark of <see cref="ExportFileWriter"/>: a pool of 65,536 rows shaped like the engine baseline's
 /// (notes/engine-baselines.md: attributes 149-299 bytes of JSON dense with quotes and escaped JSON-in-JSON, campaignId
-/// null 30 %, primary attribute null 20 % and sometimes holding ',' or '"'), written round-robin.
+/// null 30 %, primary attribute null 20 % and sometimes holding ',' or '"'), written round-robin as the UTF-8 rows a
+/// store streams.
 /// </summary>
 internal static class FormatBench
 {
@@ -55,12 +57,13 @@ internal static class FormatBench
     {
         var rows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 3_444_456L;
         var path = args.Length > 1 ? args[1] : null;
-        var pool = Generate(PoolSize);
+        var records = Generate(PoolSize);
+        var pool = records.Select(EncodedActivity.From).ToArray();
 
         Console.WriteLine($"format: {rows:N0} rows/run, {Runs} runs after a warm-up, CSV, default fields, -> {path ?? "Stream.Null"}");
         Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-        var attributeBytes = pool.Average(r => Encoding.UTF8.GetByteCount(r.Attributes));
-        var attributeQuotes = pool.Average(r => r.Attributes.Count(c => c == '"'));
+        var attributeBytes = pool.Average(r => r.Attributes.Length);
+        var attributeQuotes = pool.Average(r => r.Attributes.Count(b => b == '"'));
         Console.WriteLine($"pool: {PoolSize:N0} rows, attributes mean {attributeBytes:F0} bytes and {attributeQuotes:F1} '\"' per row");
         WriteOnce(pool, Math.Min(rows, 500_000), path); // warm-up: tiered JIT reaches its final code
 
@@ -96,14 +99,14 @@ internal static class FormatBench
         return 0;
     }
 
-    private static ExportFileSummary WriteOnce(ActivityRecord[] pool, long rows, string? path)
+    private static ExportFileSummary WriteOnce(EncodedActivity[] pool, long rows, string? path)
     {
         using var output = path is null ? Stream.Null : new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan);
         using var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, headerNames: null);
         writer.WriteHeader();
         for (long i = 0; i < rows; i++)
         {
-            writer.WriteRow(pool[i & (PoolSize - 1)]);
+            pool[i & (PoolSize - 1)].WriteTo(writer);
         }
 
         return writer.Complete();

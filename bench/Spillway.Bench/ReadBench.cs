@@ -6,9 +6,10 @@ using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
 
 /// <summary>
-/// Where an embedded export's time goes, in process, on a suite data folder (server stopped): the store's read
-/// alone (rows counted), the read plus the file writer on the same thread (to Stream.Null), and DuckDB's own COPY
-/// of the same rows. Usage: read DATA_FOLDER [runs=3] [chunkHours=24]
+/// Where an embedded export's time goes, in process, on a seeded data folder (server stopped; an <c>export</c> or
+/// suite data folder): the store's stream alone (rows counted), the stream into the file writer (to Stream.Null), the
+/// server's ExportRunner (a real file, flushed to disk), and DuckDB's own COPY of the same rows.
+/// Usage: read DATA_FOLDER [runs=3] [chunkHours=24] [memoryLimit=256MB] [runner]
 /// </summary>
 internal static class ReadBench
 {
@@ -34,27 +35,21 @@ internal static class ReadBench
                 var query = new ActivityQuery(1, start, end, null, null);
                 var watch = Stopwatch.StartNew();
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-                await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
+                if (!runnerOnly)
                 {
-                    rows++;
-                }
-
-                await foreach (var row in store.ReadWindowAsync(query, CancellationToken.None))
-                {
-                    rows++;
+                    var counter = new CountingSink();
+                    await store.StreamWindowAsync(query, counter, CancellationToken.None);
+                    rows = counter.Rows;
                 }
 
                 read = watch.Elapsed.TotalSeconds;
                 readCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                 watch.Restart();
-                using (var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ExportFields.Default, headerNames: null))
+                if (!runnerOnly)
                 {
+                    using var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ExportFields.Default, headerNames: null);
                     writer.WriteHeader();
-                    await foreach (var row in runnerOnly ? AsyncEnumerable.Empty<ActivityRecord>() : store.ReadWindowAsync(query, CancellationToken.None))
-                    {
-                        writer.WriteRow(row);
-                    }
-
+                    await store.StreamWindowAsync(query, writer, CancellationToken.None);
                     writer.Complete();
                 }
 
@@ -83,9 +78,16 @@ internal static class ReadBench
             var nativeCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             native = runnerOnly ? double.NaN : SuiteBench.DuckNativeCopy(data, start, end, null);
             var nativeCpu = (Process.GetCurrentProcess().TotalProcessorTime - nativeCpu0).TotalSeconds;
-            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store read alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); read + write (one thread, Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
+            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store stream alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); stream + writer (Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
         }
 
         return 0;
+    }
+
+    private sealed class CountingSink : IActivityRowSink
+    {
+        public long Rows { get; private set; }
+
+        public void WriteRow(in Utf8ActivityRow row) => Rows++;
     }
 }

@@ -48,7 +48,6 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
     private readonly byte _delimiter;
     private readonly byte[] _headerLine;
     private readonly SearchValues<byte> _quoteTriggerBytes;
-    private readonly SearchValues<char> _quoteTriggerChars;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly int _capacity;
 
@@ -119,7 +118,6 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
 
         _fields = ValidateFields(fields, headerNames);
         _quoteTriggerBytes = SearchValues.Create([_delimiter, (byte)'"', (byte)'\r', (byte)'\n']);
-        _quoteTriggerChars = SearchValues.Create([(char)_delimiter, '"', '\r', '\n']);
         _headerLine = EncodeHeader(_fields, headerNames, _delimiter);
         _output = output;
         _capacity = bufferSize;
@@ -143,44 +141,9 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         WriteBytes(_headerLine);
     }
 
-    /// <summary>Writes one row: the configured fields in order, then LF.</summary>
-    public void WriteRow(ActivityRecord row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        BeginRow();
-        var fields = _fields;
-        for (var i = 0; i < fields.Length; i++)
-        {
-            if (i > 0)
-            {
-                WriteByte(_delimiter);
-            }
-
-            var field = fields[i];
-            switch (field)
-            {
-                case ExportField.PrimaryAttributeValue:
-                    WriteText(row.PrimaryAttributeValue);
-                    break;
-                case ExportField.Attributes:
-                    WriteText(row.Attributes);
-                    break;
-                case ExportField.ActionResult:
-                    WriteText(row.ActionResult);
-                    break;
-                default:
-                    WriteNumeric(field, row.MarketoGuid, row.LeadId, row.ActivityDate.UtcTicks, row.ActivityTypeId, row.CampaignId, row.PrimaryAttributeValueId);
-                    break;
-            }
-        }
-
-        EndRow();
-    }
-
     /// <summary>
-    /// Writes one row whose text arrives as UTF-8 bytes (the store's fast path): the same bytes as
-    /// <see cref="WriteRow(ActivityRecord)"/> writes for the same values, without a string in between. The text must be
-    /// valid UTF-8; it is written as is.
+    /// Writes one row, the configured fields in order, then LF. The text arrives as the UTF-8 bytes the store keeps and
+    /// must be valid UTF-8; it is written as is.
     /// </summary>
     public void WriteRow(in Utf8ActivityRow row)
     {
@@ -532,53 +495,9 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         _cachedDay = day;
     }
 
-    /// <summary>Writes a text value: <c>null</c> for a missing one, otherwise its UTF-8 bytes, quoted when needed.</summary>
-    private void WriteText(string? value)
-    {
-        if (value is null)
-        {
-            WriteNull();
-            return;
-        }
-
-        if (value.Length == 0)
-        {
-            return;
-        }
-
-        // Worst case: 3 bytes per UTF-16 char (a doubled quote is 2 bytes for 1 char), plus the 2 surrounding quotes.
-        var worst = ((long)value.Length * 3) + 2;
-        if (worst > _capacity - _pos)
-        {
-            if (worst > _capacity)
-            {
-                WriteLargeText(value);
-                return;
-            }
-
-            FlushBuffer();
-        }
-
-        var buffer = _buffer!;
-        var start = _pos;
-        var length = Encoding.UTF8.GetBytes(value.AsSpan(), buffer.AsSpan(start));
-        var encoded = buffer.AsSpan(start, length);
-        var first = encoded.IndexOfAny(_quoteTriggerBytes);
-        if (first < 0)
-        {
-            _pos = start + length;
-            return;
-        }
-
-        // Quote in place: shift right by one for the opening quote, plus one more byte per embedded quote.
-        var quotes = encoded[first..].Count((byte)'"');
-        var end = QuoteInPlace(buffer, start, length, quotes, surround: true);
-        _pos = end;
-    }
-
     /// <summary>
-    /// Writes UTF-8 text: <c>null</c> when missing, otherwise the bytes, quoted when needed, under the same rule as
-    /// <see cref="WriteText(string?)"/> (the triggers are ASCII, so deciding on bytes or on chars is the same).
+    /// Writes UTF-8 text: <c>null</c> when missing, otherwise the bytes, quoted when they contain the delimiter, '"', CR
+    /// or LF (all ASCII, so no byte of a multi-byte sequence matches one).
     /// </summary>
     private void WriteText(ReadOnlySpan<byte> value, bool present)
     {
@@ -653,87 +572,6 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
         }
 
         WriteByte((byte)'"');
-    }
-
-    /// <summary>
-    /// Rewrites <c>buffer[start..start+length)</c> in place with every '"' doubled and, when <paramref name="surround"/>,
-    /// wrapped in quotes. The caller guarantees the room. Works from the end so no byte is overwritten before it moves.
-    /// Returns the new end.
-    /// </summary>
-    private static int QuoteInPlace(byte[] buffer, int start, int length, int quotes, bool surround)
-    {
-        var open = surround ? 1 : 0;
-        var src = start + length;
-        var dst = src + quotes + open;
-        var end = dst;
-        if (surround)
-        {
-            buffer[dst] = (byte)'"';
-            end = dst + 1;
-        }
-
-        while (quotes > 0)
-        {
-            var q = start + buffer.AsSpan(start, src - start).LastIndexOf((byte)'"');
-            var tail = src - (q + 1);
-            dst -= tail;
-            buffer.AsSpan(q + 1, tail).CopyTo(buffer.AsSpan(dst));
-            dst -= 2;
-            buffer[dst] = (byte)'"';
-            buffer[dst + 1] = (byte)'"';
-            src = q;
-            quotes--;
-        }
-
-        if (surround)
-        {
-            buffer.AsSpan(start, src - start).CopyTo(buffer.AsSpan(start + 1));
-            buffer[start] = (byte)'"';
-        }
-
-        return end;
-    }
-
-    /// <summary>
-    /// A value that may not fit the buffer even empty: decide quoting on the chars (the triggers are ASCII, so a char
-    /// matches exactly when its UTF-8 byte would), then encode chunk by chunk, never splitting a surrogate pair.
-    /// </summary>
-    private void WriteLargeText(string value)
-    {
-        var quote = value.AsSpan().ContainsAny(_quoteTriggerChars);
-        if (quote)
-        {
-            WriteByte((byte)'"');
-        }
-
-        var rest = value.AsSpan();
-        while (!rest.IsEmpty)
-        {
-            var room = (_capacity - _pos) / 3;
-            if (room < 2)
-            {
-                FlushBuffer();
-                continue;
-            }
-
-            var take = Math.Min(room, rest.Length);
-            if (take < rest.Length && char.IsHighSurrogate(rest[take - 1]))
-            {
-                take--;
-            }
-
-            var chunk = rest[..take];
-            var buffer = _buffer!;
-            var length = Encoding.UTF8.GetBytes(chunk, buffer.AsSpan(_pos));
-            var quotes = quote ? buffer.AsSpan(_pos, length).Count((byte)'"') : 0;
-            _pos = quotes == 0 ? _pos + length : QuoteInPlace(buffer, _pos, length, quotes, surround: false);
-            rest = rest[take..];
-        }
-
-        if (quote)
-        {
-            WriteByte((byte)'"');
-        }
     }
 
     /// <summary>

@@ -103,7 +103,7 @@ public interface IExportJobStore
     Task<int> DeleteSubscriptionJobsAsync(int subscriptionId, CancellationToken ct);
 }
 
-/// <summary>The activity store: append activities, stream a window in export order.</summary>
+/// <summary>The activity store: append activities, count and delete them. A window is read by <see cref="IActivityWindowStreamer"/>.</summary>
 public interface IActivityStore
 {
     /// <summary>
@@ -111,9 +111,6 @@ public interface IActivityStore
     /// already has is skipped. Returns how many were added.
     /// </summary>
     Task<long> AppendAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct);
-
-    /// <summary>Streams the activities of a window ordered by activityDate, then marketoGUID, with bounded memory.</summary>
-    IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, CancellationToken ct);
 
     Task<long> CountAsync(int subscriptionId, CancellationToken ct);
 
@@ -131,9 +128,8 @@ public interface IActivityRowSink
 }
 
 /// <summary>
-/// The export's fast path, for a store that can hand over its text as the UTF-8 bytes it keeps: no string per value
-/// and no UTF-16 round trip between the engine and the file. A store without it is read through
-/// <see cref="IActivityStore.ReadWindowAsync"/>; both give the same rows in the same order.
+/// The export's read path, a role every store provides: the window's text goes to the file as the UTF-8 bytes the store
+/// keeps, with no string per value and no UTF-16 round trip between the engine and the file.
 /// </summary>
 public interface IActivityWindowStreamer
 {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Spillway.Contracts;
 using Spillway.Server.Storage;
+using Spillway.Server.Tests.BulkExport;
 using Spillway.Server.Tests.Infrastructure;
 using StoredActivity = Spillway.Contracts.ActivityRecord;
 
@@ -48,19 +49,14 @@ internal static class RealServerKit
     public static async Task<int> SubscriptionIdAsync(SpillwayTestServer server) =>
         (await server.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(SpillwayTestServer.MunchkinId, CancellationToken.None))!.Id;
 
-    /// <summary>The marketoGUIDs the store holds for an inclusive range, read straight from <see cref="IActivityStore"/>.</summary>
+    /// <summary>The marketoGUIDs the store holds for an inclusive range, streamed straight from <see cref="IActivityWindowStreamer"/>.</summary>
     public static async Task<List<string>> StoredGuidsAsync(SpillwayTestServer server, DateTimeOffset startAt, DateTimeOffset endAt,
         IReadOnlyList<int>? types = null)
     {
         var id = await SubscriptionIdAsync(server);
-        var guids = new List<string>();
-        await foreach (var a in server.Services.GetRequiredService<IActivityStore>()
-                           .ReadWindowAsync(new ActivityQuery(id, startAt, endAt, types, null), CancellationToken.None))
-        {
-            guids.Add(a.MarketoGuid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return guids;
+        var rows = await server.Services.GetRequiredService<IActivityWindowStreamer>()
+            .ReadWindowAsync(new ActivityQuery(id, startAt, endAt, types, null), CancellationToken.None);
+        return rows.Select(a => a.MarketoGuid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
     }
 
     /// <summary>Appends one Visit Webpage activity at each instant, with fresh marketoGUIDs; returns them.</summary>

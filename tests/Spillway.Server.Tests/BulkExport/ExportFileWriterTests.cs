@@ -419,7 +419,7 @@ public class ExportFileWriterTests
             writer.WriteHeader();
             foreach (var row in rows)
             {
-                writer.WriteRow(row);
+                writer.WriteRecord(row);
             }
 
             summary = writer.Complete();
@@ -448,11 +448,11 @@ public class ExportFileWriterTests
             writer.WriteHeader();
             foreach (var row in rows)
             {
-                writer.WriteRow(row);
+                writer.WriteRecord(row);
             }
 
             writer.Flush(); // a flush in the middle drains the queue too
-            writer.WriteRow(rows[0]);
+            writer.WriteRecord(rows[0]);
             var summary = writer.Complete();
             return (output.ToArray(), summary);
         }
@@ -475,7 +475,7 @@ public class ExportFileWriterTests
         {
             for (var i = 0; i < 10_000; i++)
             {
-                writer.WriteRow(row);
+                writer.WriteRecord(row);
             }
 
             writer.Complete();
@@ -494,7 +494,7 @@ public class ExportFileWriterTests
         var row = new ActivityRecord(1, 2, Date, 3, 4, 5, "value", "{\"k\":\"" + new string('v', 1000) + "\"}", null);
         for (var i = 0; i < 3000; i++)
         {
-            writer.WriteRow(row);
+            writer.WriteRecord(row);
         }
 
         Assert.True(output.Length > 0, "bytes beyond one buffer went out before Complete");
@@ -516,7 +516,7 @@ public class ExportFileWriterTests
         writer.Flush();
         Assert.Equal("leadId\n", Utf8(output.ToArray()));
 
-        writer.WriteRow(new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null));
+        writer.WriteRecord(new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null));
         var summary = writer.Complete();
         Assert.Equal("leadId\n2\n", Utf8(output.ToArray()));
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(output.ToArray())), summary.FileChecksum);
@@ -533,7 +533,7 @@ public class ExportFileWriterTests
         var first = writer.Complete();
 
         Assert.Same(first, writer.Complete());
-        Assert.Throws<InvalidOperationException>(() => writer.WriteRow(new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null)));
+        Assert.Throws<InvalidOperationException>(() => writer.WriteRecord(new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null)));
         Assert.Throws<InvalidOperationException>(writer.Flush);
     }
 
@@ -544,7 +544,7 @@ public class ExportFileWriterTests
         using var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null);
         var row = new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null);
 
-        Assert.Throws<InvalidOperationException>(() => writer.WriteRow(row));
+        Assert.Throws<InvalidOperationException>(() => writer.WriteRecord(row));
         Assert.Throws<InvalidOperationException>(() => writer.Complete());
         writer.WriteHeader();
         Assert.Throws<InvalidOperationException>(writer.WriteHeader);
@@ -596,7 +596,7 @@ public class ExportFileWriterTests
         writer.WriteHeader();
         foreach (var row in rows)
         {
-            writer.WriteRow(row);
+            writer.WriteRecord(row);
         }
 
         var summary = writer.Complete();
@@ -614,7 +614,7 @@ public class ExportFileWriterTests
         _ => (byte)' ',
     };
 
-    /// <summary>The rules written the obvious way, on strings: what the writer must produce byte for byte.</summary>
+    /// <summary>What the writer must produce byte for byte (<see cref="ExportBytesOracle"/>).</summary>
     private static byte[] Reference(
         ExportFormat format,
         IReadOnlyList<ExportField> fields,
@@ -623,31 +623,7 @@ public class ExportFileWriterTests
         byte delimiterByte)
     {
         _ = format;
-        var d = (char)delimiterByte;
-        string Quote(string? v) => v is null ? "null"
-            : v.IndexOfAny([d, '"', '\r', '\n']) >= 0 ? "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : v;
-        static string Int(long? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "null";
-
-        var text = new StringBuilder();
-        text.AppendJoin(d, fields.Select(f => Quote(names is not null && names.TryGetValue(f, out var n) ? n : ExportFields.WireName(f)))).Append('\n');
-        foreach (var row in rows)
-        {
-            text.AppendJoin(d, fields.Select(f => f switch
-            {
-                ExportField.MarketoGuid => Int(row.MarketoGuid),
-                ExportField.LeadId => Int(row.LeadId),
-                ExportField.ActivityDate => row.ActivityDate.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                ExportField.ActivityTypeId => Int(row.ActivityTypeId),
-                ExportField.CampaignId => Int(row.CampaignId),
-                ExportField.PrimaryAttributeValueId => Int(row.PrimaryAttributeValueId),
-                ExportField.PrimaryAttributeValue => Quote(row.PrimaryAttributeValue),
-                ExportField.Attributes => Quote(row.Attributes),
-                ExportField.ActionResult => Quote(row.ActionResult),
-                _ => throw new ArgumentOutOfRangeException(nameof(fields)),
-            })).Append('\n');
-        }
-
-        return Encoding.UTF8.GetBytes(text.ToString());
+        return ExportBytesOracle.File(delimiterByte, fields, names, rows);
     }
 
     private static ActivityRecord[] RandomRows(Random random, int count)

@@ -1,5 +1,4 @@
 using Spillway.Server.Activities.Seeding;
-using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Embedded;
 
@@ -7,7 +6,7 @@ namespace Spillway.Server.Tests.Storage;
 
 /// <summary>
 /// The embedded store cuts a window into spans of ChunkHours and merges neighbouring spans up to a row budget: whatever
-/// the cut, the window's rows come out exactly once, in (activityDate, marketoGUID) order, on both read paths.
+/// the cut, the window's rows come out of the stream exactly once, in (activityDate, marketoGUID) order.
 /// </summary>
 public sealed class DuckDbWindowQueriesTests : IDisposable
 {
@@ -42,17 +41,10 @@ public sealed class DuckDbWindowQueriesTests : IDisposable
         var expected = rows.Where(r => r.ActivityDate >= query.StartAt && r.ActivityDate <= query.EndAt)
             .OrderBy(r => r.ActivityDate).ThenBy(r => r.MarketoGuid).Select(r => r.MarketoGuid).ToList();
 
-        var read = new List<long>();
-        await foreach (var row in store.ReadWindowAsync(query, CancellationToken.None))
-        {
-            read.Add(row.MarketoGuid);
-        }
-
         var streamed = new GuidSink();
         await store.StreamWindowAsync(query, streamed, CancellationToken.None);
 
         Assert.True(expected.Count > 5_000);
-        Assert.Equal(expected, read);
         Assert.Equal(expected, streamed.Guids);
     }
 

@@ -50,5 +50,6 @@ internal static class ProviderStores
         services.GetRequiredService<IActivityPageReader>(),
         services.GetRequiredService<IActivityWriter>(),
         services.GetRequiredService<IActivityTypeStore>(),
-        services.GetRequiredService<IJobControlStore>());
+        services.GetRequiredService<IJobControlStore>(),
+        services.GetRequiredService<IActivityWindowStreamer>());
 }

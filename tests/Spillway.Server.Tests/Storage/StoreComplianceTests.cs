@@ -1,4 +1,5 @@
 using Spillway.Server.Storage;
+using Spillway.Server.Tests.BulkExport;
 
 namespace Spillway.Server.Tests.Storage;
 
@@ -124,16 +125,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         new(guid, 1000 + guid, date, type, guid % 3 == 0 ? null : 50 + guid, asset, asset is null ? null : $"Asset {asset}",
             attributes ?? $$"""{"n":{{guid}}}""", guid % 2 == 0 ? "ok" : null);
 
-    private async Task<List<ActivityRecord>> ReadAsync(ActivityQuery query)
-    {
-        var rows = new List<ActivityRecord>();
-        await foreach (var row in Activities.ReadWindowAsync(query, None))
-        {
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private Task<List<ActivityRecord>> ReadAsync(ActivityQuery query) => Stores.Streamer.ReadWindowAsync(query, None);
 
     // ---------------------------------------------------------------------------------------------------------
     // Identity
@@ -1367,42 +1359,33 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         }
 
         var query = new ActivityQuery(sub.Id, T0, T0.AddDays(1), null, null);
-        long expected = 1, count = 0;
-        await foreach (var row in Activities.ReadWindowAsync(query, None))
-        {
-            Assert.Equal(expected++, row.MarketoGuid);
-            count++;
-        }
-
-        Assert.Equal(total, count);
+        var rows = await ReadAsync(query);
+        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), rows.Select(r => r.MarketoGuid));
 
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var taken = 0;
-            await foreach (var row in Activities.ReadWindowAsync(query, None))
+            // A consumer that stops early: its own error ends the stream, and nothing of the window is left running.
+            var early = new ActivityRows.RecordSink(onRow: n =>
             {
-                if (++taken == 10)
+                if (n == 10)
                 {
-                    break;
+                    throw new StopReadingException();
                 }
-            }
-
-            Assert.Equal(10, taken);
+            });
+            await Assert.ThrowsAsync<StopReadingException>(() => Stores.Streamer.StreamWindowAsync(query, early, None));
+            Assert.Equal(10, early.Records.Count);
             Assert.Equal(total, await Activities.CountAsync(sub.Id, None)); // the store is still usable
         }
 
         using var cts = new CancellationTokenSource();
-        var read = 0;
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        var cancelled = new ActivityRows.RecordSink(onRow: n =>
         {
-            await foreach (var row in Activities.ReadWindowAsync(query, cts.Token))
+            if (n == 100)
             {
-                if (++read == 100)
-                {
-                    await cts.CancelAsync();
-                }
+                cts.Cancel();
             }
         });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Stores.Streamer.StreamWindowAsync(query, cancelled, cts.Token));
         Assert.Equal(total, await Activities.CountAsync(sub.Id, None));
     }
 
@@ -1594,5 +1577,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal((3L, T0.AddHours(2)), (next.Revision, next.UpdatedAt));
         Assert.Equal(Json(TypeVersion("Draft")), Json(next.Draft));
         Assert.Equal(Json(saved.Approved), Json(next.Approved));
+    }
+
+    private sealed class StopReadingException : Exception
+    {
     }
 }

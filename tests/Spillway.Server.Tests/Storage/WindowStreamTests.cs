@@ -3,28 +3,29 @@ using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
+using Spillway.Server.Tests.BulkExport;
 
 namespace Spillway.Server.Tests.Storage;
 
 /// <summary>
-/// A store's export fast path (<see cref="IActivityWindowStreamer"/>) must write exactly the bytes of the general path
-/// (<see cref="IActivityStore.ReadWindowAsync"/> + the writer's string overload), whatever the text holds, and must stop
-/// on cancellation and on a failing sink.
+/// A store's window stream (<see cref="IActivityWindowStreamer"/>) into the file writer must give exactly the bytes
+/// that <see cref="ExportBytesOracle"/> writes for the rows this test appended, selected, filtered and ordered as the
+/// query says, whatever the text holds; and it must stop on cancellation and on a failing sink.
 /// </summary>
 public abstract class WindowStreamTests : IAsyncLifetime
 {
     private const int SubscriptionId = 7;
     private static readonly DateTimeOffset From = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset To = From.AddDays(4).AddSeconds(-1);
+    private static readonly ExportField[] Fields = [.. ExportFields.Default, ExportField.ActionResult];
+    private readonly List<ActivityRecord> _appended = [];
     private StoreSet? _stores;
 
     protected StoreSet Stores => _stores!;
 
     protected abstract Task<StoreSet> CreateStoresAsync();
 
-    private IActivityStore Activities => _stores!.Activities;
-
-    private IActivityWindowStreamer Streamer => Assert.IsAssignableFrom<IActivityWindowStreamer>(_stores!.Activities);
+    private IActivityWindowStreamer Streamer => _stores!.Streamer;
 
     public async Task InitializeAsync()
     {
@@ -47,7 +48,8 @@ public abstract class WindowStreamTests : IAsyncLifetime
             Edge("\"", "\"\"\"", "\""),
             Edge(new string('x', 5000), "{\"big\":\"" + new string('"', 1_200_000) + "\"}", null), // larger than the 1 MiB buffer, quote-doubled
         ]);
-        await Activities.AppendAsync(SubscriptionId, rows, CancellationToken.None);
+        await _stores.Activities.AppendAsync(SubscriptionId, rows, CancellationToken.None);
+        _appended.AddRange(rows);
     }
 
     public async Task DisposeAsync()
@@ -68,11 +70,11 @@ public abstract class WindowStreamTests : IAsyncLifetime
 
     [Theory]
     [MemberData(nameof(Formats))]
-    public async Task Streamed_window_is_byte_identical_to_the_read_window(ExportFormat format, int bufferSize)
+    public async Task Streamed_window_is_the_expected_bytes(ExportFormat format, int bufferSize)
     {
         var query = new ActivityQuery(SubscriptionId, From, To, null, null);
-        var (expected, expectedRows) = await GeneralPathAsync(query, format, bufferSize);
-        var (actual, actualRows) = await FastPathAsync(query, format, bufferSize);
+        var (expected, expectedRows) = Expected(query, format);
+        var (actual, actualRows) = await StreamAsync(query, format, bufferSize);
 
         Assert.Equal(20_010, expectedRows);
         Assert.Equal(expectedRows, actualRows);
@@ -84,8 +86,7 @@ public abstract class WindowStreamTests : IAsyncLifetime
     public async Task Streamed_window_honours_type_and_asset_filters_and_bounds()
     {
         // Bounds inside the data, on odd seconds, and the filters of an export.
-        var rows = new DemoActivityGenerator(11).Generate(20_000, From, To, 1_000).ToList();
-        var assetIds = rows.Where(r => r.PrimaryAttributeValueId is not null).Select(r => r.PrimaryAttributeValueId!.Value).Distinct().Take(5).ToList();
+        var assetIds = _appended.Where(r => r.PrimaryAttributeValueId is not null).Select(r => r.PrimaryAttributeValueId!.Value).Distinct().Take(5).ToList();
         var queries = new[]
         {
             new ActivityQuery(SubscriptionId, From.AddHours(5).AddSeconds(17), From.AddDays(2).AddSeconds(-3), null, null),
@@ -96,8 +97,8 @@ public abstract class WindowStreamTests : IAsyncLifetime
         };
         foreach (var query in queries)
         {
-            var (expected, expectedRows) = await GeneralPathAsync(query, ExportFormat.Csv, ExportFileWriter.DefaultBufferSize);
-            var (actual, actualRows) = await FastPathAsync(query, ExportFormat.Csv, ExportFileWriter.DefaultBufferSize);
+            var (expected, expectedRows) = Expected(query, ExportFormat.Csv);
+            var (actual, actualRows) = await StreamAsync(query, ExportFormat.Csv, ExportFileWriter.DefaultBufferSize);
             Assert.Equal(expectedRows, actualRows);
             Assert.Equal(expected, actual);
         }
@@ -137,28 +138,21 @@ public abstract class WindowStreamTests : IAsyncLifetime
         Assert.Equal(5_000, sink.Rows);
 
         // The store is still usable afterwards.
-        var (_, rows) = await FastPathAsync(new ActivityQuery(SubscriptionId, From, To, null, null), ExportFormat.Csv, ExportFileWriter.DefaultBufferSize);
+        var (_, rows) = await StreamAsync(new ActivityQuery(SubscriptionId, From, To, null, null), ExportFormat.Csv, ExportFileWriter.DefaultBufferSize);
         Assert.Equal(20_010, rows);
     }
 
-    private async Task<(byte[] Bytes, long Rows)> GeneralPathAsync(ActivityQuery query, ExportFormat format, int bufferSize)
+    /// <summary>The oracle's file for the rows this test appended that the query selects.</summary>
+    private (byte[] Bytes, long Rows) Expected(ActivityQuery query, ExportFormat format)
     {
-        using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, format, [.. ExportFields.Default, ExportField.ActionResult], null, (byte)' ', bufferSize);
-        writer.WriteHeader();
-        await foreach (var row in Activities.ReadWindowAsync(query, CancellationToken.None))
-        {
-            writer.WriteRow(row);
-        }
-
-        var summary = writer.Complete();
-        return (output.ToArray(), summary.NumberOfRecords);
+        var rows = ExportBytesOracle.Window(_appended, SubscriptionId, query);
+        return (ExportBytesOracle.File(ExportBytesOracle.Delimiter(format), Fields, null, rows), rows.Count);
     }
 
-    private async Task<(byte[] Bytes, long Rows)> FastPathAsync(ActivityQuery query, ExportFormat format, int bufferSize)
+    private async Task<(byte[] Bytes, long Rows)> StreamAsync(ActivityQuery query, ExportFormat format, int bufferSize)
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, format, [.. ExportFields.Default, ExportField.ActionResult], null, (byte)' ', bufferSize);
+        using var writer = new ExportFileWriter(output, format, Fields, null, (byte)' ', bufferSize);
         writer.WriteHeader();
         await Streamer.StreamWindowAsync(query, writer, CancellationToken.None);
         var summary = writer.Complete();
@@ -198,7 +192,7 @@ public sealed class WindowStreamTests_Postgres : WindowStreamTests
     [Fact]
     public async Task A_cancelled_stream_leaves_no_copy_running_on_the_server()
     {
-        var streamer = Assert.IsAssignableFrom<IActivityWindowStreamer>(Stores.Activities);
+        var streamer = Stores.Streamer;
         using var cts = new CancellationTokenSource();
         var sink = new CountingSink(onRow: n =>
         {

@@ -12,7 +12,7 @@ namespace Spillway.Server.Activities.Export;
 /// createdAt window with type, asset and column choices, and a file of the window's activities in activityDate, then
 /// marketoGUID order, streamed by the activity store.
 /// </summary>
-public sealed class ActivityExtract(ActivityTypeRegistry types, IActivityStore activities, IOptions<SpillwayOptions> options) : IExtractKind
+public sealed class ActivityExtract(ActivityTypeRegistry types, IActivityWindowStreamer activities, IOptions<SpillwayOptions> options) : IExtractKind
 {
     public string Name => ExportJobRecord.DefaultKind;
 
@@ -36,13 +36,11 @@ public sealed class ActivityExtract(ActivityTypeRegistry types, IActivityStore a
         var spec = ExportSpec.FromJson(job.SpecJson);
         var fields = spec.Fields.Select(FieldOf).ToList();
         var headers = spec.ColumnHeaderNames?.ToDictionary(kv => FieldOf(kv.Key), kv => kv.Value);
-        var streamer = activities as IActivityWindowStreamer
-            ?? throw new InvalidOperationException("The activity store does not stream export windows.");
 
         using var writer = new ExportFileWriter(output, spec.Format, fields, headers, ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
         var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
-        await streamer.StreamWindowAsync(query, writer, ct);
+        await activities.StreamWindowAsync(query, writer, ct);
         return writer.Complete();
     }
 

@@ -269,26 +269,6 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         }
     }
 
-    public async IAsyncEnumerable<ActivityRecord> ReadWindowAsync(ActivityQuery query, [EnumeratorCancellation] CancellationToken ct)
-    {
-        using var connection = Open();
-        foreach (var sql in WindowQueries(connection, query))
-        {
-            ct.ThrowIfCancellationRequested();
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                // One query may hold a whole small window: a cancelled read must stop inside it too.
-                ct.ThrowIfCancellationRequested();
-                yield return ReadRecord(reader);
-            }
-
-            await Task.Yield();
-        }
-    }
-
     /// <summary>
     /// The window as ordered queries: the engine sorts a few hours (a few MB) at a time instead of the whole window, and
     /// the zone maps skip the row groups outside each. The window is cut into spans of <see cref="_chunk"/>, and
@@ -357,7 +337,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         return queries;
     }
 
-    /// <summary>The columns <see cref="ReadRecord"/> and the window stream read, in their order.</summary>
+    /// <summary>The columns <see cref="ReadRecord"/> (a page) and the window stream read, in their order.</summary>
     private const string RecordColumns = "marketo_guid, lead_id, activity_ts, activity_type_id, campaign_id, primary_attribute_value_id, " +
         "primary_attribute_value, attributes, action_result";
 

@@ -6,9 +6,9 @@ using DuckDB.NET.Native;
 namespace Spillway.Server.Storage.Embedded;
 
 /// <summary>
-/// The export's fast path on DuckDB: the window's rows go from DuckDB's own column vectors to the sink, text as the
-/// UTF-8 bytes DuckDB holds. Going through ADO.NET instead costs a call per value and three strings per row (UTF-8 to
-/// UTF-16), which the file writer then encodes back to UTF-8: that was most of an export's CPU.
+/// The export's read path on DuckDB: the window's rows go from DuckDB's own column vectors to the sink, text as the
+/// UTF-8 bytes DuckDB holds. Going through ADO.NET instead would cost a call per value and three strings per row (UTF-8
+/// to UTF-16), which the file writer would then encode back to UTF-8: that was most of an export's CPU.
 /// </summary>
 internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
 {

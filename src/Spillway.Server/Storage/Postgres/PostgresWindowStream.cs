@@ -8,9 +8,9 @@ using Npgsql;
 namespace Spillway.Server.Storage.Postgres;
 
 /// <summary>
-/// The export's fast path on PostgreSQL: the window comes as PostgreSQL's binary COPY stream, which this class parses
-/// itself, and its text goes to the sink as the UTF-8 bytes that arrived. The data reader path costs a call per value
-/// and a string per text value (UTF-8 to UTF-16), which the file writer then encodes back to UTF-8.
+/// The export's read path on PostgreSQL: the window comes as PostgreSQL's binary COPY stream, which this class parses
+/// itself, and its text goes to the sink as the UTF-8 bytes that arrived. A data reader would cost a call per value
+/// and a string per text value (UTF-8 to UTF-16), which the file writer would then encode back to UTF-8.
 /// </summary>
 /// <remarks>
 /// The binary COPY format (PostgreSQL manual, "COPY", "Binary Format"): an 11-byte signature, int32 flags, int32
@@ -87,7 +87,7 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
 
         if (query.PrimaryAttributeValueIds is { } assets)
         {
-            // An empty list (asset names that matched nothing) selects nothing, as in ReadWindowAsync.
+            // An empty list (asset names that matched nothing) selects nothing, as in the embedded store.
             sql.Append(CultureInfo.InvariantCulture, $" AND primary_attribute_value_id = ANY('{{{string.Join(',', assets)}}}'::bigint[])");
         }
 
