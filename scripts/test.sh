@@ -6,7 +6,8 @@
 # Installs the compatibility client (npm ci in tests/compat/node-marketo-rest; Debian's nodejs/npm if missing),
 # starts a private PostgreSQL cluster in a temp folder (installing Debian's `postgresql` if initdb is missing),
 # exports SPILLWAY_TEST_POSTGRES, runs `dotnet test Spillway.slnx -c Release`, then stops the cluster and removes
-# the folder. Exits with dotnet test's exit code.
+# the folder, then checks the code layout with `dotnet format --verify-no-changes`. Exits non-zero when a test or
+# the layout check fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,8 +63,21 @@ for trx in "$results"/*.trx; do
     t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
     passed=$(( passed + ${p:-0} )); failed=$(( failed + ${f:-0} )); total=$(( total + ${t:-0} ))
 done
+# The code layout the build does not enforce (whitespace, usings order): a change that needs `dotnet format` fails here.
+format_rc=0
+if [[ $# -eq 0 ]]; then
+    echo "test.sh: dotnet format --verify-no-changes"
+    dotnet format Spillway.slnx --verify-no-changes --no-restore || format_rc=$?
+    if (( format_rc != 0 )); then
+        echo "test.sh: dotnet format found changes to make; run 'dotnet format Spillway.slnx' and commit them" >&2
+    fi
+fi
+
 if (( total > 0 )); then
     skipped=$(( total - passed - failed ))
     echo "$passed passed, $failed failed$( (( skipped > 0 )) && echo ", $skipped not run" )"
+fi
+if (( rc == 0 && format_rc != 0 )); then
+    rc=$format_rc
 fi
 exit $rc

@@ -89,14 +89,20 @@ internal sealed partial class BenchServer : IAsyncDisposable
             (await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
             (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
             {
-                email = "bench@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "bench", clientSecret = Secret,
+                email = "bench@example.com",
+                permissions = new[] { "Read-Write Activity" },
+                clientId = "bench",
+                clientSecret = Secret,
             })).EnsureSuccessStatusCode();
         }
 
         // The bench polls fast, creates jobs by the thousand and exports gigabytes: lift its subscription's limits.
         (await _admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new
         {
-            rateLimitCalls = 100_000_000, concurrentCalls = 10_000, dailyCallQuota = 1_000_000_000, dailyExportQuotaMegabytes = 100_000_000,
+            rateLimitCalls = 100_000_000,
+            concurrentCalls = 10_000,
+            dailyCallQuota = 1_000_000_000,
+            dailyExportQuotaMegabytes = 100_000_000,
             maxQueuedJobs = 1_000_000,
         })).EnsureSuccessStatusCode();
 
@@ -290,7 +296,8 @@ internal sealed partial class BenchServer : IAsyncDisposable
 
                 running[i] = SendAsync(i, due);
             }
-        }) { IsBackground = true, Name = "pacer" };
+        })
+        { IsBackground = true, Name = "pacer" };
         pacer.Start();
         await Task.Run(pacer.Join);
         await Task.WhenAll(running);

@@ -40,7 +40,10 @@ internal static class ExportBench
                 (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
                 (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
                 {
-                    email = "bench@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "bench", clientSecret = "bench-secret-0123456789",
+                    email = "bench@example.com",
+                    permissions = new[] { "Read-Write Activity" },
+                    clientId = "bench",
+                    clientSecret = "bench-secret-0123456789",
                 })).EnsureSuccessStatusCode();
                 // The bench polls fast and exports gigabytes: lift the call and export quotas of its subscription.
                 (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits",

@@ -67,11 +67,17 @@ internal sealed partial class BenchServer
         await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = IngestMunchkin });
         await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{IngestMunchkin}/users", new
         {
-            email = "ingest@example.com", permissions = new[] { "Read-Write Activity", "Read-Write Activity Metadata" }, clientId = "ingest", clientSecret = IngestSecret,
+            email = "ingest@example.com",
+            permissions = new[] { "Read-Write Activity", "Read-Write Activity Metadata" },
+            clientId = "ingest",
+            clientSecret = IngestSecret,
         });
         (await _admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{IngestMunchkin}/limits", new
         {
-            rateLimitCalls = 1_000_000, concurrentCalls = 100, dailyCallQuota = 100_000_000, dailyExportQuotaMegabytes = 1_000_000,
+            rateLimitCalls = 1_000_000,
+            concurrentCalls = 100,
+            dailyCallQuota = 100_000_000,
+            dailyExportQuotaMegabytes = 1_000_000,
         })).EnsureSuccessStatusCode();
         var api = new HttpClient { BaseAddress = _admin.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
         using var token = JsonDocument.Parse(await api.GetStringAsync($"/identity/oauth/token?grant_type=client_credentials&client_id=ingest&client_secret={IngestSecret}"));

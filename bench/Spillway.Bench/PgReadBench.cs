@@ -93,8 +93,13 @@ internal static class PgReadBench
         var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
         var job = new ExportJobRecord
         {
-            ExportId = Guid.NewGuid(), SubscriptionId = subscription, ApiUserId = 1, Format = ExportFormat.Csv, Status = ExportJobStatus.Processing,
-            SpecJson = spec.ToJson(), CreatedAt = DateTimeOffset.UtcNow,
+            ExportId = Guid.NewGuid(),
+            SubscriptionId = subscription,
+            ApiUserId = 1,
+            Format = ExportFormat.Csv,
+            Status = ExportJobStatus.Processing,
+            SpecJson = spec.ToJson(),
+            CreatedAt = DateTimeOffset.UtcNow,
         };
         var watch = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;

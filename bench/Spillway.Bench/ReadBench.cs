@@ -61,8 +61,13 @@ internal static class ReadBench
                 var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
                 var job = new ExportJobRecord
                 {
-                    ExportId = Guid.NewGuid(), SubscriptionId = 1, ApiUserId = 1, Format = ExportFormat.Csv, Status = ExportJobStatus.Processing,
-                    SpecJson = spec.ToJson(), CreatedAt = DateTimeOffset.UtcNow,
+                    ExportId = Guid.NewGuid(),
+                    SubscriptionId = 1,
+                    ApiUserId = 1,
+                    Format = ExportFormat.Csv,
+                    Status = ExportJobStatus.Processing,
+                    SpecJson = spec.ToJson(),
+                    CreatedAt = DateTimeOffset.UtcNow,
                 };
                 watch.Restart();
                 cpu0 = Process.GetCurrentProcess().TotalProcessorTime;

@@ -163,7 +163,7 @@ internal static class SoakBench
                 }
                 else if (what == "cancel" && message is "Export job is Completed and cannot be cancelled" or "Export job is Failed and cannot be cancelled")
                 {
-                    // The job finished before the cancel arrived: the documented answer (decision 21), not an error.
+                    // The job finished before the cancel arrived: the documented answer, not an error.
                     Interlocked.Increment(ref stats.LateCancels);
                 }
                 else

@@ -33,7 +33,7 @@ public static class ActivityExportFields
     /// <summary><c>succeeded</c>, <c>skipped</c> or <c>failed</c>; only when asked for.</summary>
     public const string ActionResult = "actionResult";
 
-    /// <summary>Every exportable field, in the order of the reference.</summary>
+    /// <summary>Every exportable field, in the order Marketo documents them.</summary>
     public static IReadOnlyList<string> All { get; } = Array.AsReadOnly(
     [
         MarketoGuid, LeadId, ActivityDate, ActivityTypeId, CampaignId, PrimaryAttributeValueId, PrimaryAttributeValue, Attributes, ActionResult,

@@ -47,8 +47,8 @@ public static class SpillwayApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;           // decision 6: 413 over 1 MB
-            kestrel.Limits.MaxRequestLineSize = 8 * 1024 + 16;          // decision 6: 414 for a URI over 8 KB
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;           // 413 for a body over 1 MB
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024 + 16;          // 414 for a URI over 8 KB
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             var minRate = builder.Configuration.GetValue<double?>("Spillway:Downloads:MinResponseBytesPerSecond") ?? 240;
             kestrel.Limits.MinResponseDataRate = minRate > 0 ? new(minRate, TimeSpan.FromSeconds(5)) : null;

@@ -4,10 +4,11 @@ using Spillway.Server.Activities.Catalog;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Limits;
+using Spillway.Server.Storage;
 
 namespace Spillway.Server.Activities;
 
-/// <summary>The REST endpoints connectors call around the bulk flow (reference §10, client-compat.md).</summary>
+/// <summary>The REST endpoints connectors call around the bulk flow (the calls real connectors make).</summary>
 internal static class ActivityEndpoints
 {
     public static RouteGroupBuilder MapActivityEndpoints(this IEndpointRouteBuilder app)

@@ -14,7 +14,7 @@ using Spillway.Server.Storage;
 namespace Spillway.Server.Activities;
 
 /// <summary>
-/// The paged REST activity endpoints (reference §10.2-10.5): Get Paging Token, Get Lead Activities, Get Lead Changes,
+/// The paged REST activity endpoints: Get Paging Token, Get Lead Activities, Get Lead Changes,
 /// Get Deleted Leads. Pages follow marketoGUID order; a token is the since-date and the last marketoGUID seen.
 /// </summary>
 internal static class ActivityPagingEndpoints
@@ -23,7 +23,7 @@ internal static class ActivityPagingEndpoints
     public const int MaxActivityTypeIds = 10;
     public const int MaxLeadIds = 30;
 
-    /// <summary>From this day, a listId of 10,000 or more leads fails with 1003 (reference §8, the swagger's notice).</summary>
+    /// <summary>From this day, a listId of 10,000 or more leads fails with 1003 (Marketo's REST swagger announces it).</summary>
     public static readonly DateTimeOffset LargeListCutoff = new(2026, 12, 30, 0, 0, 0, TimeSpan.Zero);
 
     public const int LargeList = 10_000;

@@ -244,7 +244,7 @@ internal static class ExportEndpoints
         }
 
         // Only the bytes unit selects a range (RFC 9110 §14.1); ASP.NET's range processing ignores the unit and would serve
-        // "items=0-1" as bytes 0-1. Any other unit is not understood, so the whole file is the answer (decision 32).
+        // "items=0-1" as bytes 0-1. Any other unit is not understood, so the whole file is the answer.
         if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range)
             && !range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase))
         {
@@ -316,7 +316,7 @@ internal static class ExportEndpoints
         MarketoHttp.Failure(context, error, MarketoJsonContext.Wire.MarketoResponseExportJob);
 }
 
-/// <summary>The wire view of a stored job (decisions 2, 5, 22).</summary>
+/// <summary>The wire view of a stored job.</summary>
 internal static class ExportJobView
 {
     public static ExportJob From(ExportJobRecord job) => new()

@@ -6,7 +6,7 @@ namespace Spillway.Server.BulkExport;
 /// <summary>
 /// Export files, apart from their metadata (as Azurite keeps extents apart from blob records). A file is written
 /// under a temporary name in <c>tmp/</c> and renamed into <c>files/</c> only when complete, so a published name
-/// always holds a whole file (decision 31). File names derive from the job's GUID only, never from input.
+/// always holds a whole file. File names derive from the job's GUID only, never from input.
 /// </summary>
 public sealed class ExportFileStore
 {

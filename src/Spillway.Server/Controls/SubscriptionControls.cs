@@ -69,7 +69,7 @@ public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayO
 
     /// <summary>Whether a job enqueued now must wait to be released (manual, or a start latency) instead of starting at once.</summary>
     public bool HoldsAtEnqueue(int subscriptionId) => ProgressionOf(subscriptionId) is
-        { Mode: ProgressionMode.Manual } or { Mode: ProgressionMode.Realistic, StartLatencySeconds: > 0 };
+    { Mode: ProgressionMode.Manual } or { Mode: ProgressionMode.Realistic, StartLatencySeconds: > 0 };
 
     /// <summary>The status refresh interval of a subscription (0 = always current).</summary>
     public double StatusRefreshSeconds(int subscriptionId) => ProgressionOf(subscriptionId) is { Mode: ProgressionMode.Realistic } p

@@ -13,7 +13,7 @@ internal static class MarketoHttp
     public const string CsvContentType = "text/csv;charset=UTF-8";
     private const string RequestIdKey = "Spillway.RequestId";
 
-    /// <summary><c>&lt;1-5 lowercase hex&gt;#&lt;epoch ms in lowercase hex&gt;</c> (decision 3).</summary>
+    /// <summary><c>&lt;1-5 lowercase hex&gt;#&lt;epoch ms in lowercase hex&gt;</c>.</summary>
     public static string NewRequestId(DateTimeOffset now)
     {
         var prefix = RandomNumberGenerator.GetInt32(0x1000, 0x10000);

@@ -10,7 +10,7 @@ namespace Spillway.Server.Hosting;
 /// </summary>
 internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, ILogger<MarketoPipelineMiddleware> logger)
 {
-    /// <summary>Decision 6: a request URI (path and query) over 8 KB is answered 414.</summary>
+    /// <summary>A request URI (path and query) over 8 KB is answered 414.</summary>
     public const int MaxUriLength = 8 * 1024;
 
     /// <summary>Bodies up to this size are read and discarded before a 413, so the client can finish sending and read it.</summary>
@@ -52,7 +52,7 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
         var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (context.Request.ContentLength is { } length && length > bodyLimit?.MaxRequestBodySize)
         {
-            // Decision 6: a body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a
+            // A body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a
             // chunked body over the limit is still refused by Kestrel as soon as an endpoint reads it).
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             context.Response.Headers.Connection = "close";

@@ -67,7 +67,7 @@ public sealed class DownloadOptions
 }
 
 /// <summary>
-/// Marketo-like timing for clients that want to rehearse production (decision 33). Off by default: state changes are
+/// Marketo-like timing for clients that want to rehearse production. Off by default: state changes are
 /// immediate. It never changes the contract, only when a change becomes visible.
 /// </summary>
 public sealed class RealismOptions
@@ -96,7 +96,7 @@ public sealed class DemoOptions
     public int Seed { get; set; } = 20_260_101;
 }
 
-/// <summary>Server-wide defaults of the per-subscription limits (decisions 23-27, 7).</summary>
+/// <summary>Server-wide defaults of the per-subscription limits.</summary>
 public sealed class LimitDefaults
 {
     public int MaxProcessingJobs { get; set; } = 2;

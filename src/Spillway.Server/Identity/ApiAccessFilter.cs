@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Spillway.Contracts;
 using Spillway.Server.Hosting;
 using Spillway.Server.Limits;
+using Spillway.Server.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Spillway.Server.Identity;

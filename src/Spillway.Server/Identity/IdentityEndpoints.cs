@@ -4,7 +4,7 @@ using Spillway.Contracts;
 namespace Spillway.Server.Identity;
 
 /// <summary>
-/// <c>/identity/oauth/token</c>: client credentials in the query string or a form body, GET or POST (decision 7).
+/// <c>/identity/oauth/token</c>: client credentials in the query string or a form body, GET or POST.
 /// Plain OAuth JSON, not the Marketo envelope; not counted against the API limits.
 /// </summary>
 internal static class IdentityEndpoints

@@ -4,7 +4,7 @@ using System.Text;
 namespace Spillway.Server.Identity;
 
 /// <summary>
-/// Client secrets are stored as PBKDF2-SHA256 hashes (decision 11). The iteration count is modest because secrets
+/// Client secrets are stored as PBKDF2-SHA256 hashes. The iteration count is modest because secrets
 /// are long random strings, not passwords; a stolen hash still cannot be reversed in practice.
 /// </summary>
 public static class SecretHasher

@@ -14,7 +14,7 @@ public enum TokenState
 }
 
 /// <summary>
-/// Issues and checks access tokens (decisions 7, 8, 11). Tokens live in the store so that every node accepts them;
+/// Issues and checks access tokens. Tokens live in the store so that every node accepts them;
 /// a short cache keeps the store off the hot path of status polls.
 /// </summary>
 public sealed class TokenService(IIdentityStore store, SubscriptionDirectory subscriptions, TimeProvider clock, IOptions<SpillwayOptions> options)

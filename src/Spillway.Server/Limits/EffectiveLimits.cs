@@ -23,6 +23,9 @@ public sealed record EffectiveLimits(
     /// <summary>The quota in bytes; an MB of quota is 2^20 bytes (documented in docs/http-api.md).</summary>
     public long DailyExportQuotaBytes => DailyExportQuotaMegabytes * 1024 * 1024;
 
+    /// <summary>The limits the API call counters enforce.</summary>
+    public CallLimits Calls => new(RateLimitCalls, RateLimitWindowSeconds, ConcurrentCalls, DailyCallQuota);
+
     public static EffectiveLimits Resolve(LimitDefaults d, SubscriptionLimitOverrides o) => new(
         o.MaxProcessingJobs ?? d.MaxProcessingJobs,
         o.MaxQueuedJobs ?? d.MaxQueuedJobs,

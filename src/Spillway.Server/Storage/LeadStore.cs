@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Spillway.Server.Activities.Catalog;
 
 namespace Spillway.Server.Storage;
 

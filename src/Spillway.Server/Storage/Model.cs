@@ -15,7 +15,7 @@ public sealed record ApiCredential(string ClientId, int ApiUserId, string Secret
 public sealed record AccessToken(string Token, string ClientId, int ApiUserId, int SubscriptionId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
 
 /// <summary>
-/// Per-subscription overrides of the server's default limits (decisions.md: every number is a default,
+/// Per-subscription overrides of the server's default limits (every limit is a default,
 /// configurable per subscription). A null member means "use the server default".
 /// </summary>
 public sealed record SubscriptionLimitOverrides

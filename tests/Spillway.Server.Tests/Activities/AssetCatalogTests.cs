@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Spillway.Server.Activities.Catalog;
+using Spillway.Server.Storage;
 
 namespace Spillway.Server.Tests.Activities;
 

@@ -4,7 +4,7 @@ namespace Spillway.Server.Tests.Activities;
 
 public class StandardActivityTypesTests
 {
-    // Reference §11.1, copied row by row: id | name | description | primary | attributes.
+    // A real types.json, copied row by row: id | name | description | primary | attributes.
     public static TheoryData<int, string, string, string?, string> ObservedTypes => new()
     {
         { 1, "Visit Webpage", "User visits a web page", "Webpage ID:integer",
@@ -42,7 +42,7 @@ public class StandardActivityTypesTests
         Assert.Null(type.ApiName);
     }
 
-    // Reference §11.2, every id with its REST name.
+    // Marketo's list of activity types, every id with its REST name.
     private const string OtherTypes =
         "1 Visit Webpage|2 Fill Out Form|3 Click Link|6 Send Email|7 Email Delivered|8 Email Bounced|9 Unsubscribe Email|" +
         "10 Open Email|11 Click Email|12 New Lead|13 Change Data Value|19 Sync Lead to SFDC|21 Convert Lead|22 Change Score|" +

@@ -63,7 +63,7 @@ public class ExportFileWriterTests
     [Fact]
     public void CsvMatchesTheDocumentedExample()
     {
-        // Reference §7.3, the example from Marketo's bulk activity extract page.
+        // The example from Marketo's bulk activity extract page.
         const string attributes =
             """{"Reason":"Changed by Smart Campaign MembershipTestCampaignStepChoice.MembershipTestCampaignStepChoiceSetUp action Change Data Value","Program Member ID":3240303,"Acquired By":true,"Old Status":"Not in Program","New Status ID":21,"Success":false,"New Status":"On List","Old Status ID":20}""";
         var row = new ActivityRecord(783957693, 5414087, Date, 104, 8497, 1670, "MembershipTest1", attributes, "succeeded");
@@ -79,7 +79,7 @@ public class ExportFileWriterTests
     [Fact]
     public void NewLeadFixtureRowWithNulls()
     {
-        // Reference §7.3, a real 2017 export row: campaignId and primaryAttributeValue are null.
+        // A real 2017 export row: campaignId and primaryAttributeValue are null.
         var row = new ActivityRecord(558681, 102419, new DateTimeOffset(2017, 9, 8, 16, 38, 14, TimeSpan.Zero), 12, null, 102419, null,
             """{"Source Type":"List import","List Name":"Bill Import Test","Created Date":"2017-09-08"}""", null);
 

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace Spillway.Server.Tests.Cluster;
 
 /// <summary>
-/// Issue 4 §2-3: several server processes on one PostgreSQL and one export folder behave as one server. Any node answers
+/// Several server processes on one PostgreSQL and one export folder behave as one server. Any node answers
 /// any request; the per-subscription limits (2 Processing, 10 Queued+Processing, the daily export quota, 606/615/607)
 /// hold across nodes under concurrent load; every job completes exactly once with a correct file; a node killed with
 /// SIGKILL in the middle of an export is taken over by another node once its lease expires.
@@ -158,7 +158,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         for (var node = 0; node < Nodes; node++)
         {
             await Marketo.SuccessAsync(await cluster.Client(node, token).GetAsync("/bulk/v1/activities/export.json"));
-            // Asking any node again before expiry returns the same token (decision 7).
+            // Asking any node again before expiry returns the same token.
             var (again, expiresIn) = await cluster.TokenAsync(node, ClusterFixture.Jobs, 0);
             Assert.Equal(token, again);
             Assert.InRange(expiresIn, 1, 3600);

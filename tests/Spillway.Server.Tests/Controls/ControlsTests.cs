@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Controls;
 
-/// <summary>Issue 7 §1: the controls a test rig needs, through the admin API, end to end over HTTP.</summary>
+/// <summary>The controls a test rig needs, through the admin API, end to end over HTTP.</summary>
 public abstract class ControlsTests : StoreTestBase
 {
     private const string Sub = SpillwayTestServer.MunchkinId;

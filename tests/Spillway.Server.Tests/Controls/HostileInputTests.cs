@@ -6,7 +6,7 @@ using Spillway.Server.Tests.Infrastructure;
 namespace Spillway.Server.Tests.Controls;
 
 /// <summary>
-/// Issue 7 §2, hostile input: seeded random requests (bodies, query strings, headers, ranges, export ids with path
+/// Hostile input: seeded random requests (bodies, query strings, headers, ranges, export ids with path
 /// traversal, huge and deeply nested JSON) never get a 500 or an unhandled exception (the server's log is captured),
 /// always a documented answer, and never touch a file outside the data folder. The seed is fixed: a failure replays.
 /// </summary>

@@ -8,7 +8,7 @@ using Spillway.Server.Tests.Infrastructure;
 namespace Spillway.Server.Tests.Controls;
 
 /// <summary>
-/// Issue 7 §2: <c>kill -9</c> of the server process at seeded random points of running exports, 8 times in a row. After
+/// <c>kill -9</c> of the server process at seeded random points of running exports, 8 times in a row. After
 /// every restart no job is lost or stranded; every file served at any time, between kills too, matches its checksum
 /// (no partial file is ever served); at the end every job is terminal and no temporary file is left.
 /// </summary>
@@ -43,7 +43,7 @@ public abstract class KillLoopTests : StoreTestBase
         var ids = new List<string>();
         var checksums = new Dictionary<string, string>();
         string token;
-                try
+        try
         {
             await using (var first = await ServerProcess.StartAsync(settings, port))
             {

@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 namespace Spillway.Server.Tests.Controls;
 
 /// <summary>
-/// Issue 7 §2, races: many API users enqueue, cancel and download at once. A sampler reads the job table in single
+/// Races: many API users enqueue, cancel and download at once. A sampler reads the job table in single
 /// statements (one snapshot each) the whole time: never more than 2 Processing or 10 Queued+Processing; no job
 /// completes twice; every file served is whole; the export quota holds exactly at its boundary.
 /// </summary>

@@ -13,7 +13,7 @@ using Spillway.Server.Tests.Infrastructure;
 namespace Spillway.Server.Tests.Controls;
 
 /// <summary>
-/// Issue 7 §2, security: tokens unguessable and expiring, secrets hashed, the admin API (controls included) closed
+/// Security: tokens unguessable and expiring, secrets hashed, the admin API (controls included) closed
 /// without its key, users and subscriptions isolated, request size limits (413/414) and slow-client limits holding.
 /// </summary>
 public abstract class SecurityTests : StoreTestBase

@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Decisions 9 and 10: permissions, job ownership, subscription isolation; and the admin API's key.</summary>
+/// <summary>Permissions, job ownership, subscription isolation; and the admin API's key.</summary>
 public abstract class AccessTests : StoreTestBase
 {
     private const string OtherMunchkin = "222-BBB-222";

@@ -6,7 +6,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>client-compat.md "Requests the server must accept", items 1, 2, 3 and 10 (7 and 8 are in IdentityTests).</summary>
+/// <summary>Requests real clients send that the server must accept (the token ones are in IdentityTests).</summary>
 public abstract class CompatRequestTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);

@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 namespace Spillway.Server.Tests.Http;
 
 /// <summary>
-/// Decision 31 and issue 2 §5: a server killed with SIGKILL in the middle of an export loses no job and strands none;
+/// A server killed with SIGKILL in the middle of an export loses no job and strands none;
 /// after a restart the job runs again and completes with a correct file, and no temporary file is left.
 /// </summary>
 public abstract class CrashRecoveryTests : StoreTestBase

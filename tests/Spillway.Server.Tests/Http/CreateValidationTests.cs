@@ -4,7 +4,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Create validation and options: decisions 12-18, client-compat requests 4 and 5.</summary>
+/// <summary>Create validation and options, including the bodies real clients send.</summary>
 public abstract class CreateValidationTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
@@ -520,7 +520,7 @@ public abstract class CreateValidationTests : StoreTestBase
         Assert.Contains("'format'", message, StringComparison.Ordinal);
     }
 
-    // ---- 18 and client-compat 4: unknown members, fields null ----
+    // ---- unknown members, fields null ----
 
     [Fact]
     public async Task Unknown_top_level_members_are_ignored()

@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>The bytes of the export file: decisions 28-31.</summary>
+/// <summary>The bytes of the export file.</summary>
 public abstract partial class FileFormatTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);

@@ -5,7 +5,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>The file endpoint's HTTP: decisions 6, 31 and 32 (headers, 404), client-compat request 10.</summary>
+/// <summary>The file endpoint's HTTP: headers, 404 and what real clients send.</summary>
 public abstract class FileTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
@@ -144,7 +144,7 @@ public abstract class FileTests : StoreTestBase
 
         Assert.True(stillProcessing, "precondition: the job was Processing while the file was asked for");
         await AssertPlainNotFoundAsync(response);
-        Assert.Empty(published); // decision 31: written under a temporary name, published only complete
+        Assert.Empty(published); // written under a temporary name, published only complete
         await Marketo.WaitAsync(client, id);
         Assert.Equal(HttpStatusCode.OK, (await Marketo.GetFileAsync(client, id)).StatusCode);
     }

@@ -8,7 +8,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Decisions 7, 8 and 11; client-compat requests 7 and 8: the token endpoint and how tokens are presented.</summary>
+/// <summary>The token endpoint and how tokens are presented.</summary>
 public abstract partial class IdentityTests : StoreTestBase
 {
     private const string BadClientBody = """{"error":"invalid_client","error_description":"Bad client credentials"}""";

@@ -5,7 +5,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>The job lifecycle: decisions 19-22.</summary>
+/// <summary>The job lifecycle.</summary>
 public abstract class LifecycleTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
@@ -104,7 +104,7 @@ public abstract class LifecycleTests : StoreTestBase
             Assert.Equal("Queued", (await Marketo.EnqueueAsync(client, id)).GetProperty("status").GetString());
             var status = (await Marketo.StatusAsync(client, id)).GetProperty("status").GetString();
             Assert.Contains(status, new[] { "Queued", "Processing", "Completed" });
-            // The re-enqueue race of client-compat: a poll never says Created again, so no client re-enqueues.
+            // The re-enqueue race some clients have: a poll never says Created again, so no client re-enqueues.
             await Marketo.WaitAsync(client, id);
         }
     }

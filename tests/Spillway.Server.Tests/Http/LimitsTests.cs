@@ -5,7 +5,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Decision 26: calls per window (606), calls in flight (615), calls per Central-time day (607), and usage.</summary>
+/// <summary>Calls per window (606), calls in flight (615), calls per Central-time day (607), and usage.</summary>
 public abstract class LimitsTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);

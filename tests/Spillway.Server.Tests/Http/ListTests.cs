@@ -3,7 +3,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>The job list: decisions 5 and 27, client-compat request 6.</summary>
+/// <summary>The job list, as real clients page it.</summary>
 public abstract class ListTests : StoreTestBase
 {
     private const string ListPath = "/bulk/v1/activities/export.json";

@@ -7,7 +7,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Per-subscription limits: decision 23 (2 Processing, 10 Queued+Processing) and 24 (daily export quota).</summary>
+/// <summary>Per-subscription limits: 2 Processing, 10 Queued+Processing, and the daily export quota.</summary>
 public abstract partial class QueueAndQuotaTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);

@@ -5,7 +5,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Range requests on the file: decision 32, client-compat request 9.</summary>
+/// <summary>Range requests on the file, as real clients send them.</summary>
 public abstract class RangeTests : StoreTestBase
 {
     /// <summary>A completed export of a few thousand seeded activities: its id, its whole bytes and its status.</summary>

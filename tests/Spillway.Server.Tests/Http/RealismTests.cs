@@ -4,7 +4,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Decision 33: Marketo-like timing on request, never a different contract.</summary>
+/// <summary>Marketo-like timing on request, never a different contract.</summary>
 public abstract class RealismTests : StoreTestBase
 {
     [Fact]

@@ -4,7 +4,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Retention: decision 25 (file 7 days after finishedAt, job record 30 days, list 7 days after createdAt).</summary>
+/// <summary>Retention (file 7 days after finishedAt, job record 30 days, list 7 days after createdAt).</summary>
 public abstract class RetentionTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);

@@ -9,7 +9,7 @@ using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Http;
 
-/// <summary>Decisions 1-6: the envelope, member order, request ids, timestamps, content types and real HTTP statuses.</summary>
+/// <summary>The envelope, member order, request ids, timestamps, content types and real HTTP statuses.</summary>
 public abstract partial class WireTests : StoreTestBase
 {
     private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
@@ -310,7 +310,7 @@ public abstract partial class WireTests : StoreTestBase
     }
 
     [Theory]
-    [InlineData("/rest/v1/leads.json")]
+    [InlineData("/rest/v1/opportunities.json")]
     [InlineData("/rest/v1/activities/nothing.json")]
     [InlineData("/rest/v2/activities/types.json")]
     [InlineData("/bulk/v1/leads/export.json")]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server;
 using Spillway.Server.Admin;
 using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Tests.Infrastructure;
@@ -378,7 +379,7 @@ public static class SpillwayTestServerLimiter
         var user = (await identity.ListApiUsersAsync(subscription.Id, CancellationToken.None))[0];
         var limits = server.Services.GetRequiredService<Spillway.Server.Limits.SubscriptionDirectory>().LimitsOf(subscription);
         var caller = new Spillway.Server.Identity.ApiCaller(user, subscription, limits);
-        var usage = await server.Services.GetRequiredService<Spillway.Server.Limits.IApiCallLimiter>()
+        var usage = await server.Services.GetRequiredService<Spillway.Server.Storage.IApiCallLimiter>()
             .UsageAsync(caller, server.Clock.GetUtcNow(), CancellationToken.None);
         return usage.Total;
     }

@@ -197,7 +197,8 @@ public sealed class EmbeddedLeadStoreComplianceTests : LeadStoreComplianceTests
         {
             await services.DisposeAsync();
             Directory.Delete(folder, recursive: true);
-        });
+        }
+        );
     }
 }
 
@@ -211,6 +212,7 @@ public sealed class PostgresLeadStoreComplianceTests : LeadStoreComplianceTests
         {
             await services.DisposeAsync();
             await drop();
-        });
+        }
+        );
     }
 }

@@ -7,7 +7,7 @@ using Spillway.Server.Storage.Postgres;
 
 namespace Spillway.Server.Tests.Storage;
 
-/// <summary>Decision 26 across nodes: 606, 615 and 607 hold for several limiters sharing one database.</summary>
+/// <summary>The API call limits across nodes: 606, 615 and 607 hold for several limiters sharing one database.</summary>
 public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 15, 18, 0, 0, TimeSpan.Zero); // noon in Chicago

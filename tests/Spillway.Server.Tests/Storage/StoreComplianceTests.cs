@@ -4,7 +4,7 @@ using Spillway.Server.Tests.BulkExport;
 namespace Spillway.Server.Tests.Storage;
 
 /// <summary>
-/// The storage contract (Interfaces.cs, Model.cs, decisions.md 19-25), tested only through the three interfaces, so
+/// The storage contract (Interfaces.cs, Model.cs), tested only through the three interfaces, so
 /// every provider runs the same facts. A subclass supplies a fresh, isolated set of stores for each test.
 /// </summary>
 public abstract class StoreComplianceTests : IAsyncLifetime
@@ -1094,7 +1094,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await Jobs.MarkFileExpiredAsync(old.ExportId, None);
         var expired = await Job(old.ExportId);
         Assert.True(expired.FileExpired);
-        Assert.Equal(ExportJobStatus.Completed, expired.Status); // the status still says Completed (decisions.md 25)
+        Assert.Equal(ExportJobStatus.Completed, expired.Status); // the status still says Completed
         Assert.False((await Job(recent.ExportId)).FileExpired);
         Assert.Empty(await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(1), 100, None));
         Assert.Equal([recent.ExportId], (await Jobs.ListFilesToExpireAsync(sub.Id, T0.AddDays(5), 100, None)).Select(j => j.ExportId));
@@ -1280,7 +1280,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     public async Task Activity_dates_are_kept_to_the_second_the_precision_of_the_file()
     {
         var (sub, _) = await NewSubscriptionAsync();
-        // Shown as the same second in the file, so ordered by marketoGUID (decisions.md 29, 30).
+        // Shown as the same second in the file, so ordered by marketoGUID.
         await Activities.AppendAsync(sub.Id, [Activity(2, T0.AddMilliseconds(100)), Activity(1, T0.AddMilliseconds(900))], None);
         var rows = await ReadAsync(new ActivityQuery(sub.Id, T0, T0, null, null));
         Assert.Equal([1L, 2], rows.Select(r => r.MarketoGuid));
@@ -1312,7 +1312,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     [Fact]
     public async Task Activity_text_keeps_nul_characters()
     {
-        // decisions.md 30: CR, NUL, multi-line and non-ASCII text are kept as stored. Backslashes next to the NULs
+        // CR, NUL, multi-line and non-ASCII text are kept as stored. Backslashes next to the NULs
         // look like escapes on purpose.
         var (sub, _) = await NewSubscriptionAsync();
         var activities = new[]

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Spillway.Server.Storage;
 
 namespace Spillway.Server.Activities.Catalog;
 

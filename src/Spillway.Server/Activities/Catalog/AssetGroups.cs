@@ -1,6 +1,6 @@
 namespace Spillway.Server.Activities.Catalog;
 
-/// <summary>The asset groups that a bulk export's primary attribute filter works on (reference §4.1).</summary>
+/// <summary>The asset groups that a bulk export's primary attribute filter works on.</summary>
 public enum AssetGroup
 {
     /// <summary>Lead fields: Change Data Value (13), Change Score (22).</summary>

@@ -4,18 +4,17 @@ using Spillway.Contracts;
 namespace Spillway.Server.Activities.Catalog;
 
 /// <summary>
-/// The standard Marketo activity types, as <c>GET /rest/v1/activities/types.json</c> describes them
-/// (reference §11).
+/// The standard Marketo activity types, as <c>GET /rest/v1/activities/types.json</c> describes them.
 /// </summary>
 /// <remarks>
 /// <para>Provenance of each entry:</para>
 /// <list type="bullet">
 /// <item>Ids 1, 2, 3, 6, 7, 8, 9, 10, 11, 12: copied exactly (name, description, primary attribute, attributes
-/// with data types, in order) from the real 2019 <c>types.json</c> response in reference §11.1.</item>
-/// <item>Ids 13, 22, 24, 25, 37, 46, 104: attribute names from reference §11.3. The primary attribute names of
+/// with data types, in order) from the real 2019 <c>types.json</c> response.</item>
+/// <item>Ids 13, 22, 24, 25, 37, 46, 104: attribute names from Marketo's activity docs. The primary attribute names of
 /// 13 and 22 ("Attribute Name"), of 24/25 ("List ID") and of 104 ("Program ID") and all data types not given
 /// there are inferred. 104's data types follow the bulk-export sample row.</item>
-/// <item>Every other id: the name from reference §11.2; description, primary attribute and attributes are
+/// <item>Every other id: the name from Marketo's list of activity types; description, primary attribute and attributes are
 /// inferred (a plausible small set in the style of the observed types).</item>
 /// </list>
 /// </remarks>
@@ -46,7 +45,7 @@ public static class StandardActivityTypes
     public const int ChangeStatusInProgression = 104;
 
     // Declared before All: static initialisers run in textual order.
-    // "Mailing ID"-primary email types share these secondary attributes (§11.1, types 6 and 7).
+    // "Mailing ID"-primary email types share these secondary attributes (types 6 and 7 of a real types.json).
     private static readonly string[] EmailStepAttributes =
         ["Campaign Run ID:integer", "Choice Number:integer", "Has Predictive:boolean", "Step ID:integer", "Test Variant:integer"];
 
@@ -63,7 +62,7 @@ public static class StandardActivityTypes
 
     private static ActivityType[] Build() =>
     [
-        // ---- §11.1: exact, from a real types.json response ----
+        // ---- exact, from a real types.json response ----
         T(1, "Visit Webpage", "User visits a web page", "Webpage ID:integer",
             "Client IP Address:string", "Personalized URL:boolean", "Query Parameters:string", "Referrer URL:string",
             "Search Engine:string", "Search Query:string", "User Agent:string", "Webpage URL:string"),
@@ -93,12 +92,12 @@ public static class StandardActivityTypes
             "Created Date:date", "Form Name:string", "Lead Source:string", "List Name:string", "SFDC Type:string",
             "Source Type:string", "API Method Name:string", "Modifying User:string", "Request Id:string"),
 
-        // ---- §11.3: names evidenced, primary attribute names and data types partly inferred ----
+        // ---- names from Marketo's activity docs, primary attribute names and data types partly inferred ----
         T(13, "Change Data Value", "Changed attribute value for a person", "Attribute Name:integer",
             "New Value:string", "Old Value:string", "Reason:string", "Source:string", "API Method Name:string",
             "Modifying User:string", "Request Id:string"),
 
-        // ---- §11.2 names; everything else inferred ----
+        // ---- names from Marketo's list of activity types; everything else inferred ----
         T(19, "Sync Lead to SFDC", "Person is synchronized to Salesforce", null, "Assign To:string", "Sync Type:string"),
         T(21, "Convert Lead", "Convert a person to a contact in Salesforce", null,
             "Account Name:string", "Converted Status:string", "Opportunity Name:string"),

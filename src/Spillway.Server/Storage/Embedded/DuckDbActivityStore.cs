@@ -52,7 +52,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
                 action_result              VARCHAR
             );
             -- Text goes through the appender as BLOB (UTF-8 bytes with their length): the appender passes VARCHAR values as
-            -- C strings, which would cut a value at its first NUL (decision 30: NUL is kept as stored).
+            -- C strings, which would cut a value at its first NUL (NUL is kept as stored).
             DROP TABLE IF EXISTS activity_staging;
             CREATE TABLE activity_staging (
                 subscription_id            INTEGER NOT NULL,

@@ -1,5 +1,4 @@
 using Spillway.Server.Hosting;
-using Spillway.Server.Limits;
 
 namespace Spillway.Server.Storage.Embedded;
 

@@ -283,7 +283,7 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Activity dates are kept to the second, the precision of the export file (decisions.md 29), so the order
+    /// Activity dates are kept to the second, the precision of the export file, so the order
     /// "activityDate, then marketoGUID" is the order of what the file shows, and the inclusive bounds compare whole
     /// seconds; the embedded store does the same.
     /// </summary>

@@ -4,14 +4,12 @@ using Npgsql;
 using NpgsqlTypes;
 using Spillway.Contracts;
 using Spillway.Server.Hosting;
-using Spillway.Server.Identity;
-using Spillway.Server.Limits;
 using static Spillway.Server.Storage.Postgres.PgSql;
 
 namespace Spillway.Server.Storage.Postgres;
 
 /// <summary>
-/// The API call limits of decision 26 across every node sharing the database: calls per rolling window (606), calls in
+/// The API call limits (606, 607, 615) across every node sharing the database: calls per rolling window (606), calls in
 /// flight (615) and calls per quota day (607), so N nodes admit exactly what one would. Refused calls are not counted.
 /// An admission is one round trip: <c>spillway_admit_call</c> (migration 0004) checks and counts under the
 /// subscription's row lock, held only for that statement. A release is one more (a counter decrement). Calls in
@@ -54,17 +52,17 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
     /// <summary>This limiter's node id in <c>api_call_node</c> (tests read it).</summary>
     internal string NodeId => _nodeId;
 
-    public async ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    public async ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var limits = caller.Limits;
-        var subscriptionId = caller.Subscription.Id;
+        var subscriptionId = caller.SubscriptionId;
 
         int code;
         long epoch;
         await using (var connection = await _dataSource.OpenConnectionAsync(ct))
         await using (var command = Command(connection, null, AdmitSql,
-            Int(subscriptionId), Text(caller.User.Email), Text(_nodeId), Long(now.UtcTicks), Time(now),
+            Int(subscriptionId), Text(caller.Email), Text(_nodeId), Long(now.UtcTicks), Time(now),
             P(SpillwayClock.QuotaDay(now), NpgsqlDbType.Date), Long(TimeSpan.FromSeconds(limits.RateLimitWindowSeconds).Ticks), Int(limits.RateLimitCalls),
             Int(limits.ConcurrentCalls), Long(limits.DailyCallQuota), P(InFlightLease, NpgsqlDbType.Interval)))
         {
@@ -90,14 +88,14 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         return (new CallPermit(() => new ValueTask(ReleaseAsync(subscriptionId, epoch))), null);
     }
 
-    public async ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    public async ValueTask<UsageDay> UsageAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var day = SpillwayClock.QuotaDay(now);
         var users = new List<UsageByUser>();
         await using (var command = Command(_dataSource,
             "SELECT email, calls FROM api_call_day WHERE subscription_id = $1 AND day = $2",
-            Int(caller.Subscription.Id), P(day, NpgsqlDbType.Date)))
+            Int(caller.SubscriptionId), P(day, NpgsqlDbType.Date)))
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))

@@ -16,7 +16,7 @@ namespace Spillway.Server.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExportJobStore
 {
-    /// <summary>The documented default (decisions.md 23), used only for a job stored Queued without going through enqueue.</summary>
+    /// <summary>The documented default (2 Processing), used only for a job stored Queued without going through enqueue.</summary>
     private const int DefaultMaxProcessing = 2;
 
     /// <summary>How many subscriptions one claim call tries before it gives up until the next poll.</summary>
@@ -165,7 +165,7 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
 
     public async Task<CancelOutcome> CancelAsync(Guid exportId, int apiUserId, string kind, DateTimeOffset now, CancellationToken ct)
     {
-        // A cancelled job keeps the timestamps it reached (decisions.md 22); cancelled_at is internal bookkeeping.
+        // A cancelled job keeps the timestamps it reached; cancelled_at is internal bookkeeping.
         // Clearing lease_expires_at and the status change make every later renew/complete/fail of the lease fail.
         while (true)
         {

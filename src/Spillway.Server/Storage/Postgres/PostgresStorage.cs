@@ -1,6 +1,5 @@
 using Npgsql;
 using Spillway.Server.Hosting;
-using Spillway.Server.Limits;
 
 namespace Spillway.Server.Storage.Postgres;
 

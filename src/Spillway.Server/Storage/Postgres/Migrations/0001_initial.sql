@@ -105,7 +105,7 @@ CREATE TABLE activity (
     primary_attribute_value    text,
     attributes                 text        NOT NULL,
     action_result              text,
-    -- PostgreSQL text cannot hold NUL, which activity text may contain (decisions.md 30: kept as stored). A row whose
+    -- PostgreSQL text cannot hold NUL, which activity text may contain (it is kept as stored). A row whose
     -- text has a NUL stores its three text columns escaped (\ -> \\, NUL -> \0) and says so here; every other
     -- row is stored exactly as given.
     text_escaped               boolean     NOT NULL DEFAULT false,

@@ -1,4 +1,4 @@
--- Spillway PostgreSQL schema, version 2: API call limits shared by every node (decisions.md 26).
+-- Spillway PostgreSQL schema, version 2: API call limits shared by every node.
 -- Used by PostgresApiCallLimiter; every check-then-count runs under pg_advisory_xact_lock per subscription.
 
 -- Admitted calls of the rolling window (606); rows older than the window are deleted as calls arrive.

@@ -1,4 +1,4 @@
--- Spillway PostgreSQL schema, version 4: the API call limits (decisions.md 26) checked and counted by one function
+-- Spillway PostgreSQL schema, version 4: the API call limits checked and counted by one function
 -- call per admitted call, instead of a transaction of four round trips that counted the whole rolling window.
 -- Used by PostgresApiCallLimiter. The tables of version 2 stay for nodes of the previous version during an upgrade
 -- (limits are then not shared between old and new nodes until the old ones stop); nothing here reads them.
@@ -38,7 +38,7 @@ CREATE TABLE api_call_node (
     PRIMARY KEY (subscription_id, node_id)
 );
 
--- Checks decision 26's limits for one call stamped p_at (ticks; p_now is the same instant, for the lease) and, if it
+-- Checks the API call limits (606, 607, 615) for one call stamped p_at (ticks; p_now is the same instant, for the lease) and, if it
 -- is admitted, counts it. Returns 0 and the epoch of the node row to release against, or the refusal (607, 606, 615:
 -- the single-node limiter's order) and NULL. Refused calls are not counted. Each statement of a VOLATILE function takes a new snapshot, so the reads after the
 -- FOR UPDATE see every admission and release committed before the lock was granted.

@@ -1,25 +1,33 @@
 using System.Collections.Concurrent;
 using Spillway.Contracts;
 using Spillway.Server.Hosting;
-using Spillway.Server.Identity;
 
-namespace Spillway.Server.Limits;
+namespace Spillway.Server.Storage;
 
 /// <summary>
-/// Marketo's API call limits per subscription, shared by all its API users (decision 26): calls per rolling window
+/// Marketo's API call limits per subscription, shared by all its API users: calls per rolling window
 /// (606), calls in flight (615) and calls per quota day (607). Calls it refuses are not counted.
 /// </summary>
 public interface IApiCallLimiter
 {
+    // The caller as the counters need it (its subscription, its email for the daily per-user figures, its limits): the
+    // access filter passes its ApiCaller through the extension methods in Identity/ApiCallerLimits.cs.
+
     /// <summary>Admits a call, or returns the error. An admitted call must be released when it ends.</summary>
-    ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct);
+    ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>The calls of the quota day that contains <paramref name="now"/>.</summary>
-    ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct);
+    ValueTask<UsageDay> UsageAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>Forgets a subscription's counters (admin reset).</summary>
     void Reset(int subscriptionId);
 }
+
+/// <summary>Who calls, for the call counters: the subscription, the API user's email and the subscription's call limits.</summary>
+public sealed record CallerCallLimits(int SubscriptionId, string Email, CallLimits Limits);
+
+/// <summary>The call limits of a subscription: calls per rolling window (606), calls in flight (615), calls per quota day (607).</summary>
+public sealed record CallLimits(int RateLimitCalls, int RateLimitWindowSeconds, int ConcurrentCalls, int DailyCallQuota);
 
 /// <summary>
 /// An admitted call; disposing it frees its concurrency slot. The gate awaits the release before the response is
@@ -39,10 +47,10 @@ public sealed class InMemoryApiCallLimiter : IApiCallLimiter
 {
     private readonly ConcurrentDictionary<int, Counters> _bySubscription = new();
 
-    public ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    public ValueTask<(CallPermit? Permit, MarketoError? Error)> TryAdmitAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
     {
         var limits = caller.Limits;
-        var counters = _bySubscription.GetOrAdd(caller.Subscription.Id, _ => new Counters());
+        var counters = _bySubscription.GetOrAdd(caller.SubscriptionId, _ => new Counters());
         lock (counters)
         {
             var day = SpillwayClock.QuotaDay(now);
@@ -79,7 +87,7 @@ public sealed class InMemoryApiCallLimiter : IApiCallLimiter
             counters.Recent.Enqueue(now.UtcTicks);
             counters.InFlight++;
             counters.DayTotal++;
-            counters.ByUser[caller.User.Email] = counters.ByUser.GetValueOrDefault(caller.User.Email) + 1;
+            counters.ByUser[caller.Email] = counters.ByUser.GetValueOrDefault(caller.Email) + 1;
         }
 
         return ValueTask.FromResult<(CallPermit?, MarketoError?)>((new CallPermit(() =>
@@ -93,11 +101,11 @@ public sealed class InMemoryApiCallLimiter : IApiCallLimiter
         }), null));
     }
 
-    public ValueTask<UsageDay> UsageAsync(ApiCaller caller, DateTimeOffset now, CancellationToken ct)
+    public ValueTask<UsageDay> UsageAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
     {
         var day = SpillwayClock.QuotaDay(now);
         var usage = new UsageDay { Date = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) };
-        if (_bySubscription.TryGetValue(caller.Subscription.Id, out var counters))
+        if (_bySubscription.TryGetValue(caller.SubscriptionId, out var counters))
         {
             lock (counters)
             {

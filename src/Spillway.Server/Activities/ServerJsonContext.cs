@@ -1,9 +1,10 @@
 using System.Text.Json.Serialization;
 using Spillway.Contracts;
 using Spillway.Server.Activities.Catalog;
+using Spillway.Server.Storage;
 using Spillway.Server.Activities.Custom;
 
-namespace Spillway.Server.Hosting;
+namespace Spillway.Server.Activities;
 
 /// <summary>Source-generated JSON for wire shapes that live in the server, with the same conventions as <see cref="MarketoJsonContext"/>.</summary>
 [JsonSourceGenerationOptions(

@@ -5,16 +5,14 @@ using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using Spillway.Server.Activities.Export;
+using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
 
-namespace Spillway.Server.BulkExport;
+namespace Spillway.Server.Activities.Export;
 
-/// <summary>What an export file writer produced: rows after the header, bytes, and <c>sha256:</c> + lowercase hex of those bytes.</summary>
-public sealed record ExportFileSummary(long NumberOfRecords, long FileSize, string FileChecksum);
 
 /// <summary>
-/// Writes the export file (decisions 28-31, reference §7) straight as UTF-8 bytes into one buffer, and hashes each
+/// Writes the export file straight as UTF-8 bytes into one buffer, and hashes each
 /// buffer just before it goes to the stream, so size and checksum come out of the same pass.
 /// </summary>
 /// <remarks>
@@ -69,7 +67,7 @@ public sealed class ExportFileWriter : IActivityRowSink, IDisposable
     /// <param name="format">CSV, TSV or SSV.</param>
     /// <param name="fields">The columns, in file order (no duplicates, at least one).</param>
     /// <param name="headerNames">Header text replacing a column's wire name; every key must be one of <paramref name="fields"/>.</param>
-    /// <param name="ssvDelimiter">The SSV delimiter (decision 17: space; the reference notes some pages say ';').
+    /// <param name="ssvDelimiter">The SSV delimiter (space, as Marketo's bulk extract page says; a few of its pages say ';').
     /// Must be ASCII and not '"', CR or LF. Ignored for CSV and TSV.</param>
     /// <param name="writeBehind">Hash and write each full buffer on a thread of its own while the next one is formatted
     /// (an export job: formatting, SHA-256 and the writes then use two cores). The output is then written from that

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json.Serialization;
 
-namespace Spillway.Server.Activities.Catalog;
+namespace Spillway.Server.Storage;
 
 /// <summary>The REST or SOAP name of a lead field, as <c>GET /rest/v1/leads/describe.json</c> reports it.</summary>
 /// <param name="Name">The API name.</param>
