@@ -188,8 +188,12 @@ public abstract partial class QueueAndQuotaTests : StoreTestBase
         var big = await Marketo.CreateAsync(client, body);
         var alsoQueued = await Marketo.CreateAsync(client, body);
         var onlyCreated = await Marketo.CreateAsync(client, body);
+        // Both enqueued while held (manual progression), so the second is Queued before the first can finish and use the quota.
+        var progression = $"/_spillway/admin/subscriptions/{SpillwayTestServer.MunchkinId}/progression";
+        (await server.Admin.PutAsJsonAsync(progression, new { mode = "manual" })).EnsureSuccessStatusCode();
         await Marketo.EnqueueAsync(client, big);
         await Marketo.EnqueueAsync(client, alsoQueued);
+        (await server.Admin.PutAsJsonAsync(progression, new { mode = "immediate" })).EnsureSuccessStatusCode();
 
         var bigJob = await Marketo.WaitAsync(client, big);
         Assert.Equal("Completed", bigJob.GetProperty("status").GetString());
