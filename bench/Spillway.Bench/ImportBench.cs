@@ -26,12 +26,13 @@ internal static class ImportBench
             Console.WriteLine($"import: {rows:N0} rows, .NET {Environment.Version}, {Environment.ProcessorCount} cores, load {Load()}");
             var end = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
             using (var output = new FileStream(csv, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
-            using (var writer = new ExportFileWriter(output, ExportFormat.Csv, [.. Enum.GetValues<ExportField>()], headerNames: null))
+            using (var writer = new ExportFileWriter(output, ExportFormat.Csv, ActivityRowWriter.ColumnNames(Enum.GetValues<ExportField>(), null)))
             {
+                var sink = new ActivityRowWriter(writer, Enum.GetValues<ExportField>());
                 writer.WriteHeader();
                 foreach (var row in new DemoActivityGenerator(1).Generate(rows, end.AddDays(-90), end, 1))
                 {
-                    EncodedActivity.From(row).WriteTo(writer);
+                    EncodedActivity.From(row).WriteTo(sink);
                 }
 
                 writer.Complete();

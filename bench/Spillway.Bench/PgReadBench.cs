@@ -27,7 +27,7 @@ internal static class PgReadBench
         {
             var database = $"suite_{rows}";
             await using var dataSource = NpgsqlDataSource.Create(pg.ConnectionString(database));
-            var fast = new PostgresActivityStore(dataSource);
+            var store = new PostgresActivityStore(dataSource);
             var subscription = int.Parse(pg.Psql(database, "SELECT subscription_id FROM activity_key LIMIT 1"), CultureInfo.InvariantCulture);
             var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
             var start = dataEnd.AddDays(-45 - 15.5);
@@ -39,12 +39,12 @@ internal static class PgReadBench
                 if (args.Length > 3)
                 {
                     // The same with another Npgsql read buffer size for the COPY's connection.
-                    fast = new PostgresActivityStore(NpgsqlDataSource.Create(pg.ConnectionString(database) + $";Read Buffer Size={args[3]}"));
+                    store = new PostgresActivityStore(NpgsqlDataSource.Create(pg.ConnectionString(database) + $";Read Buffer Size={args[3]}"));
                 }
 
-                // The fast path into a counting sink alone (for a profiler).
-                var (nRows, nWall, nCpu) = await NullSinkAsync(fast, new ActivityQuery(subscription, start, end, null, null));
-                Console.WriteLine($"  fast path into a sink that only counts {nRows:N0} rows {nWall:F2} s (CPU {nCpu:F2} s), load {SuiteBench.LoadAverage()}");
+                // The window stream into a counting sink alone (for a profiler).
+                var (nRows, nWall, nCpu) = await NullSinkAsync(store, new ActivityQuery(subscription, start, end, null, null));
+                Console.WriteLine($"  the stream into a sink that only counts {nRows:N0} rows {nWall:F2} s (CPU {nCpu:F2} s), load {SuiteBench.LoadAverage()}");
                 return 0;
             }
 
@@ -66,14 +66,14 @@ internal static class PgReadBench
             for (var run = 0; run < runs; run++)
             {
                 var load = SuiteBench.LoadAverage();
-                var (fRows, fWall, fCpu) = await RunnerAsync(fast, data, subscription, start, end);
-                var (nRows, nWall, nCpu) = await NullSinkAsync(fast, new ActivityQuery(subscription, start, end, null, null));
+                var (fRows, fWall, fCpu) = await RunnerAsync(store, data, subscription, start, end);
+                var (nRows, nWall, nCpu) = await NullSinkAsync(store, new ActivityQuery(subscription, start, end, null, null));
                 var (rawBytes, rawWall, rawCpu) = RawCopy(dataSource, PostgresActivityStore.WindowCopySql(new ActivityQuery(subscription, start, end, null, null)));
                 var native = pg.NativeCopy(database, Path.Combine(data, "native.csv"), start, end, null);
                 Console.WriteLine($"  run {run + 1} (load {load}): " +
-                    $"fast path {fRows:N0} rows {fWall:F2} s (CPU {fCpu:F2} s, {fRows / fWall:N0} rows/s); " +
-                    $"fast path into a sink that only counts {nRows:N0} rows {nWall:F2} s (CPU {nCpu:F2} s); the raw COPY stream read alone {rawBytes >> 20} MB {rawWall:F2} s (CPU {rawCpu:F2} s); psql COPY {native:F2} s; " +
-                    $"ratio fast/native {fWall / native:F2}");
+                    $"ExportRunner {fRows:N0} rows {fWall:F2} s (CPU {fCpu:F2} s, {fRows / fWall:N0} rows/s); " +
+                    $"the stream into a sink that only counts {nRows:N0} rows {nWall:F2} s (CPU {nCpu:F2} s); the raw COPY stream read alone {rawBytes >> 20} MB {rawWall:F2} s (CPU {rawCpu:F2} s); psql COPY {native:F2} s; " +
+                    $"ratio runner/native {fWall / native:F2}");
             }
 
             Console.WriteLine($"  peak working set of this process {Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB");
@@ -110,7 +110,7 @@ internal static class PgReadBench
         return (summary.NumberOfRecords, wall, cpu);
     }
 
-    /// <summary>Npgsql's raw binary COPY stream read into a large buffer, nothing else: the floor of the fast path's fetch thread.</summary>
+    /// <summary>Npgsql's raw binary COPY stream read into a large buffer, nothing else: the floor of the window stream's fetch thread.</summary>
     private static (long Bytes, double Wall, double Cpu) RawCopy(NpgsqlDataSource dataSource, string sql)
     {
         var watch = Stopwatch.StartNew();
@@ -128,7 +128,7 @@ internal static class PgReadBench
         return (bytes, watch.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
     }
 
-    /// <summary>The fast path's COPY read and parse alone: the sink only counts.</summary>
+    /// <summary>The window stream's COPY read and parse alone: the sink only counts.</summary>
     private static async Task<(long Rows, double Wall, double Cpu)> NullSinkAsync(IActivityWindowStreamer store, ActivityQuery query)
     {
         var sink = new CountingSink();

@@ -27,7 +27,7 @@ internal static class ReadBench
         Console.WriteLine($"read bench: {data}, window {start:u} .. {end:u}, chunk {chunkHours} h, load {SuiteBench.LoadAverage()}");
         for (var run = 0; run < runs; run++)
         {
-            double read, format, native, runnerSeconds, readCpu, runnerCpu;
+            double read, format, native, runnerSeconds, readCpu, formatCpu, runnerCpu;
             long peak, gcPeak;
             long rows = 0;
             using (var store = new DuckDbActivityStore(Path.Combine(data, "activities.duckdb"), Path.Combine(data, "duckdb-tmp"), TimeSpan.FromHours(chunkHours), memoryLimit))
@@ -45,15 +45,17 @@ internal static class ReadBench
                 read = watch.Elapsed.TotalSeconds;
                 readCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                 watch.Restart();
+                cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 if (!runnerOnly)
                 {
-                    using var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ExportFields.Default, headerNames: null);
+                    using var writer = new ExportFileWriter(Stream.Null, ExportFormat.Csv, ActivityRowWriter.ColumnNames(ExportFields.Default, null));
                     writer.WriteHeader();
-                    await store.StreamWindowAsync(query, writer, CancellationToken.None);
+                    await store.StreamWindowAsync(query, new ActivityRowWriter(writer, ExportFields.Default), CancellationToken.None);
                     writer.Complete();
                 }
 
                 format = watch.Elapsed.TotalSeconds;
+                formatCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
 
                 // The server's ExportRunner itself: read-ahead, writer, SHA-256, a real file, flushed to disk.
                 var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
@@ -83,7 +85,7 @@ internal static class ReadBench
             var nativeCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             native = runnerOnly ? double.NaN : SuiteBench.DuckNativeCopy(data, start, end, null);
             var nativeCpu = (Process.GetCurrentProcess().TotalProcessorTime - nativeCpu0).TotalSeconds;
-            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store stream alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); stream + writer (Stream.Null) {format:F2} s; ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
+            Console.WriteLine($"  run {run + 1}: {rows:N0} rows; store stream alone {read:F2} s ({rows / read:N0} rows/s, CPU {readCpu:F2} s); stream + writer (Stream.Null) {format:F2} s (CPU {formatCpu:F2} s); ExportRunner (file, fsync) {runnerSeconds:F2} s (CPU {runnerCpu:F2} s, peak working set {peak} MB, GC heap after {gcPeak} MB); DuckDB COPY {native:F2} s (CPU {nativeCpu:F2} s)");
         }
 
         return 0;

@@ -345,6 +345,7 @@ public class ExportFileWriterTests
     [Fact]
     public void LoneSurrogatesBecomeReplacementCharacters()
     {
+        // The writer takes UTF-8, which cannot carry a lone surrogate: it is replaced where the string becomes UTF-8.
         var (bytes, _) = Write(ExportFormat.Csv, [ExportField.ActionResult], null, [new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", "a\uD800b\uDC00")]);
 
         Assert.Equal("actionResult\na\uFFFDb\uFFFD\n", Utf8(bytes));
@@ -414,7 +415,7 @@ public class ExportFileWriterTests
         using var output = new MemoryStream();
 
         ExportFileSummary summary;
-        using (var writer = new ExportFileWriter(output, format, fields, names, (byte)' ', bufferSize))
+        using (var writer = new ActivityFile(output, format, fields, names, (byte)' ', bufferSize))
         {
             writer.WriteHeader();
             foreach (var row in rows)
@@ -444,7 +445,7 @@ public class ExportFileWriterTests
         (byte[] Bytes, ExportFileSummary Summary) Write(bool behind)
         {
             using var output = new MemoryStream();
-            using var writer = new ExportFileWriter(output, format, fields, null, (byte)' ', bufferSize, behind);
+            using var writer = new ActivityFile(output, format, fields, null, (byte)' ', bufferSize, behind);
             writer.WriteHeader();
             foreach (var row in rows)
             {
@@ -468,7 +469,7 @@ public class ExportFileWriterTests
     public void WriteBehindSurfacesTheOutputsErrorAndAnAbandonedWriterStops()
     {
         using var output = new FailingStream(failAfterBytes: 10_000);
-        var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null, (byte)' ', 1024, writeBehind: true);
+        var writer = new ActivityFile(output, ExportFormat.Csv, ExportFields.Default, null, (byte)' ', 1024, writeBehind: true);
         writer.WriteHeader();
         var row = new ActivityRecord(1, 2, Date, 3, 4, 5, "value", "{\"k\":\"" + new string('v', 500) + "\"}", null);
         var error = Assert.Throws<IOException>(() =>
@@ -489,7 +490,7 @@ public class ExportFileWriterTests
     public void WritesReachTheStreamInBufferSizedPiecesWhileRowsAreWritten()
     {
         using var output = new RecordingStream();
-        using var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null);
+        using var writer = new ActivityFile(output, ExportFormat.Csv, ExportFields.Default, null);
         writer.WriteHeader();
         var row = new ActivityRecord(1, 2, Date, 3, 4, 5, "value", "{\"k\":\"" + new string('v', 1000) + "\"}", null);
         for (var i = 0; i < 3000; i++)
@@ -509,7 +510,7 @@ public class ExportFileWriterTests
     public void FlushWritesTheBufferedBytes()
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, ExportFormat.Csv, [ExportField.LeadId], null);
+        using var writer = new ActivityFile(output, ExportFormat.Csv, [ExportField.LeadId], null);
         writer.WriteHeader();
         Assert.Equal(0, output.Length);
 
@@ -528,7 +529,7 @@ public class ExportFileWriterTests
     public void CompleteIsIdempotentAndEndsWriting()
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null);
+        using var writer = new ActivityFile(output, ExportFormat.Csv, ExportFields.Default, null);
         writer.WriteHeader();
         var first = writer.Complete();
 
@@ -541,7 +542,7 @@ public class ExportFileWriterTests
     public void HeaderComesFirstAndOnlyOnce()
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null);
+        using var writer = new ActivityFile(output, ExportFormat.Csv, ExportFields.Default, null);
         var row = new ActivityRecord(1, 2, Date, 3, null, null, null, "{}", null);
 
         Assert.Throws<InvalidOperationException>(() => writer.WriteRecord(row));
@@ -554,7 +555,7 @@ public class ExportFileWriterTests
     public void DisposeLeavesTheOutputOpenAndFurtherUseThrows()
     {
         using var output = new MemoryStream();
-        var writer = new ExportFileWriter(output, ExportFormat.Csv, ExportFields.Default, null);
+        var writer = new ActivityFile(output, ExportFormat.Csv, ExportFields.Default, null);
         writer.WriteHeader();
         writer.Dispose();
         writer.Dispose();
@@ -567,19 +568,19 @@ public class ExportFileWriterTests
     public void RejectsBadConfigurations()
     {
         using var output = new MemoryStream();
-        Assert.Throws<ArgumentException>(() => new ExportFileWriter(output, ExportFormat.Csv, [], null));
-        Assert.Throws<ArgumentException>(() => new ExportFileWriter(output, ExportFormat.Csv, [ExportField.LeadId, ExportField.LeadId], null));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ExportFileWriter(output, ExportFormat.Csv, [(ExportField)99], null));
-        Assert.Throws<ArgumentException>(() => new ExportFileWriter(output, ExportFormat.Csv, [ExportField.LeadId],
+        Assert.Throws<ArgumentException>(() => new ActivityFile(output, ExportFormat.Csv, [], null));
+        Assert.Throws<ArgumentException>(() => new ActivityFile(output, ExportFormat.Csv, [ExportField.LeadId, ExportField.LeadId], null));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ActivityFile(output, ExportFormat.Csv, [(ExportField)99], null));
+        Assert.Throws<ArgumentException>(() => new ActivityFile(output, ExportFormat.Csv, [ExportField.LeadId],
             new Dictionary<ExportField, string> { [ExportField.ActionResult] = "x" }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ExportFileWriter(output, (ExportFormat)9, [ExportField.LeadId], null));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ActivityFile(output, (ExportFormat)9, [ExportField.LeadId], null));
         foreach (var bad in new byte[] { (byte)'"', (byte)'\r', (byte)'\n', 0xC3 })
         {
-            Assert.Throws<ArgumentOutOfRangeException>(() => new ExportFileWriter(output, ExportFormat.Ssv, [ExportField.LeadId], null, bad));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new ActivityFile(output, ExportFormat.Ssv, [ExportField.LeadId], null, bad));
         }
 
         using var readOnly = new MemoryStream([], writable: false);
-        Assert.Throws<ArgumentException>(() => new ExportFileWriter(readOnly, ExportFormat.Csv, [ExportField.LeadId], null));
+        Assert.Throws<ArgumentException>(() => new ActivityFile(readOnly, ExportFormat.Csv, [ExportField.LeadId], null));
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
@@ -592,7 +593,7 @@ public class ExportFileWriterTests
         byte ssvDelimiter = (byte)' ')
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, format, fields, names, ssvDelimiter);
+        using var writer = new ActivityFile(output, format, fields, names, ssvDelimiter);
         writer.WriteHeader();
         foreach (var row in rows)
         {
@@ -773,5 +774,88 @@ public class ExportFileWriterTests
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => WriteSizes.Add(count);
         public override void Write(ReadOnlySpan<byte> buffer) => WriteSizes.Add(buffer.Length);
+    }
+}
+
+/// <summary>The file writer's cells, as any extract kind (not only activities) writes its rows with them.</summary>
+public class ExportFileWriterCellTests
+{
+    private static readonly string[] Columns = ["id", "email", "createdAt", "score", "note, extra"];
+
+    [Theory]
+    [InlineData(ExportFormat.Csv, "id,email,createdAt,score,\"note, extra\"\n7,a@b.com,2024-01-02T03:04:05Z,null,\"say \"\"hi\"\"\n\"\n-1,null,1970-01-01T00:00:00Z,42,\n")]
+    [InlineData(ExportFormat.Tsv, "id\temail\tcreatedAt\tscore\tnote, extra\n7\ta@b.com\t2024-01-02T03:04:05Z\tnull\t\"say \"\"hi\"\"\n\"\n-1\tnull\t1970-01-01T00:00:00Z\t42\t\n")]
+    [InlineData(ExportFormat.Ssv, "id email createdAt score \"note, extra\"\n7 a@b.com 2024-01-02T03:04:05Z null \"say \"\"hi\"\"\n\"\n-1 null 1970-01-01T00:00:00Z 42 \n")]
+    public void CellsFollowTheSameRulesForAnyColumns(ExportFormat format, string expected)
+    {
+        using var output = new MemoryStream();
+        using var writer = new ExportFileWriter(output, format, Columns);
+        writer.WriteHeader();
+        writer.WriteInteger(7);
+        writer.WriteText("a@b.com"u8);
+        writer.WriteDateTime(new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero).ToUnixTimeSeconds());
+        writer.WriteInteger((long?)null);
+        writer.WriteText("say \"hi\"\n"u8);
+        writer.EndRow();
+        writer.WriteInteger(-1);
+        writer.WriteMissing();
+        writer.WriteDateTime(0);
+        writer.WriteInteger((long?)42);
+        writer.WriteText([]);
+        writer.EndRow();
+        var summary = writer.Complete();
+
+        var bytes = output.ToArray();
+        Assert.Equal(expected, Encoding.UTF8.GetString(bytes));
+        Assert.Equal(2, summary.NumberOfRecords);
+        Assert.Equal(bytes.Length, summary.FileSize);
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes)), summary.FileChecksum);
+    }
+
+    [Fact]
+    public void EveryRowHasExactlyOneCellPerColumn()
+    {
+        using var output = new MemoryStream();
+        using var writer = new ExportFileWriter(output, ExportFormat.Csv, ["a", "b"]);
+        writer.WriteHeader();
+        writer.WriteInteger(1);
+        Assert.Throws<InvalidOperationException>(writer.EndRow);
+        Assert.Throws<InvalidOperationException>(() => writer.Complete()); // the row was not ended
+
+        using var otherOutput = new MemoryStream();
+        using var other = new ExportFileWriter(otherOutput, ExportFormat.Csv, ["a", "b"]);
+        other.WriteHeader();
+        other.WriteInteger(1);
+        other.WriteInteger(2);
+        other.WriteInteger(3);
+        Assert.Throws<InvalidOperationException>(other.EndRow);
+    }
+
+    [Fact]
+    public void CellsNeedTheHeaderFirstAndAnOpenFile()
+    {
+        using var output = new MemoryStream();
+        var writer = new ExportFileWriter(output, ExportFormat.Csv, ["a"]);
+        Assert.Throws<InvalidOperationException>(() => writer.WriteText("x"u8));
+        writer.WriteHeader();
+        writer.WriteText("x"u8);
+        writer.EndRow();
+        writer.Complete();
+        Assert.Throws<InvalidOperationException>(writer.WriteMissing);
+        writer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => writer.WriteInteger(1));
+        Assert.Equal("a\nx\n", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    [Fact]
+    public void RejectsColumnListsThatCannotMakeAFile()
+    {
+        using var output = new MemoryStream();
+        Assert.Throws<ArgumentException>(() => new ExportFileWriter(output, ExportFormat.Csv, []));
+        Assert.Throws<ArgumentException>(() => new ExportFileWriter(output, ExportFormat.Csv, ["a", null!]));
+
+        using var file = new ExportFileWriter(output, ExportFormat.Csv, ["leadId", "marketoGUID"]);
+        Assert.Throws<ArgumentException>(() => new ActivityRowWriter(file, [ExportField.LeadId]));
+        Assert.Throws<ArgumentException>(() => new ActivityRowWriter(file, [ExportField.LeadId, ExportField.LeadId]));
     }
 }

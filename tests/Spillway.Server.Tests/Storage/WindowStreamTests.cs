@@ -152,9 +152,9 @@ public abstract class WindowStreamTests : IAsyncLifetime
     private async Task<(byte[] Bytes, long Rows)> StreamAsync(ActivityQuery query, ExportFormat format, int bufferSize)
     {
         using var output = new MemoryStream();
-        using var writer = new ExportFileWriter(output, format, Fields, null, (byte)' ', bufferSize);
+        using var writer = new ActivityFile(output, format, Fields, null, (byte)' ', bufferSize);
         writer.WriteHeader();
-        await Streamer.StreamWindowAsync(query, writer, CancellationToken.None);
+        await Streamer.StreamWindowAsync(query, writer.Rows, CancellationToken.None);
         var summary = writer.Complete();
         return (output.ToArray(), summary.NumberOfRecords);
     }

@@ -37,10 +37,10 @@ public sealed class ActivityExtract(ActivityTypeRegistry types, IActivityWindowS
         var fields = spec.Fields.Select(FieldOf).ToList();
         var headers = spec.ColumnHeaderNames?.ToDictionary(kv => FieldOf(kv.Key), kv => kv.Value);
 
-        using var writer = new ExportFileWriter(output, spec.Format, fields, headers, ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
+        using var writer = new ExportFileWriter(output, spec.Format, ActivityRowWriter.ColumnNames(fields, headers), ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
         var query = new ActivityQuery(job.SubscriptionId, spec.StartAt, spec.EndAt, spec.ActivityTypeIds, spec.PrimaryAttributeValueIds);
-        await activities.StreamWindowAsync(query, writer, ct);
+        await activities.StreamWindowAsync(query, new ActivityRowWriter(writer, fields), ct);
         return writer.Complete();
     }
 
