@@ -6,8 +6,9 @@
 # Installs the compatibility client (npm ci in tests/compat/node-marketo-rest; Debian's nodejs/npm if missing),
 # starts a private PostgreSQL cluster in a temp folder (installing Debian's `postgresql` if initdb is missing),
 # exports SPILLWAY_TEST_POSTGRES, runs `dotnet test Spillway.slnx -c Release`, then stops the cluster and removes
-# the folder, then checks the code layout with `dotnet format --verify-no-changes`. Exits non-zero when a test or
-# the layout check fails.
+# the folder, then (when run without arguments) checks the code layout with `dotnet format --verify-no-changes`
+# and tests what users install: the NuGet packages from a local folder, the dotnet tool and the self-contained
+# binary (scripts/test-packages.sh). Exits non-zero when a test, the layout check or the package check fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,11 +74,23 @@ if [[ $# -eq 0 ]]; then
     fi
 fi
 
+packages_rc=0
+if [[ $# -eq 0 ]]; then
+    echo "test.sh: scripts/test-packages.sh"
+    "$root/scripts/test-packages.sh" || packages_rc=$?
+    if (( packages_rc != 0 )); then
+        echo "test.sh: the package check failed" >&2
+    fi
+fi
+
 if (( total > 0 )); then
     skipped=$(( total - passed - failed ))
     echo "$passed passed, $failed failed$( (( skipped > 0 )) && echo ", $skipped not run" )"
 fi
 if (( rc == 0 && format_rc != 0 )); then
     rc=$format_rc
+fi
+if (( rc == 0 && packages_rc != 0 )); then
+    rc=$packages_rc
 fi
 exit $rc

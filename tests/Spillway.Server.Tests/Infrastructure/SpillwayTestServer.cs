@@ -10,6 +10,7 @@ using Spillway.Server.Admin;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Storage;
+using Spillway.Testing;
 
 namespace Spillway.Server.Tests.Infrastructure;
 
@@ -29,18 +30,22 @@ public sealed class SpillwayTestServer : IAsyncDisposable
     public const string MunchkinId = "111-AAA-111";
     public const string AdminKey = "test-admin-key-0123456789";
 
-    private readonly WebApplication _app;
+    private readonly SpillwayServer _server;
     private readonly string _dataPath;
 
-    private SpillwayTestServer(WebApplication app, string dataPath, Uri baseAddress)
+    private SpillwayTestServer(SpillwayServer server, string dataPath)
     {
-        _app = app;
+        _server = server;
         _dataPath = dataPath;
-        BaseAddress = baseAddress;
-        Http = new HttpClient { BaseAddress = baseAddress };
-        Admin = new HttpClient { BaseAddress = baseAddress };
-        Admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", AdminKey);
+        BaseAddress = server.BaseAddress;
+        Http = server.CreateClient();
+        Admin = server.CreateAdminClient();
+        ClientId = server.ClientId;
+        ClientSecret = server.ClientSecret;
     }
+
+    /// <summary>The Spillway.Testing server underneath: the same one users start in their own test suites.</summary>
+    public SpillwayServer Server => _server;
 
     public Uri BaseAddress { get; }
 
@@ -116,61 +121,43 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         return cells;
     }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _server.Services;
 
-    public SpillwayClock Clock => _app.Services.GetRequiredService<SpillwayClock>();
+    public SpillwayClock Clock => Services.GetRequiredService<SpillwayClock>();
 
-    public string ClientId { get; private set; } = "";
+    public string ClientId { get; }
 
-    public string ClientSecret { get; private set; } = "";
+    public string ClientSecret { get; }
 
     /// <param name="configure">Changes the server's composition before it is built (e.g. registers one more service).</param>
     public static async Task<SpillwayTestServer> StartAsync(IDictionary<string, string?>? settings = null, StoreKind store = StoreKind.Embedded,
         string? dataPath = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // The data folder is always named here (so a test can restart on it) and always deleted at dispose.
         dataPath ??= Path.Combine(Path.GetTempPath(), "spillway-tests", Guid.NewGuid().ToString("N"));
-        var args = new Dictionary<string, string?>
+        var options = new SpillwayServerOptions
         {
-            ["urls"] = "http://127.0.0.1:0",
-            ["Spillway:DataPath"] = dataPath,
-            ["Spillway:AdminKey"] = AdminKey,
-            ["Spillway:Demo:Enabled"] = "false",
-            ["Spillway:Worker:PollSeconds"] = "0.2",
-            ["Spillway:Worker:RenewSeconds"] = "0.5",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Spillway"] = "Warning",
+            MunchkinId = MunchkinId,
+            ApiUserEmail = "tester@example.com",
+            DataPath = dataPath,
+            AdminKey = settings?.TryGetValue("Spillway:AdminKey", out var key) == true && key is not null ? key : AdminKey,
+            ConfigureHost = configure,
+            PostgresConnectionString = store == StoreKind.Postgres ? await TestDatabases.CreatePostgresDatabaseAsync() : null,
         };
-        if (store == StoreKind.Postgres)
+        options.Permissions.Clear();
+        options.Permissions.Add("Read-Write Activity");
+        options.Settings["Spillway:Worker:RenewSeconds"] = "0.5";
+        options.Settings["Logging:LogLevel:Spillway"] = "Warning";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
         {
-            args["Spillway:Provider"] = "Postgres";
-            args["Spillway:ConnectionString"] = await TestDatabases.CreatePostgresDatabaseAsync();
-            args["Spillway:ExportPath"] = Path.Combine(dataPath, "exports");
+            options.Settings[name] = value;
         }
 
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        var server = await SpillwayServer.StartAsync(options);
+        return new SpillwayTestServer(server, dataPath)
         {
-            args[key] = value;
-        }
-
-        var app = SpillwayApp.Build([.. args.Select(a => $"--{a.Key}={a.Value}")], configure);
-        await SpillwayApp.InitializeAsync(app);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var server = new SpillwayTestServer(app, dataPath, new Uri(address))
-        {
-            PostgresConnectionString = args.GetValueOrDefault("Spillway:ConnectionString"),
+            PostgresConnectionString = options.PostgresConnectionString,
         };
-
-        var admin = app.Services.GetRequiredService<SubscriptionAdmin>();
-        if (await app.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(MunchkinId, CancellationToken.None) is null)
-        {
-            await admin.CreateSubscriptionAsync(MunchkinId, "Tests", CancellationToken.None);
-            var (clientId, secret) = await server.CreateApiUserAsync("tester@example.com", "Read-Write Activity");
-            server.ClientId = clientId;
-            server.ClientSecret = secret;
-        }
-
-        return server;
     }
 
     /// <summary>Adds an API user to the test subscription and returns its credentials.</summary>
@@ -271,8 +258,7 @@ public sealed class SpillwayTestServer : IAsyncDisposable
     {
         Http.Dispose();
         Admin.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
         try
         {
             Directory.Delete(_dataPath, recursive: true);
