@@ -10,5 +10,6 @@ var root = new RootCommand("Spillway: Marketo's Bulk Activity Extract API over y
     ExportCommand.Create(),
     ImportCommand.Create(),
     ControlCommands.Create(),
+    SnapshotCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -128,6 +128,7 @@ public static class SpillwayApp
         app.MapActivityPagingEndpoints();
         app.MapLeadEndpoints();
         app.MapAdminEndpoints();
+        app.MapSnapshotEndpoints();
         app.MapControlEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");

@@ -43,6 +43,7 @@ public abstract class StorageProvider
         services.AddSingleton<IActivityTypeStore>(ActivityTypes);
         services.AddSingleton<ILeadStore>(Leads);
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
+        services.AddSingleton<IStoreSnapshot>(Snapshot);
     }
 
     /// <summary>
@@ -86,4 +87,7 @@ public abstract class StorageProvider
     /// nodes of a cluster must count together.
     /// </summary>
     protected abstract IApiCallLimiter ApiCallLimiter(IServiceProvider services);
+
+    /// <summary>How the store is copied while it runs (<c>spillway snapshot save</c>).</summary>
+    protected abstract IStoreSnapshot Snapshot(IServiceProvider services);
 }

@@ -472,6 +472,31 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         }
     }
 
+    /// <summary>
+    /// Writes a copy of the database into a new file as one transaction sees it (DuckDB's <c>COPY FROM DATABASE</c>):
+    /// appends that commit while it runs are in the copy entirely or not at all.
+    /// </summary>
+    public Task CopyToAsync(string path, CancellationToken ct) => Task.Run(() =>
+    {
+        using var connection = Open();
+        var source = "";
+        using (var name = connection.CreateCommand())
+        {
+            name.CommandText = "SELECT current_database()";
+            source = Convert.ToString(name.ExecuteScalar(), CultureInfo.InvariantCulture)!;
+        }
+
+        Execute(connection, $"ATTACH '{path.Replace("'", "''", StringComparison.Ordinal)}' AS spillway_snapshot");
+        try
+        {
+            Execute(connection, $"COPY FROM DATABASE \"{source.Replace("\"", "\"\"", StringComparison.Ordinal)}\" TO spillway_snapshot");
+        }
+        finally
+        {
+            Execute(connection, "DETACH spillway_snapshot");
+        }
+    }, ct);
+
     public void Dispose()
     {
         _keeper.Dispose();

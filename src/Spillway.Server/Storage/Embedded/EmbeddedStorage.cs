@@ -66,6 +66,24 @@ public sealed class EmbeddedStorage : StorageProvider
 
     protected override IApiCallLimiter ApiCallLimiter(IServiceProvider services) => new InMemoryApiCallLimiter();
 
+    protected override IStoreSnapshot Snapshot(IServiceProvider services) =>
+        new EmbeddedSnapshot(services.GetRequiredService<SqliteDatabase>(), services.GetRequiredService<DuckDbActivityStore>());
+
+    /// <summary>
+    /// SQLite's <c>VACUUM INTO</c> writes metadata.db as one read transaction sees it; DuckDB's <c>COPY FROM DATABASE</c>
+    /// copies activities.duckdb the same way. Neither blocks writers for long: both read a snapshot.
+    /// </summary>
+    private sealed class EmbeddedSnapshot(SqliteDatabase metadata, DuckDbActivityStore activities) : IStoreSnapshot
+    {
+        public string? Unsupported => null;
+
+        public async Task SaveAsync(string targetFolder, CancellationToken ct)
+        {
+            await metadata.CopyToAsync(Path.Combine(targetFolder, "metadata.db"), ct);
+            await activities.CopyToAsync(Path.Combine(targetFolder, "activities.duckdb"), ct);
+        }
+    }
+
     private sealed class EmbeddedInitializer(SqliteDatabase db) : IStorageInitializer
     {
         public Task InitializeAsync(CancellationToken ct) => db.MigrateAsync(ct);

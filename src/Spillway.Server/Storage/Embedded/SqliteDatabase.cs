@@ -30,6 +30,16 @@ internal sealed class SqliteDatabase
     /// </summary>
     private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
 
+    /// <summary>Writes a copy of the database as one read transaction sees it (SQLite's <c>VACUUM INTO</c>).</summary>
+    public async Task CopyToAsync(string path, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "VACUUM INTO $path";
+        command.Parameters.AddWithValue("$path", path);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     public async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -59,6 +59,9 @@ public sealed class PostgresStorage : StorageProvider
     protected override IApiCallLimiter ApiCallLimiter(IServiceProvider services) =>
         new PostgresApiCallLimiter(DataSource(services), services.GetService<TimeProvider>());
 
+    protected override IStoreSnapshot Snapshot(IServiceProvider services) =>
+        new NoStoreSnapshot("A snapshot copies the embedded store; back up a PostgreSQL store with pg_dump, and the export folder with it.");
+
     private static NpgsqlDataSource DataSource(IServiceProvider services) => services.GetRequiredService<NpgsqlDataSource>();
 
     private static PostgresActivityStore ActivityStore(IServiceProvider services) => services.GetRequiredService<PostgresActivityStore>();
