@@ -14,6 +14,7 @@ using Spillway.Server.Storage;
 //   read DATA [runs]       the embedded export in process on a seeded data folder: store stream alone, with the writer, ExportRunner, DuckDB COPY
 //   pgread ROWS [runs]     the PostgreSQL export in process: ExportRunner vs the COPY read alone vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
+//   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 return args switch
 {
@@ -27,6 +28,7 @@ return args switch
     ["ingest", .. var rest] => await IngestBench.RunAsync(rest),
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
+    ["fuzz", .. var rest] => await FuzzBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -38,6 +40,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]");
     Console.Error.WriteLine("       Spillway.Bench api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
+    Console.Error.WriteLine("       Spillway.Bench fuzz [--requests 100000] [--clients 4] [--seed 20261204] [--store embedded|postgres|both]");
     Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
     return 2;
 }

@@ -31,8 +31,28 @@ internal static class JsonText
         return worst;
     }
 
+    /// <summary>
+    /// The Marketo error for an object whose own member names are not text (its values are not looked at), or null:
+    /// for bodies whose records are checked one by one, so that one bad record is skipped alone.
+    /// </summary>
+    public static MarketoError? ApiErrorInNames(JsonElement element)
+    {
+        var worst = JsonTextProblem.None;
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                Note(Classify(JsonMarshal.GetRawUtf8PropertyName(property), () => property.Name), ref worst);
+            }
+        }
+
+        return ToApiError(worst);
+    }
+
     /// <summary>The Marketo error for a body whose strings are not text, or null when they all are.</summary>
-    public static MarketoError? ApiError(JsonElement root) => Check(root) switch
+    public static MarketoError? ApiError(JsonElement root) => ToApiError(Check(root));
+
+    private static MarketoError? ToApiError(JsonTextProblem problem) => problem switch
     {
         JsonTextProblem.InvalidUtf8 => MarketoErrors.InvalidJson,
         JsonTextProblem.LoneSurrogate => MarketoErrors.InvalidData("Invalid value: a string holds an unpaired surrogate (\\ud800-\\udfff) and is not text"),

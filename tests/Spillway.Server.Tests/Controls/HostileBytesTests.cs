@@ -219,6 +219,11 @@ public abstract class HostileBytesTests : StoreTestBase
                 Assert.Equal(["added", "skipped", "added"], results.Select(r => r.GetProperty("status").GetString()));
                 Assert.Equal("1003", Assert.Single(results[1].GetProperty("errors").EnumerateArray()).GetProperty("code").GetString());
             }
+
+            // A name beside "input" that is no text is the whole body's problem (found by the bench's fuzz: it was 611).
+            var outside = "{\"{S}\":1,\"input\":[]}";
+            var outsideCode = await CodeAsync(await client.PostAsync("/rest/v1/activities/external.json", Body(outside, bad)), $"external.json name {name}");
+            Assert.Equal(name == "invalid UTF-8" ? "609" : "1003", outsideCode);
         }
 
         var errors = log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).ToList();

@@ -1,49 +1,19 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Spillway.Server.Tests.Fuzz;
 using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Controls;
 
 /// <summary>
 /// Hostile input: seeded random requests (bodies, query strings, headers, ranges, export ids with path
-/// traversal, huge and deeply nested JSON) never get a 500 or an unhandled exception (the server's log is captured),
+/// traversal, huge and deeply nested JSON, invalid UTF-8, escaped lone surrogates, extreme values, malformed framing) never get a 500 or an unhandled exception (the server's log is captured),
 /// always a documented answer, and never touch a file outside the data folder. The seed is fixed: a failure replays.
 /// </summary>
 public abstract class HostileInputTests : StoreTestBase
 {
     private const int Requests = 600;
-
-    private static readonly string[] Ids =
-    [
-        "..%2f..%2fetc%2fpasswd", "..%2F..%2F..%2Foutside%2Fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "..%5c..%5cwindows",
-        "%252e%252e%252fpasswd", "....%2f%2f", "%00", "con", "aux.json", "%ff%fe", "🙂", "' OR 1=1 --", "${jndi:ldap://x}",
-        "00000000-0000-0000-0000-000000000000", "not-a-guid", new string('a', 3000), "%2f", "%5c", "..", ".",
-    ];
-
-    private static readonly string[] Paths =
-    [
-        "/bulk/v1/activities/export/{id}/status.json", "/bulk/v1/activities/export/{id}/file.json",
-        "/bulk/v1/activities/export/{id}/enqueue.json", "/bulk/v1/activities/export/{id}/cancel.json",
-        "/bulk/v1/activities/export/create.json", "/bulk/v1/activities/export.json", "/identity/oauth/token",
-        "/rest/v1/activities/types.json", "/rest/v1/stats/usage.json", "/rest/v1/leads/describe.json", "/rest/../bulk/v1/activities/export.json",
-        "/bulk/v1/activities/export/{id}/../../../../etc/passwd", "/bulk/v1/{id}", "/rest/{id}", "/{id}", "/_spillway/admin/subscriptions/{id}/faults",
-        "/_spillway/admin/jobs/{id}/complete", "/health",
-    ];
-
-    private static readonly string[] Ranges =
-    [
-        "bytes=0-0", "bytes=-0", "bytes=0-", "bytes=5-1", "bytes=0-1,2-3", "items=0-1", "bytes=99999999999999999999-", "bytes=--1",
-        "bytes=-99999999999", "bytes", "=", "bytes=0-0, 0-0, 0-0, 0-0", "bytes=e", "bytes=1-2-3",
-    ];
-
-    private static readonly string[] ContentTypes =
-    [
-        "application/json", "application/json; charset=utf-16", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-        "multipart/form-data", "application/json; charset=\"", ";;;", "application/xml",
-    ];
-
-    private static readonly string[] DocumentedCodes = ["601", "602", "603", "604", "605", "606", "607", "609", "610", "612", "1003", "1029"];
 
     [Fact]
     public async Task Fuzzed_requests_never_get_a_500_an_unhandled_exception_or_a_file_outside_the_data_folder()
@@ -73,7 +43,7 @@ public abstract class HostileInputTests : StoreTestBase
             var failures = new List<string>();
             for (var i = 0; i < Requests; i++)
             {
-                using var request = Generate(random, token, completedId);
+                using var request = FuzzRequests.Generate(random, token, completedId, SpillwayTestServer.AdminKey, SpillwayTestServer.MunchkinId);
                 var description = $"#{i} {request.Method} {request.RequestUri}";
                 HttpResponseMessage response;
                 try
@@ -94,7 +64,7 @@ public abstract class HostileInputTests : StoreTestBase
 
                 using (response)
                 {
-                    var problem = await CheckAsync(request, response);
+                    var problem = await FuzzRequests.CheckAsync(request, response);
                     if (problem is not null)
                     {
                         failures.Add($"{description}: {problem}");
@@ -102,6 +72,16 @@ public abstract class HostileInputTests : StoreTestBase
                 }
             }
 
+            // Malformed framing over a raw socket, after which the server still answers.
+            for (var i = 0; i < Requests / 20; i++)
+            {
+                if (await FuzzFraming.SendAsync(server.BaseAddress, random, token) is { } framing)
+                {
+                    failures.Add(framing);
+                }
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health")).StatusCode);
             failures.InsertRange(0, log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Take(3).Select(e => $"log: {e.Message} {e.Exception}"));
             Assert.True(failures.Count == 0, $"{failures.Count} of {Requests}:\n" + string.Join("\n", failures.Take(25)));
             var errors = log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error || e.Exception is not null && e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
@@ -129,180 +109,6 @@ public abstract class HostileInputTests : StoreTestBase
             {
             }
         }
-    }
-
-    private static async Task<string?> CheckAsync(HttpRequestMessage request, HttpResponseMessage response)
-    {
-        var status = (int)response.StatusCode;
-        if (status >= 500)
-        {
-            return $"HTTP {status}";
-        }
-
-        var path = request.RequestUri!.AbsolutePath;
-        var body = await response.Content.ReadAsByteArrayAsync();
-        var isJson = response.Content.Headers.ContentType?.MediaType == "application/json";
-        if (!isJson || status != 200 || !(path.StartsWith("/rest", StringComparison.Ordinal) || path.StartsWith("/bulk", StringComparison.Ordinal)))
-        {
-            return status is 200 or 204 or 206 or 400 or 401 or 404 or 405 or 411 or 413 or 414 or 415 or 416 or 431 ? null : $"HTTP {status}";
-        }
-
-        try
-        {
-            using var json = JsonDocument.Parse(body);
-            var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("requestId", out _) || !root.TryGetProperty("success", out var success))
-            {
-                return "an envelope without requestId or success";
-            }
-
-            if (!success.GetBoolean())
-            {
-                var code = root.GetProperty("errors")[0].GetProperty("code").GetString();
-                return DocumentedCodes.Contains(code) ? null : $"code {code}: {root.GetProperty("errors")[0].GetProperty("message").GetString()}";
-            }
-
-            return null;
-        }
-        catch (JsonException ex)
-        {
-            return $"JSON that does not parse: {ex.Message}";
-        }
-    }
-
-    private static HttpRequestMessage Generate(Random random, string token, string completedId)
-    {
-        var id = random.Next(4) switch
-        {
-            0 => completedId,
-            1 => Guid.NewGuid().ToString(),
-            _ => Ids[random.Next(Ids.Length)],
-        };
-        var path = Paths[random.Next(Paths.Length)].Replace("{id}", id, StringComparison.Ordinal);
-        var query = new StringBuilder();
-        for (var q = random.Next(4); q > 0; q--)
-        {
-            var key = random.Next(8) switch
-            {
-                0 => "access_token",
-                1 => "status",
-                2 => "batchSize",
-                3 => "nextPageToken",
-                4 => "_method",
-                5 => "client_id",
-                _ => Junk(random, 8),
-            };
-            var value = random.Next(6) switch
-            {
-                0 => token,
-                1 => "-1",
-                2 => "99999999999999999999",
-                3 => Uri.EscapeDataString(Junk(random, random.Next(1, 200))),
-                4 => random.Next(2) == 0 ? "GET" : "DELETE",
-                _ => "queued,COMPLETED,canceled,,",
-            };
-            query.Append(query.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(key)).Append('=').Append(value);
-        }
-
-        var method = random.Next(10) switch
-        {
-            < 4 => HttpMethod.Get,
-            < 8 => HttpMethod.Post,
-            8 => HttpMethod.Put,
-            _ => random.Next(2) == 0 ? HttpMethod.Delete : new HttpMethod("PROPFIND"),
-        };
-        var request = new HttpRequestMessage(method, path + query) { Version = HttpVersion.Version11 };
-        switch (random.Next(5))
-        {
-            case 0:
-                break;
-            case 1:
-                request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Ascii(Junk(random, random.Next(0, 300))));
-                break;
-            default:
-                request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
-                break;
-        }
-
-        if (random.Next(3) == 0)
-        {
-            request.Headers.TryAddWithoutValidation("Range", Ranges[random.Next(Ranges.Length)]);
-        }
-
-        if (random.Next(4) == 0)
-        {
-            request.Headers.TryAddWithoutValidation(random.Next(2) == 0 ? "X-Spillway-Admin-Key" : "If-None-Match", Ascii(Junk(random, 40)));
-        }
-
-        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip, deflate, br");
-        if (method != HttpMethod.Get || random.Next(4) == 0)
-        {
-            request.Content = Body(random);
-        }
-
-        return request;
-    }
-
-    private static ByteArrayContent Body(Random random)
-    {
-        byte[] bytes;
-        switch (random.Next(9))
-        {
-            case 0:
-                bytes = new byte[random.Next(0, 4096)];
-                random.NextBytes(bytes);
-                break;
-            case 1:
-                var depth = random.Next(65, 200_000);
-                bytes = Encoding.UTF8.GetBytes(new string('[', depth) + new string(']', depth));
-                break;
-            case 2:
-                bytes = Encoding.UTF8.GetBytes("{\"filter\":{\"createdAt\":{\"startAt\":\"2026-02-01\",\"endAt\":\"2026-02-02\"}},\"x\":\"" + new string('x', random.Next(500_000, 1_040_000)) + "\"}");
-                break;
-            case 3:
-                bytes = new byte[random.Next(1024 * 1024 + 1, 3 * 1024 * 1024)];
-                break;
-            case 4:
-                bytes = Encoding.UTF8.GetBytes("_method=GET&access_token=" + Junk(random, 20) + "&" + Junk(random, 50));
-                break;
-            default:
-                bytes = Encoding.UTF8.GetBytes(MutatedCreate(random));
-                break;
-        }
-
-        var content = new ByteArrayContent(bytes);
-        content.Headers.TryAddWithoutValidation("Content-Type", ContentTypes[random.Next(ContentTypes.Length)]);
-        return content;
-    }
-
-    private static string MutatedCreate(Random random)
-    {
-        string Pick(params string[] options) => options[random.Next(options.Length)];
-        var date = () => Pick("\"2026-02-01T00:00:00Z\"", "\"2026-02-01\"", "\"2026-02-31\"", "\"9999-12-31T23:59:59+14:00\"", "\"0001-01-01\"", "null", "12",
-            "\"2026-02-01T00:00:00.123456789123Z\"", "\"\"", "[]", "{}", "\"" + Junk(random, 30) + "\"", "\"2026-02-01T00:00:00-99:99\"");
-        var fields = Pick("", ",\"fields\":null", ",\"fields\":[]", ",\"fields\":[\"marketoGUID\",\"marketoGUID\"]", ",\"fields\":[\"" + Junk(random, 10) + "\"]",
-            ",\"fields\":\"leadId\"", ",\"fields\":[1,2,3]");
-        var types = Pick("", ",\"activityTypeIds\":[1,2]", ",\"activityTypeIds\":[37]", ",\"activityTypeIds\":[-1,99999999999999]", ",\"activityTypeIds\":\"1\"",
-            ",\"primaryAttributeValueIds\":[" + string.Join(',', Enumerable.Range(0, random.Next(0, 80))) + "]");
-        var format = Pick("", ",\"format\":\"tsv\"", ",\"format\":\"XLS\"", ",\"format\":null", ",\"format\":7");
-        var headers = Pick("", ",\"columnHeaderNames\":{\"leadId\":\"L\"}", ",\"columnHeaderNames\":{\"x\":\"y\"}", ",\"columnHeaderNames\":[]");
-        return $"{{\"filter\":{{\"createdAt\":{{\"startAt\":{date()},\"endAt\":{date()}}}{types}}}{fields}{format}{headers}}}";
-    }
-
-    /// <summary>What a header may carry on the wire: visible ASCII and spaces (HttpClient refuses the rest itself).</summary>
-    private static string Ascii(string text) => new([.. text.Where(c => c is >= ' ' and <= '~')]);
-
-    private static string Junk(Random random, int length)
-    {
-        const string Alphabet = "abcXYZ019-_.~%/\\'\"<>{}[]:;,=&?#@!$*() \u00e9\u4e2d\ud83d\ude00\u0000\r\n\t";
-        var text = new StringBuilder(length);
-        for (var i = 0; i < length; i++)
-        {
-            text.Append(Alphabet[random.Next(Alphabet.Length)]);
-        }
-
-        // No lone surrogates: the alphabet's emoji is a pair, and a cut pair is dropped.
-        return new string([.. text.ToString().Where((c, i) => !char.IsSurrogate(c) || (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) || (char.IsLowSurrogate(c) && i > 0 && char.IsHighSurrogate(text[i - 1])))]);
     }
 }
 

@@ -39,6 +39,12 @@ internal static class CustomActivityInput
         using (document)
         {
             var body = document.RootElement;
+            // The records are checked one by one below; the names around them must be text before a member is looked up.
+            if (JsonText.ApiErrorInNames(body) is { } nameError)
+            {
+                return Fail(context, nameError);
+            }
+
             if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("input", out var input) || input.ValueKind != JsonValueKind.Array)
             {
                 return Fail(context, new MarketoError("609", "Invalid value specified for attribute 'input'"));
