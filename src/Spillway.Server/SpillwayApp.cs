@@ -54,6 +54,7 @@ public static class SpillwayApp
             kestrel.Limits.MinResponseDataRate = minRate > 0 ? new(minRate, TimeSpan.FromSeconds(5)) : null;
         });
 
+        var memoryFolder = InMemoryDataFolder.Apply(builder.Configuration);
         var services = builder.Services;
         services.AddOptions<SpillwayOptions>().Bind(builder.Configuration.GetSection(SpillwayOptions.Section));
         var options = builder.Configuration.GetSection(SpillwayOptions.Section).Get<SpillwayOptions>() ?? new SpillwayOptions();
@@ -90,7 +91,16 @@ public static class SpillwayApp
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.AddOpenApi();
 
-        return builder.Build().ConfigurePipeline();
+        if (memoryFolder is not null)
+        {
+            // Through a factory: the container disposes what a factory made, never an instance it was handed.
+            services.AddSingleton(_ => memoryFolder);
+        }
+
+        var app = builder.Build();
+        // Resolved first, so disposed last: the folder goes after the stores that hold its files have closed them.
+        app.Services.GetService<InMemoryDataFolder>();
+        return app.ConfigurePipeline();
     }
 
     /// <summary>Applies migrations and the first-start setup; call before the server starts answering.</summary>

@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spillway.Server;
+using Spillway.Server.Hosting;
 
 namespace Spillway.Testing;
 
@@ -99,6 +101,11 @@ public sealed class SpillwayServer : IAsyncDisposable
             settings["Spillway:ExportPath"] = Path.Combine(dataPath, "exports");
         }
 
+        if (options.InMemory)
+        {
+            settings["Spillway:InMemory"] = "true";
+        }
+
         foreach (var (key, value) in options.Settings)
         {
             settings[key] = value;
@@ -111,7 +118,10 @@ public sealed class SpillwayServer : IAsyncDisposable
             await SpillwayApp.InitializeAsync(app, cancellationToken).ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var server = new SpillwayServer(app, new Uri(address.TrimEnd('/') + "/"), dataPath, ownsDataPath, adminKey, options.MunchkinId);
+            // An in-memory server chose its own folder.
+            var actualPath = app.Services.GetRequiredService<IOptions<SpillwayOptions>>().Value.DataPath;
+            var server = new SpillwayServer(app, new Uri(address.TrimEnd('/') + "/"), actualPath, ownsDataPath && actualPath == dataPath, adminKey,
+                options.MunchkinId);
             app = null;
             try
             {

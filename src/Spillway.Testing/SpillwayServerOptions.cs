@@ -29,6 +29,10 @@ public sealed class SpillwayServerOptions
     /// folder you give is kept.</summary>
     public string? DataPath { get; set; }
 
+    /// <summary>Keep the embedded store in memory (a tmpfs folder under <c>/dev/shm</c> on Linux, a temporary folder
+    /// elsewhere), deleted at dispose; <see cref="DataPath"/> is then ignored.</summary>
+    public bool InMemory { get; set; }
+
     /// <summary>Run on PostgreSQL with this connection string instead of the embedded store. The database is migrated
     /// at start and kept at dispose (give each test run its own database).</summary>
     public string? PostgresConnectionString { get; set; }

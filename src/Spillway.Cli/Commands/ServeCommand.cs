@@ -10,9 +10,10 @@ internal static class ServeCommand
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:5171" };
         var noDemo = new Option<bool>("--no-demo") { Description = "Do not create the demo subscription, user and activities." };
+        var inMemory = new Option<bool>("--in-memory") { Description = "Keep the store in memory (a tmpfs under /dev/shm): nothing on disk, gone when the server stops. For CI." };
         var command = new Command("serve", "Run the Spillway server. Extra --Section:Key=value arguments go to the server's configuration.")
         {
-            urls, noDemo, CommonOptions.Data, CommonOptions.Postgres,
+            urls, noDemo, inMemory, CommonOptions.Data, CommonOptions.Postgres,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, ct) =>
@@ -20,6 +21,11 @@ internal static class ServeCommand
             var args = CommonOptions.ConfigurationArgs(result, demo: !result.GetValue(noDemo));
             args.Remove("--Logging:LogLevel:Default=Warning");
             args.Insert(0, $"--urls={result.GetValue(urls)}");
+            if (result.GetValue(inMemory))
+            {
+                args.Add("--Spillway:InMemory=true");
+            }
+
             var app = SpillwayApp.Build([.. args]);
             await SpillwayApp.InitializeAsync(app, ct);
             await app.RunAsync(ct);

@@ -11,6 +11,13 @@ public sealed class SpillwayOptions
     /// <summary>The folder that holds everything of the embedded store and the export files. Created if missing.</summary>
     public string DataPath { get; set; } = "spillway-data";
 
+    /// <summary>
+    /// Runs the embedded store in memory, for CI and throw-away servers: its data folder is a new folder on a tmpfs
+    /// (<c>/dev/shm</c> on Linux; a temporary folder where there is none) that is deleted when the server stops, and
+    /// <see cref="DataPath"/> is ignored. Not with <c>Postgres</c>.
+    /// </summary>
+    public bool InMemory { get; set; }
+
     /// <summary><c>Embedded</c> (default: SQLite for metadata, DuckDB for activities) or <c>Postgres</c>.</summary>
     public string Provider { get; set; } = "Embedded";
 

@@ -22,6 +22,11 @@ public static class SpillwayOptionsRules
             problems.Add("Spillway:DataPath must not be empty.");
         }
 
+        if (options.InMemory && !string.Equals(options.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add("Spillway:InMemory keeps the embedded store in memory; it cannot be combined with Spillway:Provider=" + options.Provider + ".");
+        }
+
         if (options.NodeId is not null && string.IsNullOrWhiteSpace(options.NodeId))
         {
             problems.Add("Spillway:NodeId must not be empty when it is set.");

@@ -97,6 +97,8 @@ public sealed class StorageProvidersTests : IDisposable
         { "--Spillway:Limits:RateLimitWindowSeconds=0", "Spillway:Limits:RateLimitWindowSeconds must be at least 1 (got 0)." },
         { "--Spillway:Limits:TokenLifetimeSeconds=0", "Spillway:Limits:TokenLifetimeSeconds must be at least 1 (got 0)." },
         { "--Spillway:Realism:StatusRefreshSeconds=-1", "Spillway:Realism:StatusRefreshSeconds must be 0 or more (got -1)." },
+        { "--Spillway:InMemory=true|--Spillway:Provider=Postgres|--Spillway:ConnectionString=Host=127.0.0.1",
+            "Spillway:InMemory keeps the embedded store in memory; it cannot be combined with Spillway:Provider=Postgres." },
     };
 
     [Theory]
@@ -104,7 +106,7 @@ public sealed class StorageProvidersTests : IDisposable
     public void A_bad_setting_stops_the_server_at_start_with_one_line_naming_it(string setting, string message)
     {
         // RenewSeconds is raised here so the lease rule has a renewal to compare against; it is valid on its own.
-        string[] args = [$"--Spillway:DataPath={_folder}", "--Spillway:Worker:RenewSeconds=10", "--Spillway:Worker:LeaseSeconds=30", setting];
+        string[] args = [$"--Spillway:DataPath={_folder}", "--Spillway:Worker:RenewSeconds=10", "--Spillway:Worker:LeaseSeconds=30", .. setting.Split('|')];
         var error = Assert.Throws<OptionsValidationException>(() => SpillwayApp.Build(args));
         Assert.Equal(message, error.Message);
         Assert.DoesNotContain('\n', error.Message);
