@@ -20,10 +20,7 @@ internal static class ServeCommand
             var args = CommonOptions.ConfigurationArgs(result, demo: !result.GetValue(noDemo));
             args.Remove("--Logging:LogLevel:Default=Warning");
             args.Insert(0, $"--urls={result.GetValue(urls)}");
-            var app = SpillwayApp.Build([.. args]);
-            await SpillwayApp.InitializeAsync(app, ct);
-            await app.RunAsync(ct);
-            return 0;
+            return await SpillwayHost.RunAsync([.. args], Console.Error, ct);
         });
         return command;
     }
