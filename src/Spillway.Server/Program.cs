@@ -1,8 +1,6 @@
 using Spillway.Server;
 
-var app = SpillwayApp.Build(args);
-await SpillwayApp.InitializeAsync(app);
-await app.RunAsync();
+return await SpillwayHost.RunAsync(args, Console.Error);
 
 /// <summary>The entry point, visible to test hosts.</summary>
 public partial class Program;

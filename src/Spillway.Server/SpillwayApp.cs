@@ -88,7 +88,10 @@ public static class SpillwayApp
         services.AddScoped<AdminKeyFilter>();
 
         services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, MarketoJsonContext.Default));
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddHealthChecks()
+            .AddCheck<IdentityStoreCheck>("identity", tags: [StoreCheck.Ready])
+            .AddCheck<JobStoreCheck>("jobs", tags: [StoreCheck.Ready])
+            .AddCheck<ActivityStoreCheck>("activities", tags: [StoreCheck.Ready]);
         services.AddOpenApi();
 
         if (memoryFolder is not null)
@@ -117,12 +120,24 @@ public static class SpillwayApp
         await app.Services.GetRequiredService<FirstStart>().RunAsync(ct);
     }
 
-    internal static async Task<Results<Ok<string>, ContentHttpResult>> HealthAsync(HealthCheckService health, CancellationToken ct)
+    /// <summary>Liveness: the process is up and answers HTTP; it touches no store, so a broken store does not get the process restarted.</summary>
+    internal static ContentHttpResult Health() => TypedResults.Text("Healthy", "text/plain");
+
+    /// <summary>
+    /// Readiness: touches every store role; 200 <c>Healthy</c>, or 503 <c>Unhealthy</c> followed by each failed store and
+    /// why, on one line.
+    /// </summary>
+    internal static async Task<ContentHttpResult> ReadyAsync(HealthCheckService health, CancellationToken ct)
     {
-        var report = await health.CheckHealthAsync(ct);
-        return report.Status == HealthStatus.Healthy
-            ? TypedResults.Ok("Healthy")
-            : TypedResults.Text(report.Status.ToString(), "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
+        var report = await health.CheckHealthAsync(c => c.Tags.Contains(StoreCheck.Ready), ct);
+        if (report.Status == HealthStatus.Healthy)
+        {
+            return TypedResults.Text("Healthy", "text/plain");
+        }
+
+        var failed = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).OrderBy(e => e.Key, StringComparer.Ordinal)
+            .Select(e => $"{e.Key}: {e.Value.Description}");
+        return TypedResults.Text($"Unhealthy; {string.Join("; ", failed)}", "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static WebApplication ConfigurePipeline(this WebApplication app)
@@ -141,25 +156,46 @@ public static class SpillwayApp
         app.MapSnapshotEndpoints();
         app.MapControlEndpoints();
         app.MapMarketoFallbacks();
-        app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
+        app.MapGet("/health", Health).WithTags("Operations").WithName("Health").WithSummary("Liveness: Healthy while the process answers.");
+        app.MapGet("/health/ready", ReadyAsync).WithTags("Operations").WithName("Ready").WithSummary("Readiness: Healthy when every store answers.");
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }
 }
 
-/// <summary>Healthy when the stores answer.</summary>
-internal sealed class StoreHealthCheck(IIdentityStore identity) : IHealthCheck
+/// <summary>One store role's readiness: one cheap read, and the reason on failure in one line without a stack trace.</summary>
+internal abstract class StoreCheck : IHealthCheck
 {
+    public const string Ready = "ready";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await identity.ListSubscriptionsAsync(cancellationToken);
+            await ProbeAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return HealthCheckResult.Unhealthy("The store does not answer.", ex);
+            var reason = ex.Message.ReplaceLineEndings(" ").Trim();
+            return HealthCheckResult.Unhealthy($"does not answer ({reason})", ex);
         }
     }
+
+    protected abstract Task ProbeAsync(CancellationToken ct);
+}
+
+internal sealed class IdentityStoreCheck(IIdentityStore identity) : StoreCheck
+{
+    protected override Task ProbeAsync(CancellationToken ct) => identity.ListSubscriptionsAsync(ct);
+}
+
+internal sealed class JobStoreCheck(IExportJobStore jobs) : StoreCheck
+{
+    protected override Task ProbeAsync(CancellationToken ct) => jobs.GetByIdAsync(Guid.Empty, ct);
+}
+
+internal sealed class ActivityStoreCheck(IActivityStore activities) : StoreCheck
+{
+    protected override Task ProbeAsync(CancellationToken ct) => activities.MaxMarketoGuidAsync(ct);
 }

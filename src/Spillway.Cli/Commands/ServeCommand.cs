@@ -26,10 +26,7 @@ internal static class ServeCommand
                 args.Add("--Spillway:InMemory=true");
             }
 
-            var app = SpillwayApp.Build([.. args]);
-            await SpillwayApp.InitializeAsync(app, ct);
-            await app.RunAsync(ct);
-            return 0;
+            return await SpillwayHost.RunAsync([.. args], Console.Error, ct);
         });
         return command;
     }

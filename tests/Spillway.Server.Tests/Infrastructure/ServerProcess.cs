@@ -66,6 +66,37 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the server and waits for it to exit on its own (a start that must fail); returns the exit code and what it
+    /// wrote to stderr and stdout. Fails the test if it is still running after 60 s.
+    /// </summary>
+    public static async Task<(int ExitCode, string Error, string Output)> RunToExitAsync(IEnumerable<string> arguments)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("The server was expected to refuse to start, but it was still running after 60 s.");
+        }
+
+        return (process.ExitCode, await error, await output);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, exactly like <c>kill -9</c>.</summary>
     public async Task KillAsync()
     {

@@ -27,7 +27,7 @@ public sealed class EmbeddedStorage : StorageProvider
     protected override void AddConnection(IServiceCollection services, SpillwayOptions options)
     {
         var root = Path.GetFullPath(options.DataPath);
-        Directory.CreateDirectory(root);
+        DataFolder.Prepare(root);
         var chunk = TimeSpan.FromHours(options.Worker.ChunkHours);
         services.AddSingleton(_ => new DataFolderLock(root));
         services.AddSingleton(sp =>
@@ -40,11 +40,20 @@ public sealed class EmbeddedStorage : StorageProvider
             sp.GetRequiredService<DataFolderLock>();
             var temp = Path.Combine(root, "duckdb-tmp");
             Directory.CreateDirectory(temp);
-            return new DuckDbActivityStore(Path.Combine(root, "activities.duckdb"), temp, chunk, options.DuckDbMemoryLimit);
+            var path = Path.Combine(root, "activities.duckdb");
+            try
+            {
+                return new DuckDbActivityStore(path, temp, chunk, options.DuckDbMemoryLimit);
+            }
+            catch (DuckDB.NET.Data.DuckDBException ex)
+            {
+                // Whoever opens the store first (start-up or a background service) reports it the same way.
+                throw EmbeddedInitializer.Unreadable(path, ex);
+            }
         });
     }
 
-    protected override IStorageInitializer Initializer(IServiceProvider services) => new EmbeddedInitializer(services.GetRequiredService<SqliteDatabase>());
+    protected override IStorageInitializer Initializer(IServiceProvider services) => new EmbeddedInitializer(services);
 
     protected override IIdentityStore Identity(IServiceProvider services) => new SqliteIdentityStore(services.GetRequiredService<SqliteDatabase>());
 
@@ -84,9 +93,69 @@ public sealed class EmbeddedStorage : StorageProvider
         }
     }
 
-    private sealed class EmbeddedInitializer(SqliteDatabase db) : IStorageInitializer
+    /// <summary>
+    /// Migrates metadata.db and reads both files once, so a store that cannot be read stops the start with one line
+    /// instead of a server that reports Healthy and then fails every call.
+    /// </summary>
+    private sealed class EmbeddedInitializer(IServiceProvider services) : IStorageInitializer
     {
-        public Task InitializeAsync(CancellationToken ct) => db.MigrateAsync(ct);
+        public async Task InitializeAsync(CancellationToken ct)
+        {
+            var db = services.GetRequiredService<SqliteDatabase>();
+            try
+            {
+                await db.MigrateAsync(ct);
+                await db.CheckReadableAsync(ct);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                throw Unreadable(db.Path, ex);
+            }
+
+            try
+            {
+                await services.GetRequiredService<DuckDbActivityStore>().CheckReadableAsync(ct);
+            }
+            catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException or IOException)
+            {
+                var path = Path.Combine(Path.GetDirectoryName(db.Path)!, "activities.duckdb");
+                throw Unreadable(path, ex);
+            }
+        }
+
+        internal static StartupFailureException Unreadable(string path, Exception ex) => new(
+            ServerExitCodes.Environment,
+            $"The store file '{path}' cannot be read ({FirstLine(ex.Message)}); restore it from a backup or move it away to start empty.",
+            ex);
+    }
+
+    internal static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.TrimEnd('.');
+    }
+}
+
+/// <summary>Makes sure the data folder exists and can be written before any store opens a file in it.</summary>
+internal static class DataFolder
+{
+    public static void Prepare(string root)
+    {
+        try
+        {
+            Directory.CreateDirectory(root);
+            // A probe write, because permissions do not stop root and a read-only mount only shows on write.
+            var probe = Path.Combine(root, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupFailureException(
+                ServerExitCodes.Environment,
+                $"The data folder '{root}' cannot be used ({EmbeddedStorage.FirstLine(ex.Message)}); make it a writable folder, or choose another with --Spillway:DataPath.",
+                ex);
+        }
     }
 }
 
@@ -107,8 +176,9 @@ public sealed class DataFolderLock : IDisposable
         }
         catch (IOException ex)
         {
-            throw new InvalidOperationException(
-                $"The data folder '{root}' is in use by another Spillway process. Stop it, or choose another folder with --Spillway:DataPath.", ex);
+            throw new StartupFailureException(
+                ServerExitCodes.Environment,
+                $"The data folder '{root}' is in use by another Spillway process; stop it, or choose another folder with --Spillway:DataPath.", ex);
         }
     }
 

@@ -12,8 +12,24 @@ internal sealed class SqliteDatabase
 {
     private readonly string _connectionString;
 
+    public string Path { get; }
+
+    /// <summary>A cheap read of every page SQLite needs to answer (schema and job index), for start and readiness.</summary>
+    public async Task CheckReadableAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA quick_check(1); SELECT count(*) FROM subscription; SELECT count(*) FROM export_job;";
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (await reader.ReadAsync(ct) && reader.GetString(0) != "ok")
+        {
+            throw new SqliteException($"integrity check failed: {reader.GetString(0)}", 11);
+        }
+    }
+
     public SqliteDatabase(string path)
     {
+        Path = path;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
