@@ -3,6 +3,26 @@ using Spillway.Contracts;
 
 namespace Spillway.Client;
 
+/// <summary>The bulk extract a <see cref="BulkExtractor"/> runs per window.</summary>
+public enum BulkExtractTarget
+{
+    /// <summary>Bulk Activity Extract: windows over the activity date.</summary>
+    Activities = 0,
+
+    /// <summary>Bulk Lead Extract: windows over <see cref="BulkExtractionOptions.LeadWindowField"/>.</summary>
+    Leads = 1,
+}
+
+/// <summary>The lead date a lead extraction's windows filter on.</summary>
+public enum LeadWindowField
+{
+    /// <summary>When the lead was created.</summary>
+    CreatedAt = 0,
+
+    /// <summary>When a field value of the lead last changed.</summary>
+    UpdatedAt = 1,
+}
+
 /// <summary>What <see cref="BulkExtractor"/> exports and where it puts the files.</summary>
 public sealed class BulkExtractionOptions
 {
@@ -15,7 +35,13 @@ public sealed class BulkExtractionOptions
     /// <summary>The file format.</summary>
     public ExportFileFormat Format { get; set; } = ExportFileFormat.Csv;
 
-    /// <summary>The columns, in order; null for the 8 default columns.</summary>
+    /// <summary>What each window's job exports: activities (the default) or leads.</summary>
+    public BulkExtractTarget Target { get; set; } = BulkExtractTarget.Activities;
+
+    /// <summary>For a lead extraction: the lead date each window filters on (createdAt by default).</summary>
+    public LeadWindowField LeadWindowField { get; set; } = LeadWindowField.CreatedAt;
+
+    /// <summary>The columns, in order; null for the 8 default columns of an activity extraction (a lead extraction needs them).</summary>
     public IReadOnlyList<string>? Fields { get; set; }
 
     /// <summary>Replacement header text by field name.</summary>

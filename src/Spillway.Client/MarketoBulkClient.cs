@@ -20,6 +20,7 @@ namespace Spillway.Client;
 public sealed class MarketoBulkClient : IDisposable
 {
     private const string ExportBase = "bulk/v1/activities/export";
+    private const string LeadExportBase = "bulk/v1/leads/export";
 
     private readonly HttpClient _http;
     private readonly Uri _baseUrl;
@@ -268,8 +269,12 @@ public sealed class MarketoBulkClient : IDisposable
     /// <returns>The verified file.</returns>
     /// <exception cref="ExportFileVerificationException">The bytes received do not match the size or checksum; nothing is kept.</exception>
     /// <exception cref="ExportFileNotAvailableException">The server answered 404 (not Completed, unknown, or expired).</exception>
-    public async Task<DownloadedFile> DownloadFileAsync(string exportId, string destinationPath, long expectedSize, string expectedChecksum,
-        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public Task<DownloadedFile> DownloadFileAsync(string exportId, string destinationPath, long expectedSize, string expectedChecksum,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        DownloadAsync(ExportBase, exportId, destinationPath, expectedSize, expectedChecksum, progress, cancellationToken);
+
+    private async Task<DownloadedFile> DownloadAsync(string exportBase, string exportId, string destinationPath, long expectedSize,
+        string expectedChecksum, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(exportId);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
@@ -287,7 +292,7 @@ public sealed class MarketoBulkClient : IDisposable
             Directory.CreateDirectory(directory);
         }
 
-        var download = new FileDownload(this, exportId, fullPath, expectedSize, expectedChecksum, progress);
+        var download = new FileDownload(this, exportBase, exportId, fullPath, expectedSize, expectedChecksum, progress);
         try
         {
             return await download.RunAsync(useExistingPart: true, cancellationToken).ConfigureAwait(false);
@@ -295,9 +300,98 @@ public sealed class MarketoBulkClient : IDisposable
         catch (ExportFileVerificationException) when (download.ResumedFromExistingPart)
         {
             // The partial file of an earlier run may belong to another file; fetch the whole file once more.
-            return await new FileDownload(this, exportId, fullPath, expectedSize, expectedChecksum, progress)
+            return await new FileDownload(this, exportBase, exportId, fullPath, expectedSize, expectedChecksum, progress)
                 .RunAsync(useExistingPart: false, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary><c>POST /bulk/v1/leads/export/create.json</c>: creates a lead export job (status Created).</summary>
+    /// <param name="request">The fields (required), format, headers and exactly one filter.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The created job.</returns>
+    /// <exception cref="ExportQuotaExceededException">The daily export quota (shared with activity exports) is used up.</exception>
+    /// <exception cref="MarketoApiException">The API refused the request (1003 for a bad body, 1035 for a filter the subscription lacks).</exception>
+    public async Task<ExportJob> CreateLeadExportAsync(ExportLeadRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, MarketoJsonContext.Default.ExportLeadRequest);
+        var response = await SendAsync("create", HttpMethod.Post, $"{LeadExportBase}/create.json", () =>
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            return content;
+        }, MarketoJsonContext.Default.MarketoResponseExportJob, waitOnQueueFull: true, cancellationToken).ConfigureAwait(false);
+        return Single(response);
+    }
+
+    /// <summary>
+    /// <c>POST /bulk/v1/leads/export/{exportId}/enqueue.json</c>: puts a Created lead job in the queue it shares with
+    /// activity jobs. A full queue is waited out; "Job already queued" returns the job's current status.
+    /// </summary>
+    /// <param name="exportId">The job.</param>
+    /// <param name="cancellationToken">Cancels the call, including the waits.</param>
+    /// <returns>The job, normally Queued.</returns>
+    /// <exception cref="ExportQuotaExceededException">The daily export quota is used up.</exception>
+    /// <exception cref="MarketoApiException">The API refused the request.</exception>
+    public async Task<ExportJob> EnqueueLeadExportAsync(string exportId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await SendAsync("enqueue", HttpMethod.Post, JobPath(LeadExportBase, exportId, "enqueue"), null,
+                MarketoJsonContext.Default.MarketoResponseExportJob, waitOnQueueFull: true, cancellationToken).ConfigureAwait(false);
+            return Single(response);
+        }
+        catch (MarketoApiException ex) when (ex.Code == "1029" && ex.ApiMessage.Contains("already queued", StringComparison.OrdinalIgnoreCase))
+        {
+            return await GetLeadExportStatusAsync(exportId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary><c>GET /bulk/v1/leads/export/{exportId}/status.json</c>: the lead job's status.</summary>
+    /// <param name="exportId">The job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job.</returns>
+    public async Task<ExportJob> GetLeadExportStatusAsync(string exportId, CancellationToken cancellationToken = default)
+    {
+        var response = await SendAsync("status", HttpMethod.Get, JobPath(LeadExportBase, exportId, "status"), null,
+            MarketoJsonContext.Default.MarketoResponseExportJob, waitOnQueueFull: false, cancellationToken).ConfigureAwait(false);
+        return Single(response);
+    }
+
+    /// <summary><c>POST /bulk/v1/leads/export/{exportId}/cancel.json</c>: cancels a Created, Queued or Processing lead job.</summary>
+    /// <param name="exportId">The job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job, Cancelled.</returns>
+    public async Task<ExportJob> CancelLeadExportAsync(string exportId, CancellationToken cancellationToken = default)
+    {
+        var response = await SendAsync("cancel", HttpMethod.Post, JobPath(LeadExportBase, exportId, "cancel"), null,
+            MarketoJsonContext.Default.MarketoResponseExportJob, waitOnQueueFull: false, cancellationToken).ConfigureAwait(false);
+        return Single(response);
+    }
+
+    /// <summary>
+    /// <c>GET /bulk/v1/leads/export/{exportId}/file.json</c>: downloads a Completed lead job's file as
+    /// <see cref="DownloadFileAsync(ExportJob, string, IProgress{long}?, CancellationToken)"/> does (resume with Range,
+    /// size and <c>sha256:</c> checksum verified before the file is renamed into place).
+    /// </summary>
+    /// <param name="job">The Completed lead job.</param>
+    /// <param name="destinationPath">Where the verified file goes (replaced if it exists).</param>
+    /// <param name="progress">Receives the number of bytes on disk so far.</param>
+    /// <param name="cancellationToken">Cancels the download; the partial file is kept for a later resume.</param>
+    /// <returns>The verified file.</returns>
+    /// <exception cref="ExportFileVerificationException">The bytes received do not match the size or checksum; nothing is kept.</exception>
+    /// <exception cref="ExportFileNotAvailableException">The server answered 404 (not Completed, unknown, or expired).</exception>
+    public Task<DownloadedFile> DownloadLeadFileAsync(ExportJob job, string destinationPath, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.FileSize is not { } size || string.IsNullOrEmpty(job.FileChecksum))
+        {
+            throw new ArgumentException($"Export {job.ExportId} is {job.Status} and reports no fileSize and fileChecksum to verify against.", nameof(job));
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(destinationPath);
+        return DownloadAsync(LeadExportBase, job.ExportId, destinationPath, size, job.FileChecksum, progress, cancellationToken);
     }
 
     /// <summary>Releases the pacer. The <see cref="HttpClient"/> belongs to the caller and is not disposed.</summary>
@@ -539,10 +633,12 @@ public sealed class MarketoBulkClient : IDisposable
             ? result[0]
             : throw new MarketoApiException("response", "The server reported success without a job in result.", response.RequestId);
 
-    private static string JobPath(string exportId, string action)
+    private static string JobPath(string exportId, string action) => JobPath(ExportBase, exportId, action);
+
+    private static string JobPath(string exportBase, string exportId, string action)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(exportId);
-        return $"{ExportBase}/{Uri.EscapeDataString(exportId)}/{action}.json";
+        return $"{exportBase}/{Uri.EscapeDataString(exportId)}/{action}.json";
     }
 
     private static bool IsTransientStatus(HttpStatusCode status) => status is HttpStatusCode.BadGateway
@@ -588,7 +684,7 @@ public sealed class MarketoBulkClient : IDisposable
 #pragma warning restore CA5394
 
     /// <summary>One download with resume; a class so that the retry loop stays readable.</summary>
-    private sealed class FileDownload(MarketoBulkClient client, string exportId, string fullPath, long expectedSize, string expectedChecksum,
+    private sealed class FileDownload(MarketoBulkClient client, string exportBase, string exportId, string fullPath, long expectedSize, string expectedChecksum,
         IProgress<long>? progress)
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -598,7 +694,7 @@ public sealed class MarketoBulkClient : IDisposable
         public async Task<DownloadedFile> RunAsync(bool useExistingPart, CancellationToken cancellationToken)
         {
             var partPath = fullPath + ".part";
-            var uri = new Uri(client._baseUrl, JobPath(exportId, "file"));
+            var uri = new Uri(client._baseUrl, JobPath(exportBase, exportId, "file"));
             long offset;
             try
             {

@@ -17,6 +17,7 @@ namespace Spillway.Contracts;
 [JsonSerializable(typeof(MarketoResponse<JsonElement>))]
 [JsonSerializable(typeof(MarketoResponse<object>))]
 [JsonSerializable(typeof(ExportActivityRequest))]
+[JsonSerializable(typeof(ExportLeadRequest))]
 [JsonSerializable(typeof(AccessTokenResponse))]
 [JsonSerializable(typeof(OAuthErrorResponse))]
 public sealed partial class MarketoJsonContext : JsonSerializerContext

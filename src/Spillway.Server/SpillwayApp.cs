@@ -13,6 +13,7 @@ using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Leads;
+using Spillway.Server.Leads.Export;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -72,6 +73,7 @@ public static class SpillwayApp
         services.AddSingleton<StatusSnapshots>();
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<IExtractKind, ActivityExtract>();
+        services.AddSingleton<IExtractKind, LeadExtract>();
         services.AddSingleton<ExtractKinds>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<ExportCompletion>();

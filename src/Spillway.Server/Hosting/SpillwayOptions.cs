@@ -118,6 +118,12 @@ public sealed class LimitDefaults
     public int ConcurrentCalls { get; set; } = 10;
     public int DailyCallQuota { get; set; } = 50_000;
     public int TokenLifetimeSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// Whether the Bulk Lead Extract's updatedAt and smart-list filters are available. Without them, as on a Marketo
+    /// subscription that lacks them, those filters answer 1035.
+    /// </summary>
+    public bool AdvancedLeadExtractFilters { get; set; } = true;
 }
 
 /// <summary>The export worker.</summary>

@@ -18,7 +18,8 @@ public sealed record EffectiveLimits(
     int RateLimitWindowSeconds,
     int ConcurrentCalls,
     int DailyCallQuota,
-    int TokenLifetimeSeconds)
+    int TokenLifetimeSeconds,
+    bool AdvancedLeadExtractFilters = true)
 {
     /// <summary>The quota in bytes; an MB of quota is 2^20 bytes (documented in docs/http-api.md).</summary>
     public long DailyExportQuotaBytes => DailyExportQuotaMegabytes * 1024 * 1024;
@@ -38,7 +39,8 @@ public sealed record EffectiveLimits(
         o.RateLimitWindowSeconds ?? d.RateLimitWindowSeconds,
         o.ConcurrentCalls ?? d.ConcurrentCalls,
         o.DailyCallQuota ?? d.DailyCallQuota,
-        o.TokenLifetimeSeconds ?? d.TokenLifetimeSeconds);
+        o.TokenLifetimeSeconds ?? d.TokenLifetimeSeconds,
+        o.AdvancedLeadExtractFilters ?? d.AdvancedLeadExtractFilters);
 }
 
 /// <summary>

@@ -32,6 +32,7 @@ public sealed record SubscriptionLimitOverrides
     public int? ConcurrentCalls { get; init; }
     public int? DailyCallQuota { get; init; }
     public int? TokenLifetimeSeconds { get; init; }
+    public bool? AdvancedLeadExtractFilters { get; init; }
 
     public static SubscriptionLimitOverrides None { get; } = new();
 }

@@ -8,7 +8,7 @@ namespace Spillway.Server.Storage;
 /// The lead store in plain SQL that SQLite and PostgreSQL both speak (named <c>@</c> parameters, <c>ON CONFLICT</c>,
 /// <c>RETURNING</c>); a provider supplies connections, its write transaction and how it stores times, dates and booleans.
 /// </summary>
-internal abstract class SqlLeadStore : ILeadStore
+internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
 {
     private static readonly string SelectColumns =
         "id, created_at, updated_at, fields_updated_at, " + string.Join(", ", LeadColumns.All.Select(c => c.ColumnName));

@@ -42,6 +42,7 @@ public abstract class StorageProvider
         services.AddSingleton<IActivityWindowStreamer>(ActivityWindows);
         services.AddSingleton<IActivityTypeStore>(ActivityTypes);
         services.AddSingleton<ILeadStore>(Leads);
+        services.AddSingleton(s => (ILeadWindowStreamer)s.GetRequiredService<ILeadStore>());
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
         services.AddSingleton<IStoreSnapshot>(Snapshot);
     }

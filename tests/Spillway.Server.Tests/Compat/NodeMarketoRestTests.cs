@@ -8,7 +8,7 @@ namespace Spillway.Server.Tests.Compat;
 /// <summary>
 /// A real third-party client in CI: node-marketo-rest 0.7.8 from npm (tests/compat/node-marketo-rest, installed by
 /// scripts/test.sh), pointed at <c>{base}/rest</c> and <c>{base}/identity</c>, runs create, enqueue, status until
-/// Completed, file and cancel. Its bulk URLs are built as <c>/rest/../bulk/v1/...</c> and it sends <c>_method</c>
+/// Completed, file and cancel, for its activity extract and its lead extract. Its bulk URLs are built as <c>/rest/../bulk/v1/...</c> and it sends <c>_method</c>
 /// overrides, so this also exercises those quirks as a real client sends them.
 /// </summary>
 public abstract class NodeMarketoRestTests : StoreTestBase
@@ -23,7 +23,17 @@ public abstract class NodeMarketoRestTests : StoreTestBase
             new ActivityRecord(2, 11, day.AddHours(2), 12, null, 11, null, "{}", null),
             new ActivityRecord(3, 12, day.AddDays(3), 1, 5, 7, "outside", "{}", null));
 
-        var output = await RunNodeAsync(server, "2026-02-10T00:00:00Z", "2026-02-11T00:00:00Z");
+        var (leadId, leadSecret) = await server.CreateApiUserAsync("node-leads@example.com", "Read-Write Lead");
+        using (var writer = await server.AuthorizedClientAsync(leadId, leadSecret))
+        {
+            // Five days on, so the New Lead activities stay out of the activity export's window.
+            server.Clock.SetNow(day.AddDays(5).AddHours(3));
+            await Marketo.SuccessAsync(await writer.PostAsync("/rest/v1/leads.json",
+                Marketo.Json("""{"input":[{"email":"ann@example.com","firstName":"Ann, \"A\""},{"email":"bob@example.com"}]}""")));
+            server.Clock.Reset();
+        }
+
+        var output = await RunNodeAsync(server, "2026-02-10T00:00:00Z", "2026-02-11T00:00:00Z", (leadId, leadSecret));
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
 
@@ -38,9 +48,18 @@ public abstract class NodeMarketoRestTests : StoreTestBase
         Assert.Equal("marketoGUID,leadId,activityDate,activityTypeId,campaignId,primaryAttributeValueId,primaryAttributeValue,attributes",
             root.GetProperty("fileHead").GetString());
         Assert.Equal("Cancelled", root.GetProperty("cancel").GetProperty("result")[0].GetProperty("status").GetString());
+
+        var leads = root.GetProperty("leads");
+        Assert.Equal("Created", leads.GetProperty("create").GetProperty("result")[0].GetProperty("status").GetString());
+        Assert.Equal("Queued", leads.GetProperty("enqueue").GetProperty("result")[0].GetProperty("status").GetString());
+        var leadJob = leads.GetProperty("final").GetProperty("result")[0];
+        Assert.Equal("Completed", leadJob.GetProperty("status").GetString());
+        Assert.Equal(2, leadJob.GetProperty("numberOfRecords").GetInt64());
+        Assert.Equal("id,email,firstName\n1,ann@example.com,\"Ann, \"\"A\"\"\"\n2,bob@example.com,null\n", leads.GetProperty("file").GetString());
+        Assert.Equal("Cancelled", leads.GetProperty("cancel").GetProperty("result")[0].GetProperty("status").GetString());
     }
 
-    private static async Task<string> RunNodeAsync(SpillwayTestServer server, string start, string end)
+    private static async Task<string> RunNodeAsync(SpillwayTestServer server, string start, string end, (string Id, string Secret) leadUser)
     {
         var folder = Path.Combine(RepositoryRoot(), "tests", "compat", "node-marketo-rest");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "node-marketo-rest")),
@@ -56,6 +75,10 @@ public abstract class NodeMarketoRestTests : StoreTestBase
         info.Environment["SPILLWAY_CLIENT_SECRET"] = server.ClientSecret;
         info.Environment["SPILLWAY_START"] = start;
         info.Environment["SPILLWAY_END"] = end;
+        info.Environment["SPILLWAY_LEAD_START"] = "2026-02-15T00:00:00Z";
+        info.Environment["SPILLWAY_LEAD_END"] = "2026-02-16T00:00:00Z";
+        info.Environment["SPILLWAY_LEAD_CLIENT_ID"] = leadUser.Id;
+        info.Environment["SPILLWAY_LEAD_CLIENT_SECRET"] = leadUser.Secret;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -313,7 +313,7 @@ public abstract partial class WireTests : StoreTestBase
     [InlineData("/rest/v1/opportunities.json")]
     [InlineData("/rest/v1/activities/nothing.json")]
     [InlineData("/rest/v2/activities/types.json")]
-    [InlineData("/bulk/v1/leads/export.json")]
+    [InlineData("/bulk/v1/opportunities/export.json")]
     [InlineData("/bulk/v1/activities/export/create")]
     [InlineData("/bulk/v1/activities/export/abc/def/status.json")]
     [InlineData("/bulk/v2/activities/export.json")]

@@ -185,6 +185,58 @@ public abstract class LeadStoreComplianceTests : IAsyncLifetime
         Assert.Equal(7, outcomes.Count(o => o.Status == LeadSyncStatus.Updated));
         Assert.Equal(1, await Leads.CountAsync(1, None));
     }
+
+    [Fact]
+    public async Task StreamLeads_reads_a_window_in_id_order_with_only_the_requested_columns_and_no_deleted_lead()
+    {
+        await SyncAsync(1, LeadSyncAction.CreateOnly, "email", T0.AddDays(-2), Lead(("email", "early@example.com")));
+        await SyncAsync(1, LeadSyncAction.CreateOnly, "email", T0, Lead(("email", "ann@example.com"), ("leadScore", 7L), ("urgency", 0.25),
+            ("unsubscribed", false), ("dateOfBirth", new DateOnly(1990, 7, 4))), Lead(("email", "gone@example.com")), Lead(("firstName", "Bob")));
+        await SyncAsync(2, LeadSyncAction.CreateOnly, "email", T0, Lead(("email", "other@example.com")));
+        await Leads.DeleteAsync(1, [3], None);
+        await SyncAsync(1, LeadSyncAction.UpdateOnly, "email", T0.AddDays(5), Lead(("email", "early@example.com"), ("city", "Paris")));
+
+        var streamer = (ILeadWindowStreamer)Leads;
+        string[] fields = ["dateOfBirth", "id", "email", "leadScore", "urgency", "unsubscribed", "createdAt", "updatedAt"];
+        var rows = new RowCollector(fields);
+        await streamer.StreamLeadsAsync(new LeadExtractQuery(1, LeadExtractFilterKind.CreatedAt, T0.AddMinutes(-1), T0, fields), rows, None);
+        Assert.Equal(
+        [
+            "1990-07-04|2|ann@example.com|7|0.25|False|" + T0.ToUnixTimeSeconds() + "|" + T0.ToUnixTimeSeconds(),
+            "null|4|null|null|null|null|" + T0.ToUnixTimeSeconds() + "|" + T0.ToUnixTimeSeconds(),
+        ], rows.Rows);
+
+        var updated = new RowCollector(["id", "city"]);
+        await streamer.StreamLeadsAsync(new LeadExtractQuery(1, LeadExtractFilterKind.FieldsUpdatedAt, T0.AddDays(4), T0.AddDays(6), ["id", "city"]), updated, None);
+        Assert.Equal(["1|Paris"], updated.Rows);
+        var created = new RowCollector(["id"]);
+        await streamer.StreamLeadsAsync(new LeadExtractQuery(1, LeadExtractFilterKind.CreatedAt, T0.AddDays(4), T0.AddDays(6), ["id"]), created, None);
+        Assert.Empty(created.Rows);
+    }
+
+    private sealed class RowCollector(string[] fields) : ILeadRowSink
+    {
+        public List<string> Rows { get; } = [];
+
+        public void WriteRow(ILeadRow row)
+        {
+            var cells = new string[fields.Length];
+            for (var i = 0; i < fields.Length; i++)
+            {
+                cells[i] = row.IsNull(i) ? "null" : LeadExtractColumns.Find(fields[i])!.Kind switch
+                {
+                    LeadValueKind.Integer => row.GetInteger(i).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    LeadValueKind.Float => row.GetFloat(i).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    LeadValueKind.Boolean => row.GetBoolean(i).ToString(),
+                    LeadValueKind.Date => row.GetDate(i).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    LeadValueKind.DateTime => row.GetDateTime(i).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    _ => row.GetText(i),
+                };
+            }
+
+            Rows.Add(string.Join('|', cells));
+        }
+    }
 }
 
 public sealed class EmbeddedLeadStoreComplianceTests : LeadStoreComplianceTests

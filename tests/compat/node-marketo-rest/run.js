@@ -37,6 +37,34 @@ async function main() {
 
   const second = await bulk.create(filter, {});
   out.cancel = await bulk.cancel(second.result[0].exportId);
+
+  // Its Bulk Lead Extract, as an API user with Read-Only Lead: create(fields, filter, options), enqueue, status, file.
+  if (process.env.SPILLWAY_LEAD_CLIENT_ID) {
+    const leadClient = new Marketo({
+      endpoint: base + '/rest',
+      identity: base + '/identity',
+      clientId: process.env.SPILLWAY_LEAD_CLIENT_ID,
+      clientSecret: process.env.SPILLWAY_LEAD_CLIENT_SECRET,
+    });
+    const leads = leadClient.bulkLeadExtract;
+    const leadFilter = { createdAt: { startAt: process.env.SPILLWAY_LEAD_START, endAt: process.env.SPILLWAY_LEAD_END } };
+    const leadOut = { statuses: [] };
+    leadOut.create = await leads.create(['id', 'email', 'firstName'], leadFilter, { format: 'CSV' });
+    const leadId = leadOut.create.result[0].exportId;
+    leadOut.enqueue = await leads.enqueue(leadId);
+    const leadDeadline = Date.now() + 60000;
+    for (;;) {
+      const status = await leads.status(leadId);
+      leadOut.statuses.push(status.result[0].status);
+      if (['Completed', 'Failed', 'Cancelled'].includes(status.result[0].status)) { leadOut.final = status; break; }
+      if (Date.now() > leadDeadline) { throw new Error('lead job not finished after 60 s'); }
+      await sleep(100);
+    }
+    leadOut.file = await leads.file(leadId);
+    const leadSecond = await leads.create(['id'], leadFilter, {});
+    leadOut.cancel = await leads.cancel(leadSecond.result[0].exportId);
+    out.leads = leadOut;
+  }
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Spillway.Server.BulkExport;
+using Spillway.Server.Hosting;
+using Spillway.Server.Identity;
+using Spillway.Server.Storage;
+
+namespace Spillway.Server.Leads.Export;
+
+/// <summary>
+/// Bulk Lead Extract on the shared engine: <c>/bulk/v1/leads/export</c>, Read-Only Lead (or Read-Write Lead), a create
+/// body of fields and one filter, and a file of the matching leads in id order with the requested columns, streamed by
+/// the lead store. Its jobs share the queue, the processing slots and the daily quota with every other kind.
+/// </summary>
+public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOptions> options) : IExtractKind
+{
+    public string Name => "leads";
+
+    public string RoutePrefix => "/bulk/v1/leads/export";
+
+    public string Permission => Permissions.ReadOnlyLead;
+
+    public ExtractOpenApiNames OpenApi { get; } = new("Leads", "Lead");
+
+    public ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits);
+        return ValueTask.FromResult(spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson()));
+    }
+
+    public async Task<ExportFileSummary> WriteFileAsync(ExportJobRecord job, Stream output, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var spec = LeadExtractSpec.FromJson(job.SpecJson);
+        using var writer = new ExportFileWriter(output, spec.Format, LeadRowWriter.ColumnNames(spec.Fields, spec.ColumnHeaderNames),
+            ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
+        writer.WriteHeader();
+        using var rows = new LeadRowWriter(writer, spec.Fields);
+        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields);
+        await leads.StreamLeadsAsync(query, rows, ct);
+        return writer.Complete();
+    }
+}

@@ -1,0 +1,62 @@
+using System.Data;
+using System.Data.Common;
+using System.Text;
+
+namespace Spillway.Server.Storage;
+
+internal abstract partial class SqlLeadStore
+{
+    public async Task StreamLeadsAsync(LeadExtractQuery query, ILeadRowSink sink, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(sink);
+        var columns = new LeadColumn[query.Fields.Count];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            columns[i] = LeadExtractColumns.Find(query.Fields[i]) ?? throw new ArgumentException($"Unknown lead field '{query.Fields[i]}'.", nameof(query));
+        }
+
+        // The window column has an index with the subscription (lead_created, lead_fields_updated); the sort by id is
+        // over the window's rows only, and only the requested columns leave the database.
+        var timeColumn = query.Filter switch
+        {
+            LeadExtractFilterKind.CreatedAt => "created_at",
+            LeadExtractFilterKind.FieldsUpdatedAt => "fields_updated_at",
+            _ => throw new ArgumentOutOfRangeException(nameof(query), query.Filter, "Unknown lead extract filter."),
+        };
+        var sql = new StringBuilder("SELECT ");
+        sql.AppendJoin(", ", columns.Select(c => c.ColumnName));
+        sql.Append(" FROM lead WHERE subscription_id = @s AND ").Append(timeColumn).Append(" >= @start AND ").Append(timeColumn)
+            .Append(" <= @end ORDER BY id");
+
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, null, sql.ToString());
+        AddParameter(command, "s", query.SubscriptionId);
+        AddParameter(command, "start", TimeToDb(query.StartAt));
+        AddParameter(command, "end", TimeToDb(query.EndAt));
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
+        var row = new ReaderRow(this, reader, columns);
+        while (await reader.ReadAsync(ct))
+        {
+            sink.WriteRow(row);
+        }
+    }
+
+    /// <summary>The current row of the reader. Sequential access: the sink reads each column once, in order.</summary>
+    private sealed class ReaderRow(SqlLeadStore store, DbDataReader reader, LeadColumn[] columns) : ILeadRow
+    {
+        public bool IsNull(int column) => reader.IsDBNull(column);
+
+        public string GetText(int column) => reader.GetString(column);
+
+        public long GetInteger(int column) => reader.GetInt64(column);
+
+        public double GetFloat(int column) => reader.GetDouble(column);
+
+        public bool GetBoolean(int column) => (bool)store.ValueFromDb(columns[column], reader, column);
+
+        public DateOnly GetDate(int column) => (DateOnly)store.ValueFromDb(columns[column], reader, column);
+
+        public DateTimeOffset GetDateTime(int column) => store.TimeFromDb(reader, column);
+    }
+}
