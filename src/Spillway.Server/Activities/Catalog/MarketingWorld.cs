@@ -64,6 +64,13 @@ public static class MarketingWorld
     public static IReadOnlyList<WorldAsset> Forms { get; } =
         [.. StandardAssets.Forms.Select((f, i) => new WorldAsset(f.Id, f.Name, ProgramById(f.ProgramId), Epoch.AddDays(40 + i)))];
 
+    /// <summary>
+    /// The static lists that Add to List (24) and Remove from List (25) name: (id, program id, name). This is the hook
+    /// for the lead store's static lists: a store that holds lists seeds these, with these ids, so that every list id
+    /// an activity writes resolves through the list endpoints.
+    /// </summary>
+    public static IReadOnlyList<(long Id, long ProgramId, string Name)> StaticListsToSeed { get; } = StandardAssets.Lists;
+
     /// <summary>The program with this id, or null.</summary>
     public static MarketingProgram? ProgramById(long id) => Programs.FirstOrDefault(p => p.Id == id);
 
