@@ -58,6 +58,10 @@ public abstract class AssetEndpointTests : StoreTestBase
         using var campaigns = await ClientAsync(server, "Read-Write Campaign");
         Assert.Single(await CampaignsAsync(campaigns, "/rest/v1/campaigns/8497.json"));
         await Marketo.ErrorAsync(await campaigns.GetAsync("/rest/asset/v1/program/1001.json"), "603");
+
+        // Read-only endpoints: a write verb on their paths is a method Marketo does not support there.
+        await Marketo.ErrorAsync(await assets.PostAsync("/rest/asset/v1/programs.json", Marketo.Json("{}")), "605");
+        await Marketo.ErrorAsync(await campaigns.DeleteAsync("/rest/v1/campaigns/8497.json"), "605");
     }
 
     [Fact]
