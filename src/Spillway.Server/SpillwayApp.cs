@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Spillway.Contracts;
 using Spillway.Server.Activities;
+using Spillway.Server.Activities.Catalog;
 using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
@@ -154,6 +155,7 @@ public static class SpillwayApp
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
         app.MapLeadEndpoints();
+        app.MapAssetEndpoints();
         app.MapAdminEndpoints();
         app.MapSnapshotEndpoints();
         app.MapControlEndpoints();

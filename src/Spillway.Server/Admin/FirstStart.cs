@@ -34,7 +34,8 @@ public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin,
 
             subscription = created.Value;
             var user = await admin.AddApiUserAsync(demo.MunchkinId, demo.Email,
-                [Permissions.ReadWriteActivity, Permissions.ReadWriteActivityMetadata, Permissions.ReadWriteLead], demo.ClientId, demo.ClientSecret, ct);
+                [Permissions.ReadWriteActivity, Permissions.ReadWriteActivityMetadata, Permissions.ReadWriteLead,
+                    Permissions.ReadOnlyAssets, Permissions.ReadOnlyCampaign], demo.ClientId, demo.ClientSecret, ct);
             if (user.Error is not null)
             {
                 throw new InvalidOperationException(user.Error);

@@ -9,9 +9,14 @@ public static class Permissions
     public const string ReadWriteActivityMetadata = "Read-Write Activity Metadata";
     public const string ReadOnlyLead = "Read-Only Lead";
     public const string ReadWriteLead = "Read-Write Lead";
+    public const string ReadOnlyAssets = "Read-Only Assets";
+    public const string ReadWriteAssets = "Read-Write Assets";
+    public const string ReadOnlyCampaign = "Read-Only Campaign";
+    public const string ReadWriteCampaign = "Read-Write Campaign";
 
     public static IReadOnlyList<string> Known { get; } =
-        [ReadOnlyActivity, ReadWriteActivity, ReadOnlyActivityMetadata, ReadWriteActivityMetadata, ReadOnlyLead, ReadWriteLead];
+        [ReadOnlyActivity, ReadWriteActivity, ReadOnlyActivityMetadata, ReadWriteActivityMetadata, ReadOnlyLead, ReadWriteLead,
+            ReadOnlyAssets, ReadWriteAssets, ReadOnlyCampaign, ReadWriteCampaign];
 
     /// <summary>Canonical spelling of a known permission (case-insensitive), or null.</summary>
     public static string? Normalize(string permission) =>

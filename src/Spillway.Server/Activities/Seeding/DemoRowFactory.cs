@@ -100,17 +100,9 @@ internal sealed class DemoRowFactory
         _forms = [.. catalog.In(AssetGroup.WebForm)];
         _nurturePrograms = [catalog.FindById(AssetGroup.MarketingProgram, 1149)!, catalog.FindById(AssetGroup.MarketingProgram, 1186)!];
 
-        _campaigns = new (long, string)[60];
-        for (var k = 0; k < _campaigns.Length; k++)
-        {
-            _campaigns[k] = (8497 + (k * 13), _programs[k % _programs.Length].Name + "." + DemoText.CampaignStems[k % DemoText.CampaignStems.Length]);
-        }
-
-        _mailings = new (long, string)[_programs.Length * 2];
-        for (var k = 0; k < _mailings.Length; k++)
-        {
-            _mailings[k] = (12001 + (k * 3), _programs[k / 2].Name + "." + DemoText.EmailStems[(k * 7) % DemoText.EmailStems.Length]);
-        }
+        // Campaigns and emails come from the marketing world so that every id a row names resolves over REST.
+        _campaigns = [.. MarketingWorld.Campaigns.Select(c => (c.Id, c.Name))];
+        _mailings = [.. MarketingWorld.Emails.Select(e => (e.Id, e.Name))];
 
         // Documentation address ranges (RFC 5737, RFC 3849): realistic shape, nobody's real address.
         _ips = new string[1024];
