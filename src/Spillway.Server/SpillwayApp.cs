@@ -88,7 +88,7 @@ public static class SpillwayApp
 
         services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, MarketoJsonContext.Default));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
-        services.AddOpenApi();
+        services.AddOpenApi(SpillwayOpenApi.Configure);
 
         return builder.Build().ConfigurePipeline();
     }
