@@ -95,7 +95,7 @@ public static class SpillwayApp
             .AddCheck<IdentityStoreCheck>("identity", tags: [StoreCheck.Ready])
             .AddCheck<JobStoreCheck>("jobs", tags: [StoreCheck.Ready])
             .AddCheck<ActivityStoreCheck>("activities", tags: [StoreCheck.Ready]);
-        services.AddOpenApi();
+        services.AddOpenApi(SpillwayOpenApi.Configure);
 
         if (memoryFolder is not null)
         {
