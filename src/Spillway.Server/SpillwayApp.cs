@@ -9,6 +9,7 @@ using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
+using Spillway.Server.Console;
 using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
@@ -129,6 +130,7 @@ public static class SpillwayApp
         app.MapLeadEndpoints();
         app.MapAdminEndpoints();
         app.MapControlEndpoints();
+        app.MapConsoleEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", HealthAsync).WithTags("Operations").WithName("Health").WithSummary("Healthy when the stores answer.");
         app.MapOpenApi("/openapi/{documentName}.json");
