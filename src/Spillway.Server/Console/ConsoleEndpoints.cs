@@ -28,7 +28,6 @@ internal static class ConsoleEndpoints
         console.MapPost("/sign-in", SignInAsync).DisableAntiforgery();
         console.MapPost("/sign-out", SignOut).DisableAntiforgery();
         console.MapGet("", OverviewAsync);
-        console.MapGet("/", OverviewAsync);
     }
 
     private static async Task<IResult> SignInAsync(HttpContext http, AdminKey adminKey, CancellationToken ct)
