@@ -10,6 +10,7 @@ using Spillway.Server.Activities.Export;
 using Spillway.Server.Activities.Custom;
 using Spillway.Server.Admin;
 using Spillway.Server.BulkExport;
+using Spillway.Server.Console;
 using Spillway.Server.Controls;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
@@ -159,6 +160,7 @@ public static class SpillwayApp
         app.MapAdminEndpoints();
         app.MapSnapshotEndpoints();
         app.MapControlEndpoints();
+        app.MapConsoleEndpoints();
         app.MapMarketoFallbacks();
         app.MapGet("/health", Health).WithTags("Operations").WithName("Health").WithSummary("Liveness: Healthy while the process answers.");
         app.MapGet("/health/ready", ReadyAsync).WithTags("Operations").WithName("Ready").WithSummary("Readiness: Healthy when every store answers.");

@@ -21,6 +21,7 @@ public sealed partial class FolderDependencyTests
         ["Leads"] = ["Activities", "BulkExport", "Identity", "Limits", "Storage", "Hosting"],
         ["Admin"] = ["Leads", "Activities", "BulkExport", "Identity", "Limits", "Storage", "Hosting"],
         ["Controls"] = ["Admin", "Leads", "Activities", "BulkExport", "Identity", "Limits", "Storage", "Hosting"],
+        ["Console"] = ["Controls", "Admin", "Leads", "Activities", "BulkExport", "Identity", "Limits", "Storage", "Hosting"],
     };
 
     [Fact]
