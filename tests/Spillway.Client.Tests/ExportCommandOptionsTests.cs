@@ -74,4 +74,19 @@ public sealed class ExportCommandOptionsTests
         Assert.Contains("SPILLWAY_CLIENT_ID", writer.ToString(), StringComparison.Ordinal);
         Assert.Contains("MARKETO_CLIENT_SECRET", writer.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Resume_NeedsNoSince_AndWithoutASavedRange_SaysThereIsNothingToResume()
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(writer) });
+        console.Profile.Width = 300;
+        var root = new RootCommand { ExportCommand.Create(console, _ => null) };
+        var output = Path.Combine(Path.GetTempPath(), $"spillway-resume-{Guid.NewGuid():N}", "resume.csv");
+        var code = await root.Parse(["export", "--url", "http://127.0.0.1:9/", "--client-id", "id", "--client-secret", "secret", "--resume", "-o", output])
+            .InvokeAsync();
+        Assert.Equal(ExportCommand.ExitUsage, code);
+        Assert.DoesNotContain("is required", writer.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Nothing to resume", writer.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -41,10 +41,9 @@ internal static class ExportCommand
         {
             Description = "The API client secret. Default: SPILLWAY_CLIENT_SECRET, then MARKETO_CLIENT_SECRET (prefer the variable: options show in process lists).",
         };
-        var since = new Option<string>("--since")
+        var since = new Option<string?>("--since")
         {
-            Description = "The first instant, inclusive: 2024-01-01, 2024-01-01T08:00:00Z, an offset, or relative (90d, 12h).",
-            Required = true,
+            Description = "The first instant, inclusive: 2024-01-01, 2024-01-01T08:00:00Z, an offset, or relative (90d, 12h). Required unless --resume.",
         };
         var until = new Option<string?>("--until")
         {
@@ -105,7 +104,7 @@ internal static class ExportCommand
                 Munchkin = result.GetValue(munchkin),
                 ClientId = result.GetValue(clientId) ?? env("SPILLWAY_CLIENT_ID") ?? env("MARKETO_CLIENT_ID"),
                 ClientSecret = result.GetValue(clientSecret) ?? env("SPILLWAY_CLIENT_SECRET") ?? env("MARKETO_CLIENT_SECRET"),
-                Since = result.GetValue(since)!,
+                Since = result.GetValue(since),
                 Until = result.GetValue(until),
                 Types = SplitList(result.GetValue(types)),
                 Fields = SplitList(result.GetValue(fields)),
@@ -161,7 +160,7 @@ internal static class ExportCommand
         public string? Munchkin { get; init; }
         public string? ClientId { get; init; }
         public string? ClientSecret { get; init; }
-        public required string Since { get; init; }
+        public string? Since { get; init; }
         public string? Until { get; init; }
         public IReadOnlyList<string> Types { get; init; } = [];
         public IReadOnlyList<string> Fields { get; init; } = [];
@@ -200,7 +199,16 @@ internal static class ExportCommand
             return ExitUsage;
         }
 
-        (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
+        try
+        {
+            (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
+        }
+        catch (UsageException ex)
+        {
+            console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return ExitUsage;
+        }
+
         var plan = new ExportPlan(baseUrl, since, until,
             ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400))),
             isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target,
@@ -236,7 +244,13 @@ internal static class ExportCommand
         try
         {
             baseUrl = ResolveBaseUrl(request.Url, request.Munchkin);
-            since = ParseInstant(request.Since, now, "--since");
+            if (request.Since is null && !request.Resume)
+            {
+                throw new UsageException("Option '--since' is required (a resumed run takes its range from the state file).");
+            }
+
+            // A resumed run replaces this placeholder with the saved range; it never reaches the planner unresumed.
+            since = request.Since is null ? now : ParseInstant(request.Since, now, "--since");
             until = request.Until is null ? now : ParseInstant(request.Until, now, "--until");
             if (until < since)
             {
@@ -310,6 +324,11 @@ internal static class ExportCommand
     {
         if (!request.Resume || !File.Exists(work.RangePath))
         {
+            if (request.Since is null)
+            {
+                throw new UsageException($"Nothing to resume: no saved range in {work.RangePath}. Pass --since to start a new export.");
+            }
+
             return (since, until);
         }
 
