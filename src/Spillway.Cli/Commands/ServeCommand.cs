@@ -12,11 +12,13 @@ internal static class ServeCommand
         var noDemo = new Option<bool>("--no-demo") { Description = "Do not create the demo subscription, user and activities." };
         var command = new Command("serve", "Run the Spillway server. Extra --Section:Key=value arguments go to the server's configuration.")
         {
-            urls, noDemo, CommonOptions.Data, CommonOptions.Postgres,
+            urls, noDemo, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, ct) =>
         {
+            // The first start without --data creates ./spillway-data (the quick start); a folder named with --data must exist or come with --create.
+            CommonOptions.RequireDataFolder(result, createDefault: true);
             var args = CommonOptions.ConfigurationArgs(result, demo: !result.GetValue(noDemo));
             args.Remove("--Logging:LogLevel:Default=Warning");
             args.Insert(0, $"--urls={result.GetValue(urls)}");
