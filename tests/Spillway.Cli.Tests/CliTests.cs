@@ -52,9 +52,10 @@ public sealed class CliTests : IDisposable
         var (created, _, createdErr) = await RunAsync("subscription", "create", "123-ABC-456", "--data", typo, "--create");
         Assert.True(created == 0, createdErr);
         Assert.True(Directory.Exists(typo));
-        var (listed, listOut, _) = await RunAsync("subscription", "list", "--data", typo);
-        Assert.Equal(0, listed);
-        Assert.Contains("123-ABC-456", listOut, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync("subscription", "list", "--data", typo)).Code);
+
+        // The store --create made is the one the next command opens: the same subscription again is refused.
+        Assert.Equal(ExitCodes.Failure, (await RunAsync("subscription", "create", "123-ABC-456", "--data", typo)).Code);
     }
 
     [Fact]

@@ -444,6 +444,9 @@ internal static class ExportCommand
                 console.MarkupLineInterpolated(
                     $"It resets at [bold]{quota.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; then run {resume}.");
                 return ExitQuota;
+            case MarketoApiException { Code: "1029" }:
+                console.MarkupLineInterpolated($"[red]The daily API call limit is used up ({ex.Message}).[/] Finished windows are kept in {work}; after midnight America/Chicago run {resume}.");
+                return ExitQuota;
             case OperationCanceledException:
                 console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; continue with: {resume}");
                 return ExitCancelled;
