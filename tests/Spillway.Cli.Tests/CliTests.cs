@@ -64,6 +64,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal(ExitCodes.Environment, ErrorReport.Classify(new HttpRequestException("Connection refused"), null).Code);
         Assert.Equal(ExitCodes.Environment,
             ErrorReport.Classify(new InvalidOperationException("x", new IOException("Could not set lock on file \"a.duckdb\"")), "d").Code);
+        Assert.Equal(ExitCodes.Environment, ErrorReport.Classify(
+            new InvalidOperationException("The data folder '/srv/d' is in use by another Spillway process."), "/srv/d").Code);
         Assert.Equal(ExitCodes.Interrupted, ErrorReport.Classify(new OperationCanceledException(), null).Code);
         Assert.Equal(ExitCodes.Usage, ErrorReport.Classify(new CliException(ExitCodes.Usage, "bad"), null).Code);
         Assert.Equal(ExitCodes.Failure, ErrorReport.Classify(new InvalidDataException("odd"), null).Code);

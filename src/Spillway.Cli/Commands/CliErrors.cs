@@ -38,9 +38,10 @@ internal static class ErrorReport
             OperationCanceledException => (ExitCodes.Interrupted, "Interrupted."),
             HttpRequestException or SocketException =>
                 (ExitCodes.Environment, $"The server does not answer ({root.Message}). Start it, or check --url / SPILLWAY_URL."),
-            _ when all.Any(m => m.Contains("lock", StringComparison.OrdinalIgnoreCase) || m.Contains("busy", StringComparison.OrdinalIgnoreCase)) =>
+            _ when all.Any(m => m.Contains("lock", StringComparison.OrdinalIgnoreCase) || m.Contains("busy", StringComparison.OrdinalIgnoreCase)
+                                  || m.Contains("in use", StringComparison.OrdinalIgnoreCase)) =>
                 (ExitCodes.Environment, $"The store in {folder} is in use (is `spillway serve` running on it?). Stop the server first, " +
-                                        "or run the command against the running server with --url and --admin-key."),
+                                        "or use the running server's admin API (/_spillway/admin)."),
             _ when type.StartsWith("Npgsql", StringComparison.Ordinal) =>
                 (ExitCodes.Environment, $"PostgreSQL is unreachable or refused the login ({root.Message}). Check --postgres."),
             UnauthorizedAccessException or DirectoryNotFoundException or FileNotFoundException =>
