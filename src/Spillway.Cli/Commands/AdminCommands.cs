@@ -16,7 +16,7 @@ internal static class AdminCommands
     {
         var munchkin = new Argument<string>("munchkin-id") { Description = "Like 123-ABC-456." };
         var name = new Option<string?>("--name") { Description = "A display name." };
-        var create = new Command("create", "Create a subscription.") { munchkin, name, CommonOptions.Data, CommonOptions.Postgres };
+        var create = new Command("create", "Create a subscription.") { munchkin, name, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres };
         create.SetAction(async (result, ct) =>
         {
             await using var app = await CommonOptions.OpenStoreAsync(result, ct);
@@ -24,7 +24,7 @@ internal static class AdminCommands
             return Report(created.Error, () => AnsiConsole.MarkupLineInterpolated($"Created subscription [bold]{created.Value!.MunchkinId}[/]."));
         });
 
-        var list = new Command("list", "List subscriptions.") { CommonOptions.Data, CommonOptions.Postgres };
+        var list = new Command("list", "List subscriptions.") { CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres };
         list.SetAction(async (result, ct) =>
         {
             await using var app = await CommonOptions.OpenStoreAsync(result, ct);
@@ -56,7 +56,7 @@ internal static class AdminCommands
         };
         var add = new Command("add", "Add an API user with a client id and secret (the secret is shown once).")
         {
-            munchkin, email, permission, CommonOptions.Data, CommonOptions.Postgres,
+            munchkin, email, permission, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres,
         };
         add.SetAction(async (result, ct) =>
         {
@@ -66,7 +66,7 @@ internal static class AdminCommands
             return Report(added.Error, () => PrintCredential(added.Value.Credential));
         });
 
-        var list = new Command("list", "List the API users of a subscription.") { munchkin, CommonOptions.Data, CommonOptions.Postgres };
+        var list = new Command("list", "List the API users of a subscription.") { munchkin, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres };
         list.SetAction(async (result, ct) =>
         {
             await using var app = await CommonOptions.OpenStoreAsync(result, ct);
@@ -90,7 +90,7 @@ internal static class AdminCommands
         });
 
         var clientId = new Argument<string>("client-id") { Description = "The client id whose secret to replace." };
-        var rotate = new Command("rotate-secret", "Replace a client secret; its tokens stop working.") { clientId, CommonOptions.Data, CommonOptions.Postgres };
+        var rotate = new Command("rotate-secret", "Replace a client secret; its tokens stop working.") { clientId, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres };
         rotate.SetAction(async (result, ct) =>
         {
             await using var app = await CommonOptions.OpenStoreAsync(result, ct);

@@ -13,12 +13,19 @@ namespace Spillway.Cli.Commands;
 /// </summary>
 internal static class ControlCommands
 {
-    private static readonly Option<string> Server = new("--server")
+    private static readonly Option<string?> Url = new("--url")
     {
-        Description = "The server's base address.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SPILLWAY_SERVER") ?? "http://127.0.0.1:5171",
+        Description = "The server's base address (default: $SPILLWAY_URL, else http://127.0.0.1:5171).",
         Recursive = true,
     };
+
+    // The old name of --url, kept working for existing scripts; deprecated and out of the help.
+    private static readonly Option<string?> ServerAlias = new("--server") { Hidden = true, Recursive = true };
+
+    /// <summary>The server address: --url, the deprecated --server, SPILLWAY_URL, the deprecated SPILLWAY_SERVER, then the local default.</summary>
+    internal static string ServerUrl(ParseResult r) =>
+        r.GetValue(Url) ?? r.GetValue(ServerAlias) ?? Environment.GetEnvironmentVariable("SPILLWAY_URL")
+        ?? Environment.GetEnvironmentVariable("SPILLWAY_SERVER") ?? "http://127.0.0.1:5171";
 
     private static readonly Option<string?> AdminKey = new("--admin-key")
     {
@@ -36,7 +43,7 @@ internal static class ControlCommands
     {
         var root = new Command("control", "Steer a running server: reset, clock, progression, jobs, faults, request log.")
         {
-            Server, AdminKey, DataFolder,
+            Url, ServerAlias, AdminKey, DataFolder,
             Reset(), Clock(), Progression(), Job(), Fault(), Requests(),
         };
         return root;
@@ -75,8 +82,8 @@ internal static class ControlCommands
             {
                 if (!TryParseSpan(text, out var span))
                 {
-                    Console.Error.WriteLine($"Cannot read the span '{text}': use 90s, 15m, 2h or 1d.");
-                    return 2;
+                    Console.Error.WriteLine($"Cannot read the span '{text}': use 90s, 15m, 2h, 1d or 2w.");
+                    return ExitCodes.Usage;
                 }
 
                 seconds = span.TotalSeconds;
@@ -200,25 +207,22 @@ internal static class ControlCommands
         return command;
     }
 
+    /// <summary>A span in the common duration syntax (90s, 15m, 2h, 1d, 2w); a bare number still means seconds.</summary>
     internal static bool TryParseSpan(string text, out TimeSpan span)
     {
-        span = default;
-        text = text.Trim();
-        if (text.Length < 2)
+        if (Durations.TryParse(text, out span))
         {
-            return false;
+            return true;
         }
 
-        var unit = char.ToLowerInvariant(text[^1]);
-        var factor = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
-        var number = factor == 0 ? text : text[..^1];
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        if (double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            && Math.Abs(seconds) < TimeSpan.MaxValue.TotalSeconds / 2)
         {
-            return false;
+            span = TimeSpan.FromSeconds(seconds);
+            return true;
         }
 
-        span = TimeSpan.FromSeconds(value * (factor == 0 ? 1 : factor));
-        return true;
+        return false;
     }
 
     private static async Task<int> SendAsync(ParseResult r, HttpMethod method, string path, JsonObject? body, CancellationToken ct)
@@ -236,7 +240,7 @@ internal static class ControlCommands
             return 2;
         }
 
-        using var http = new HttpClient { BaseAddress = new Uri(r.GetValue(Server)!.TrimEnd('/') + "/_spillway/admin/") };
+        using var http = new HttpClient { BaseAddress = new Uri(ServerUrl(r).TrimEnd('/') + "/_spillway/admin/") };
         http.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", key);
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
@@ -260,8 +264,8 @@ internal static class ControlCommands
         }
         catch (HttpRequestException ex)
         {
-            Console.Error.WriteLine($"The server at {r.GetValue(Server)} does not answer: {ex.Message}");
-            return 1;
+            Console.Error.WriteLine($"The server at {ServerUrl(r)} does not answer ({ex.Message}). Start it, or check --url / SPILLWAY_URL.");
+            return ExitCodes.Environment;
         }
 
         using (response)

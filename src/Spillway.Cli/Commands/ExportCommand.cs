@@ -16,17 +16,21 @@ namespace Spillway.Cli.Commands;
 /// </summary>
 internal static class ExportCommand
 {
-    public const int ExitFailed = 1;
-    public const int ExitUsage = 2;
-    public const int ExitQuota = 3;
-    public const int ExitCancelled = 130;
+    public const int ExitFailed = ExitCodes.Failure;
+    public const int ExitUsage = ExitCodes.Usage;
+    public const int ExitQuota = ExitCodes.Quota;
+    public const int ExitCancelled = ExitCodes.Interrupted;
+
+    /// <summary>The --output value that streams the result to stdout.</summary>
+    public const string StandardOutput = "-";
 
     private const string StateFileName = "spillway-export-state.json";
 
     /// <summary>Creates the command.</summary>
     /// <param name="console">Where it writes; the process console by default.</param>
     /// <param name="environment">Reads an environment variable; the process environment by default.</param>
-    public static Command Create(IAnsiConsole? console = null, Func<string, string?>? environment = null)
+    /// <param name="standardOutput">Where <c>-o -</c> writes the data; the process stdout by default.</param>
+    public static Command Create(IAnsiConsole? console = null, Func<string, string?>? environment = null, Func<Stream>? standardOutput = null)
     {
         var url = new Option<string?>("--url")
         {
@@ -43,7 +47,8 @@ internal static class ExportCommand
         };
         var since = new Option<string?>("--since")
         {
-            Description = "The first instant, inclusive: 2024-01-01, 2024-01-01T08:00:00Z, an offset, or relative (90d, 12h). Required unless --resume.",
+            Description = "The first instant, inclusive: 2024-01-01, 2024-01-01T08:00:00Z, an offset, or a span back from now (90s, 15m, 12h, 90d, 2w). " +
+                          "Required, except with --resume (the interrupted run's range is reused).",
         };
         var until = new Option<string?>("--until")
         {
@@ -66,7 +71,7 @@ internal static class ExportCommand
         format.AcceptOnlyFromAmong("csv", "tsv", "ssv", "ndjson", "parquet");
         var output = new Option<string?>("--output", "-o")
         {
-            Description = "The output file, or an existing folder (or one ending in /) for activities_<since>_<until>.<ext>. Default: ./activities.<ext>.",
+            Description = "The output file, - for stdout, or an existing folder (or one ending in /) for activities_<since>_<until>.<ext>. Default: ./activities.<ext>.",
         };
         var resume = new Option<bool>("--resume")
         {
@@ -86,7 +91,10 @@ internal static class ExportCommand
             Description = "At most this many windows with a job at once (the subscription's queue of 10 is shared; a full queue is waited out).",
             DefaultValueFactory = _ => 5,
         };
-        var poll = new Option<double>("--poll-seconds") { Description = "Seconds between two status polls of a job.", DefaultValueFactory = _ => 10 };
+        var poll = new Option<double?>("--poll-seconds")
+        {
+            Description = "Seconds between two status polls of a job. Default: 0.5 for a server on this machine (loopback), 10 (Marketo's cadence) otherwise.",
+        };
         var plain = new Option<bool>("--plain") { Description = "No live table: one line per change (the default when output is not a terminal)." };
 
         var command = new Command("export", "Extract activities with the Bulk Activity Extract API (Marketo or Spillway) into CSV, NDJSON or Parquet.")
@@ -96,7 +104,8 @@ internal static class ExportCommand
         };
         command.SetAction(async (result, ct) =>
         {
-            var ansi = console ?? AnsiConsole.Console;
+            // Messages and progress go to stderr so stdout carries only data (-o -).
+            var ansi = console ?? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             var env = environment ?? Environment.GetEnvironmentVariable;
             var request = new ExportRequest
             {
@@ -119,6 +128,7 @@ internal static class ExportCommand
                 MaxJobs = result.GetValue(maxJobs),
                 PollSeconds = result.GetValue(poll),
                 Live = !result.GetValue(plain) && ansi.Profile.Capabilities.Interactive,
+                StandardOutput = standardOutput ?? Console.OpenStandardOutput,
             };
             if (console is not null)
             {
@@ -154,7 +164,7 @@ internal static class ExportCommand
         }
     }
 
-    internal sealed class ExportRequest
+    internal sealed record ExportRequest
     {
         public string? Url { get; init; }
         public string? Munchkin { get; init; }
@@ -173,8 +183,9 @@ internal static class ExportCommand
         public bool KeepWindows { get; init; }
         public double WindowDays { get; init; } = 31;
         public int MaxJobs { get; init; } = 5;
-        public double PollSeconds { get; init; } = 10;
+        public double? PollSeconds { get; init; }
         public bool Live { get; init; }
+        public Func<Stream> StandardOutput { get; init; } = Console.OpenStandardOutput;
     }
 
     /// <summary>Where one extraction keeps its window files, its state and the range it was started with.</summary>
@@ -186,29 +197,22 @@ internal static class ExportCommand
 
     internal static async Task<int> RunAsync(IAnsiConsole console, ExportRequest request, CancellationToken ct)
     {
+        var ext = ExportWriters.Extension(request.Format);
+        var toStdout = request.Output == StandardOutput;
+        var (target, isFolder) = toStdout ? (Path.GetFullPath($"spillway-export-stdout.{ext}"), false) : ResolveOutput(request.Output, ext);
+        var work = LocateWorkArea(request, target, isFolder);
+        request = await WithResumedOptionsAsync(request, work, ct);
         if (!TryReadRequest(console, request, DateTimeOffset.UtcNow, out var baseUrl, out var since, out var until))
         {
             return ExitUsage;
         }
 
-        var ext = ExportWriters.Extension(request.Format);
-        var (target, isFolder) = ResolveOutput(request.Output, ext);
-        var work = LocateWorkArea(request, target, isFolder);
         if (!ClearEarlierRun(console, request, work))
         {
             return ExitUsage;
         }
 
-        try
-        {
-            (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
-        }
-        catch (UsageException ex)
-        {
-            console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
-            return ExitUsage;
-        }
-
+        (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
         var plan = new ExportPlan(baseUrl, since, until,
             ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400))),
             isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target,
@@ -229,11 +233,23 @@ internal static class ExportCommand
             var extraction = await ExtractAsync(console, client, display, request, work, plan, ct);
             await WriteOutputAsync(console, client, display, request.Format, extraction, plan.OutputPath, ct);
             CleanUp(console, request, work, extraction);
+            if (toStdout)
+            {
+                await using (var file = File.OpenRead(plan.OutputPath))
+                {
+                    var stdout = request.StandardOutput();
+                    await file.CopyToAsync(stdout, ct);
+                    await stdout.FlushAsync(ct);
+                }
+
+                File.Delete(plan.OutputPath);
+            }
+
             return 0;
         }
         catch (Exception ex) when (IsReportedFailure(ex, ct))
         {
-            return ReportFailure(console, ex, work.Folder);
+            return ReportFailure(console, ex, work.Folder, ResumeCommand(request));
         }
     }
 
@@ -244,13 +260,14 @@ internal static class ExportCommand
         try
         {
             baseUrl = ResolveBaseUrl(request.Url, request.Munchkin);
-            if (request.Since is null && !request.Resume)
+            if (request.Since is null)
             {
-                throw new UsageException("Option '--since' is required (a resumed run takes its range from the state file).");
+                throw new UsageException(request.Resume
+                    ? "Nothing to resume: no interrupted extraction to this output (pass the same -o as the interrupted run, or --state-file)."
+                    : "Option '--since' is required (or --resume to continue an interrupted extraction).");
             }
 
-            // A resumed run replaces this placeholder with the saved range; it never reaches the planner unresumed.
-            since = request.Since is null ? now : ParseInstant(request.Since, now, "--since");
+            since = ParseInstant(request.Since, now, "--since");
             until = request.Until is null ? now : ParseInstant(request.Until, now, "--until");
             if (until < since)
             {
@@ -324,11 +341,6 @@ internal static class ExportCommand
     {
         if (!request.Resume || !File.Exists(work.RangePath))
         {
-            if (request.Since is null)
-            {
-                throw new UsageException($"Nothing to resume: no saved range in {work.RangePath}. Pass --since to start a new export.");
-            }
-
             return (since, until);
         }
 
@@ -361,7 +373,8 @@ internal static class ExportCommand
     {
         var typeIds = await ResolveTypesAsync(client, request.Types, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(work.StatePath)!);
-        await File.WriteAllTextAsync(work.RangePath, $"{plan.Since.UtcDateTime:O}\n{plan.Until.UtcDateTime:O}\n", ct);
+        await File.WriteAllTextAsync(work.RangePath,
+            $"{plan.Since.UtcDateTime:O}\n{plan.Until.UtcDateTime:O}\n{plan.BaseUrl}\n{string.Join(',', request.Types)}\n{string.Join(',', request.Fields)}\n", ct);
         var what = typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
         console.MarkupLineInterpolated(
             $"Exporting [bold]{MarketoDateTime.Format(plan.Since)}[/] to [bold]{MarketoDateTime.Format(plan.Until)}[/] (exclusive) from {plan.BaseUrl}: {plan.Windows.Count} window(s), {what}, to {plan.OutputPath}");
@@ -373,7 +386,7 @@ internal static class ExportCommand
             Fields = plan.Fields,
             ActivityTypeIds = typeIds,
             MaxJobsInFlight = request.MaxJobs,
-            PollInterval = TimeSpan.FromSeconds(request.PollSeconds),
+            PollInterval = TimeSpan.FromSeconds(request.PollSeconds ?? DefaultPollSeconds(plan.BaseUrl)),
         });
         return await display.RunAsync(() => extractor.RunAsync(plan.Windows, display, ct));
     }
@@ -422,24 +435,27 @@ internal static class ExportCommand
     };
 
     /// <summary>Says what failed and how to continue; returns the exit code. Finished windows always stay for --resume.</summary>
-    private static int ReportFailure(IAnsiConsole console, Exception ex, string work)
+    private static int ReportFailure(IAnsiConsole console, Exception ex, string work, string resume)
     {
         switch (ex)
         {
             case ExportQuotaExceededException quota:
                 console.MarkupLineInterpolated($"[red]The daily export quota{(quota.QuotaMegabytes is { } mb ? $" of {mb} MB" : "")} is used up.[/]");
                 console.MarkupLineInterpolated(
-                    $"It resets at [bold]{quota.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; rerun the same command with --resume after that.");
+                    $"It resets at [bold]{quota.ResetsAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC[/] (midnight America/Chicago). Finished windows are kept in {work}; then run {resume}.");
+                return ExitQuota;
+            case MarketoApiException { Code: "1029" }:
+                console.MarkupLineInterpolated($"[red]The daily API call limit is used up ({ex.Message}).[/] Finished windows are kept in {work}; after midnight America/Chicago run {resume}.");
                 return ExitQuota;
             case OperationCanceledException:
-                console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; rerun with --resume to continue.");
+                console.MarkupLineInterpolated($"[yellow]Interrupted.[/] Finished windows are kept in {work}; continue with: {resume}");
                 return ExitCancelled;
             case UsageException:
                 console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
                 return ExitUsage;
             default:
                 console.MarkupLineInterpolated($"[red]Export failed:[/] {ex.Message}");
-                console.MarkupLineInterpolated($"Finished windows are kept in {work}; rerun with --resume to continue.");
+                console.MarkupLineInterpolated($"Finished windows are kept in {work}; continue with: {resume}");
                 return ExitFailed;
         }
     }
@@ -575,20 +591,9 @@ internal static class ExportCommand
             return now;
         }
 
-        if (value.Length >= 2 && char.IsAsciiLetter(value[^1])
-            && double.TryParse(value[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+        if (!value.StartsWith('-') && Durations.TryParse(value, out var back))
         {
-            TimeSpan? back = char.ToLowerInvariant(value[^1]) switch
-            {
-                'd' => TimeSpan.FromDays(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                _ => null,
-            };
-            if (back is { } span)
-            {
-                return now - span;
-            }
+            return now - back;
         }
 
         if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
@@ -596,7 +601,7 @@ internal static class ExportCommand
             return parsed;
         }
 
-        throw new UsageException($"{option}: '{text}' is not a date (2024-01-01), a date and time (2024-01-01T08:00:00Z) or a span back from now (90d, 12h).");
+        throw new UsageException($"{option}: '{text}' is not a date (2024-01-01), a date and time (2024-01-01T08:00:00Z) or a span back from now (90s, 15m, 12h, 90d, 2w).");
     }
 
     /// <summary>The output file, or the folder that gets activities_&lt;since&gt;_&lt;until&gt;.&lt;ext&gt;.</summary>
@@ -609,6 +614,55 @@ internal static class ExportCommand
 
         var isFolder = Directory.Exists(output) || output.EndsWith(Path.DirectorySeparatorChar) || output.EndsWith(Path.AltDirectorySeparatorChar);
         return (Path.GetFullPath(output), isFolder);
+    }
+
+    /// <summary>A local server answers in milliseconds, so short polls; a remote one (Marketo) gets Marketo's own cadence.</summary>
+    internal static double DefaultPollSeconds(Uri baseUrl) => baseUrl.IsLoopback ? 0.5 : 10;
+
+    /// <summary>The command line that continues this extraction: the state file holds the range, the source and the filters.</summary>
+    private static string ResumeCommand(ExportRequest request)
+    {
+        var parts = new List<string> { "spillway export --resume" };
+        if (request.Output is { } output)
+        {
+            parts.Add($"-o {output}");
+        }
+
+        if (request.WorkDir is { } dir)
+        {
+            parts.Add($"--work-dir {dir}");
+        }
+
+        if (request.StateFile is { } state)
+        {
+            parts.Add($"--state-file {state}");
+        }
+
+        return string.Join(' ', parts);
+    }
+
+    /// <summary>
+    /// On --resume, what the interrupted run saved beside its state (range, source, types, fields) fills every option not
+    /// given again, so <c>spillway export --resume -o FILE</c> needs nothing else.
+    /// </summary>
+    private static async Task<ExportRequest> WithResumedOptionsAsync(ExportRequest request, WorkArea work, CancellationToken ct)
+    {
+        if (!request.Resume || !File.Exists(work.RangePath))
+        {
+            return request;
+        }
+
+        var saved = (await File.ReadAllTextAsync(work.RangePath, ct)).Split('\n');
+        string? Line(int i) => saved.Length > i && saved[i].Length > 0 ? saved[i] : null;
+        var fromSaved = request.Url is null && request.Munchkin is null;
+        return request with
+        {
+            Since = request.Since ?? Line(0),
+            Until = request.Until ?? (request.Since is null ? Line(1) : null),
+            Url = fromSaved ? Line(2) : request.Url,
+            Types = request.Types.Count == 0 && Line(3) is { } types ? types.Split(',') : request.Types,
+            Fields = request.Fields.Count == 0 && Line(4) is { } fields ? fields.Split(',') : request.Fields,
+        };
     }
 
     private static string Stamp(DateTimeOffset value) => value.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);

@@ -24,7 +24,7 @@ internal static class ImportCommand
         var check = new Option<bool>("--check") { Description = "Only read and check the files; store nothing." };
         var command = new Command("import", "Load activities from export files into a subscription (stop the server on the same data folder first).")
         {
-            munchkin, files, format, batch, check, CommonOptions.Data, CommonOptions.Postgres,
+            munchkin, files, format, batch, check, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres,
         };
         command.SetAction(async (result, ct) =>
         {

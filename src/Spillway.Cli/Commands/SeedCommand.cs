@@ -17,7 +17,7 @@ internal static class SeedCommand
         var seed = new Option<int>("--seed") { Description = "The random seed (same seed, same activities).", DefaultValueFactory = _ => 1 };
         var command = new Command("seed", "Generate realistic demo activities (stop the server on the same data folder first).")
         {
-            munchkin, activities, days, seed, CommonOptions.Data, CommonOptions.Postgres,
+            munchkin, activities, days, seed, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres,
         };
         command.SetAction(async (result, ct) =>
         {

@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Text;
+using Spectre.Console;
+using Spillway.Cli;
+using Spillway.Cli.Commands;
+using Spillway.Server.Tests.Infrastructure;
+
+namespace Spillway.Cli.Tests;
+
+/// <summary>
+/// The spillway commands run in process: exit codes, one-line errors, the data-folder guard, the duration syntax, the
+/// server address names, --resume and -o - against a real server. One class, because the commands write to the
+/// process's Console, which the tests swap.
+/// </summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "spillway-cli-" + Guid.NewGuid().ToString("N"));
+
+    public CliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            var code = await CliApp.RunAsync(args, error);
+            return (code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Fact]
+    public async Task MissingDataFolder_IsRefusedInOneLine_WithExitCode2_AndCreateMakesIt()
+    {
+        var typo = Path.Combine(_dir, "typo-folder");
+        var (code, _, err) = await RunAsync("subscription", "list", "--data", typo);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("does not exist", err, StringComparison.Ordinal);
+        Assert.Contains("--create", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(typo));
+
+        var (created, _, createdErr) = await RunAsync("subscription", "create", "123-ABC-456", "--data", typo, "--create");
+        Assert.True(created == 0, createdErr);
+        Assert.True(Directory.Exists(typo));
+        Assert.Equal(0, (await RunAsync("subscription", "list", "--data", typo)).Code);
+
+        // The store --create made is the one the next command opens: the same subscription again is refused.
+        Assert.Equal(ExitCodes.Failure, (await RunAsync("subscription", "create", "123-ABC-456", "--data", typo)).Code);
+    }
+
+    [Fact]
+    public void Classify_MapsExpectedFailuresToOneLineAndTheirExitCodes()
+    {
+        Assert.Equal(ExitCodes.Environment, ErrorReport.Classify(new HttpRequestException("Connection refused"), null).Code);
+        Assert.Equal(ExitCodes.Environment,
+            ErrorReport.Classify(new InvalidOperationException("x", new IOException("Could not set lock on file \"a.duckdb\"")), "d").Code);
+        Assert.Equal(ExitCodes.Environment, ErrorReport.Classify(
+            new InvalidOperationException("The data folder '/srv/d' is in use by another Spillway process."), "/srv/d").Code);
+        Assert.Equal(ExitCodes.Interrupted, ErrorReport.Classify(new OperationCanceledException(), null).Code);
+        Assert.Equal(ExitCodes.Usage, ErrorReport.Classify(new CliException(ExitCodes.Usage, "bad"), null).Code);
+        Assert.Equal(ExitCodes.Failure, ErrorReport.Classify(new InvalidDataException("odd"), null).Code);
+
+        var error = new StringWriter();
+        Assert.Equal(ExitCodes.Failure, ErrorReport.Write(Thrown(), verbose: false, null, error));
+        Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        error = new StringWriter();
+        ErrorReport.Write(Thrown(), verbose: true, null, error);
+        Assert.Contains("   at ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static Exception Thrown()
+    {
+        try
+        {
+            throw new InvalidDataException("broken");
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex;
+        }
+    }
+
+    [Fact]
+    public async Task ParserErrors_Exit1_AndUnreachableServer_Exits4()
+    {
+        var (code, _, _) = await RunAsync("export", "--no-such-option");
+        Assert.Equal(1, code);
+
+        var (down, _, err) = await RunAsync("control", "clock", "111-AAA-111", "--url", "http://127.0.0.1:1", "--admin-key", "k");
+        Assert.Equal(ExitCodes.Environment, down);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("15m", 900)]
+    [InlineData("2h", 7200)]
+    [InlineData("1.5d", 129600)]
+    [InlineData("2w", 1209600)]
+    [InlineData("-30s", -30)]
+    public void Durations_ReadEveryUnit(string text, double seconds)
+    {
+        Assert.True(Durations.TryParse(text, out var span));
+        Assert.Equal(seconds, span.TotalSeconds);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("2x")]
+    [InlineData("s")]
+    [InlineData("1e400s")]
+    public void Durations_RefuseWhatIsNotOne(string text) => Assert.False(Durations.TryParse(text, out _));
+
+    [Fact]
+    public void Since_TakesSecondsAndWeeks()
+    {
+        var now = new DateTimeOffset(2026, 1, 15, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(now.AddSeconds(-90), ExportCommand.ParseInstant("90s", now, "--since"));
+        Assert.Equal(now.AddDays(-14), ExportCommand.ParseInstant("2w", now, "--since"));
+    }
+
+    [Fact]
+    public void PollInterval_IsShortForLoopback_AndMarketosForRemote()
+    {
+        Assert.True(ExportCommand.DefaultPollSeconds(new Uri("http://127.0.0.1:5171")) < 1);
+        Assert.Equal(10, ExportCommand.DefaultPollSeconds(new Uri("https://123-ABC-456.mktorest.com")));
+    }
+
+    [Fact]
+    public async Task Control_AcceptsUrl_AndTheDeprecatedServerName()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        var url = server.BaseAddress.ToString();
+        foreach (var name in new[] { "--url", "--server" })
+        {
+            var (code, output, err) = await RunAsync("control", "clock", SpillwayTestServer.MunchkinId, name, url, "--admin-key", SpillwayTestServer.AdminKey);
+            Assert.True(code == 0, err);
+            Assert.Contains("now", output, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public async Task Export_ToDash_StreamsDataToStdout_MessagesElsewhere_AndResumeNeedsNoSince()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        await server.SeedAsync(200, daysBack: 5, seed: 3);
+        var messages = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(messages),
+        });
+        var env = new Dictionary<string, string?> { ["SPILLWAY_CLIENT_ID"] = server.ClientId, ["SPILLWAY_CLIENT_SECRET"] = server.ClientSecret };
+        var stdout = new MemoryStream();
+        var root = new RootCommand { ExportCommand.Create(console, env.GetValueOrDefault, () => stdout) };
+        var cwd = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = _dir;
+        try
+        {
+            var code = await root.Parse(["export", "--url", server.BaseAddress.ToString(), "--since", "10d", "-o", "-", "--plain"]).InvokeAsync();
+            Assert.True(code == 0, messages.ToString());
+            var csv = Encoding.UTF8.GetString(stdout.ToArray());
+            Assert.StartsWith("marketoGUID,", csv, StringComparison.Ordinal);
+            Assert.Contains("rows=200 ", messages.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("Export complete", csv, StringComparison.Ordinal);
+            Assert.Contains("Export complete", messages.ToString(), StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(_dir, "-")));
+            Assert.Empty(Directory.GetFiles(_dir));
+
+            // --resume with nothing to resume says so, rather than asking for --since.
+            var resumed = await root.Parse(["export", "--resume", "-o", "resume.csv", "--url", server.BaseAddress.ToString()]).InvokeAsync();
+            Assert.Equal(ExitCodes.Usage, resumed);
+            Assert.Contains("Nothing to resume", messages.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.CurrentDirectory = cwd;
+        }
+    }
+}
