@@ -23,9 +23,24 @@ internal static class ControlCommands
     private static readonly Option<string?> ServerAlias = new("--server") { Hidden = true, Recursive = true };
 
     /// <summary>The server address: --url, the deprecated --server, SPILLWAY_URL, the deprecated SPILLWAY_SERVER, then the local default.</summary>
-    internal static string ServerUrl(ParseResult r) =>
-        r.GetValue(Url) ?? r.GetValue(ServerAlias) ?? Environment.GetEnvironmentVariable("SPILLWAY_URL")
-        ?? Environment.GetEnvironmentVariable("SPILLWAY_SERVER") ?? "http://127.0.0.1:5171";
+    internal static string ServerUrl(ParseResult r) => ServerUrl(r.GetValue(Url) ?? r.GetValue(ServerAlias));
+
+    /// <summary>The server address from an option's value, else SPILLWAY_URL, the deprecated SPILLWAY_SERVER, then the local default.</summary>
+    internal static string ServerUrl(string? option) =>
+        option ?? Environment.GetEnvironmentVariable("SPILLWAY_URL") ?? Environment.GetEnvironmentVariable("SPILLWAY_SERVER") ?? "http://127.0.0.1:5171";
+
+    /// <summary>The admin key: the option's value, else SPILLWAY_ADMIN_KEY, else the admin.key file of the data folder (default ./spillway-data); null when none.</summary>
+    internal static async Task<string?> AdminKeyAsync(string? option, string? dataFolder, CancellationToken ct)
+    {
+        var key = option ?? Environment.GetEnvironmentVariable("SPILLWAY_ADMIN_KEY");
+        if (string.IsNullOrEmpty(key))
+        {
+            var file = Path.Combine(dataFolder ?? "spillway-data", "admin.key");
+            key = File.Exists(file) ? (await File.ReadAllTextAsync(file, ct)).Trim() : null;
+        }
+
+        return string.IsNullOrEmpty(key) ? null : key;
+    }
 
     private static readonly Option<string?> AdminKey = new("--admin-key")
     {
@@ -227,14 +242,8 @@ internal static class ControlCommands
 
     private static async Task<int> SendAsync(ParseResult r, HttpMethod method, string path, JsonObject? body, CancellationToken ct)
     {
-        var key = r.GetValue(AdminKey) ?? Environment.GetEnvironmentVariable("SPILLWAY_ADMIN_KEY");
-        if (string.IsNullOrEmpty(key))
-        {
-            var file = Path.Combine(r.GetValue(DataFolder) ?? "spillway-data", "admin.key");
-            key = File.Exists(file) ? (await File.ReadAllTextAsync(file, ct)).Trim() : null;
-        }
-
-        if (string.IsNullOrEmpty(key))
+        var key = await AdminKeyAsync(r.GetValue(AdminKey), r.GetValue(DataFolder), ct);
+        if (key is null)
         {
             Console.Error.WriteLine("No admin key: pass --admin-key, set SPILLWAY_ADMIN_KEY, or point --data at the server's data folder.");
             return 2;

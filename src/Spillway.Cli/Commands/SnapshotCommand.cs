@@ -35,20 +35,14 @@ internal static class SnapshotCommand
 
     private static async Task<int> SaveAsync(string file, string? url, string? key, string? data, CancellationToken ct)
     {
-        key ??= Environment.GetEnvironmentVariable("SPILLWAY_ADMIN_KEY");
-        if (string.IsNullOrEmpty(key))
-        {
-            var keyFile = Path.Combine(data ?? "spillway-data", "admin.key");
-            key = File.Exists(keyFile) ? (await File.ReadAllTextAsync(keyFile, ct)).Trim() : null;
-        }
-
-        if (string.IsNullOrEmpty(key))
+        key = await ControlCommands.AdminKeyAsync(key, data, ct);
+        if (key is null)
         {
             await Console.Error.WriteLineAsync("No admin key: pass --admin-key, set SPILLWAY_ADMIN_KEY, or point --data at the server's data folder.");
             return 2;
         }
 
-        var server = (url ?? Environment.GetEnvironmentVariable("SPILLWAY_URL") ?? "http://127.0.0.1:5171").TrimEnd('/');
+        var server = ControlCommands.ServerUrl(url).TrimEnd('/');
         if (!Uri.TryCreate(server + "/", UriKind.Absolute, out var baseAddress))
         {
             await Console.Error.WriteLineAsync($"--url {server} is not an absolute URL.");
