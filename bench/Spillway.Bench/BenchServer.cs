@@ -374,7 +374,9 @@ internal sealed partial class BenchServer : IAsyncDisposable
 
         // The measured export files (about 1.3 GB per run on the 10 M set) would otherwise stay in the cached data
         // folder for the server's retention period and fill the disk over a few suite runs.
-        foreach (var folder in new[] { "files", "tmp" }.Select(f => Path.Combine(Data, "exports", f)).Where(Directory.Exists))
+        var exports = Path.Combine(Data, "exports");
+        var stores = Directory.Exists(exports) ? Directory.GetDirectories(exports) : [];
+        foreach (var folder in stores.SelectMany(s => new[] { "files", "tmp" }.Select(f => Path.Combine(s, f))).Where(Directory.Exists))
         {
             foreach (var file in Directory.EnumerateFiles(folder))
             {

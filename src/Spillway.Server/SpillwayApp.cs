@@ -113,10 +113,8 @@ public static class SpillwayApp
     /// <summary>Applies migrations and the first-start setup; call before the server starts answering.</summary>
     public static async Task InitializeAsync(WebApplication app, CancellationToken ct = default)
     {
-        foreach (var initializer in app.Services.GetServices<IStorageInitializer>())
-        {
-            await initializer.InitializeAsync(ct);
-        }
+        var storeId = await app.Services.GetRequiredService<IStorageInitializer>().InitializeAsync(ct);
+        app.Services.GetRequiredService<ExportFileStore>().Open(storeId);
 
         var adminKey = app.Services.GetRequiredService<AdminKey>();
         app.Logger.LogInformation("Admin API under {Prefix}: send the X-Spillway-Admin-Key header; the key is in {Source}",

@@ -8,8 +8,9 @@ namespace Spillway.Server.Admin;
 
 /// <summary>
 /// A whole data folder as one <c>.tar.gz</c>: <c>metadata.db</c>, <c>activities.duckdb</c> and the published export
-/// files under <c>exports/files/</c>. Saved from a running server (its store's <see cref="IStoreSnapshot"/>), restored
-/// into an empty folder a server then starts on.
+/// files under <c>exports/files/</c> (which the restored server moves into its store's own export folder at its first
+/// start). Saved from a running server (its store's <see cref="IStoreSnapshot"/>), restored into an empty folder a
+/// server then starts on.
 /// </summary>
 public static partial class SnapshotArchive
 {

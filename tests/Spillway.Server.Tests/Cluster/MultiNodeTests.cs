@@ -285,7 +285,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         }, "the job to be claimed");
         var victim = Array.IndexOf(ClusterFixture.NodeIds, victimId);
         Assert.InRange(victim, 0, Nodes - 1);
-        var temporary = Path.Combine(cluster.ExportPath, "tmp", $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+        var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
         await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 8 * 1024 * 1024), "the export to be under way");
 
         // kill -9 in the middle of the export.
@@ -328,7 +328,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         Assert.False(File.Exists(temporary), "the dead node's temporary file is still there");
         Assert.True(samples.MaxProcessing <= 1, $"{samples.MaxProcessing} runs of one job at once");
         var finalToken = (await LeaseAsync(id))!.Value.Token;
-        Assert.Equal([$"{id:N}.{finalToken}.csv"], Directory.GetFiles(Path.Combine(cluster.ExportPath, "files"), $"{id:N}.*").Select(Path.GetFileName));
+        Assert.Equal([$"{id:N}.{finalToken}.csv"], Directory.GetFiles(ExportFolders.Files(cluster.ExportPath), $"{id:N}.*").Select(Path.GetFileName));
         await AssertExportFolderMatchesCompletedJobsAsync();
 
         // The dead node comes back under the same name and serves again.
@@ -364,9 +364,9 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
     {
         var expected = await cluster.QueryAsync("SELECT export_id, fencing_token FROM export_job WHERE status = 'Completed'",
             r => $"{r.GetGuid(0):N}.{r.GetInt64(1)}.csv");
-        var published = Directory.GetFiles(Path.Combine(cluster.ExportPath, "files")).Select(Path.GetFileName).ToList();
+        var published = Directory.GetFiles(ExportFolders.Files(cluster.ExportPath)).Select(Path.GetFileName).ToList();
         Assert.Equal(expected.Order(StringComparer.Ordinal), published.Order(StringComparer.Ordinal));
-        Assert.Empty(Directory.GetFiles(Path.Combine(cluster.ExportPath, "tmp")));
+        Assert.Empty(Directory.GetFiles(ExportFolders.Temp(cluster.ExportPath)));
     }
 
     private static async Task<JsonElement> WaitAsync(HttpClient client, string exportId, TimeSpan timeout)

@@ -106,8 +106,8 @@ public abstract class KillLoopTests : StoreTestBase
                 await server.KillAsync();
             }
 
-            Assert.Empty(Directory.GetFiles(Path.Combine(dataPath, "exports", "tmp")));
-            Assert.Equal(ids.Count, Directory.GetFiles(Path.Combine(dataPath, "exports", "files")).Length);
+            Assert.Empty(Directory.GetFiles(ExportFolders.Temp(Path.Combine(dataPath, "exports"))));
+            Assert.Equal(ids.Count, Directory.GetFiles(ExportFolders.Files(Path.Combine(dataPath, "exports"))).Length);
         }
         finally
         {

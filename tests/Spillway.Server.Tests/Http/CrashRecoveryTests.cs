@@ -77,8 +77,8 @@ public abstract class CrashRecoveryTests : StoreTestBase
             Assert.EndsWith("\n", System.Text.Encoding.UTF8.GetString(file, file.Length - 1, 1));
 
             // No temporary file survives the crash and the rerun, and exactly one published file is left.
-            Assert.Empty(Directory.GetFiles(Path.Combine(dataPath, "exports", "tmp")));
-            Assert.Single(Directory.GetFiles(Path.Combine(dataPath, "exports", "files")));
+            Assert.Empty(Directory.GetFiles(ExportFolders.Temp(Path.Combine(dataPath, "exports"))));
+            Assert.Single(Directory.GetFiles(ExportFolders.Files(Path.Combine(dataPath, "exports"))));
         }
         finally
         {

@@ -30,7 +30,7 @@ public sealed class InMemoryTests
             Assert.Equal(1_001, Marketo.Lines(file).Length);
             Assert.True(File.Exists(Path.Combine(folder, "metadata.db")));
             Assert.True(File.Exists(Path.Combine(folder, "activities.duckdb")));
-            Assert.NotEmpty(Directory.GetFiles(Path.Combine(folder, "exports", "files")));
+            Assert.NotEmpty(Directory.GetFiles(ExportFolders.Files(Path.Combine(folder, "exports"))));
             Assert.False(Directory.Exists(given) && Directory.EnumerateFileSystemEntries(given).Any(), "the configured data path was written to");
             Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health")).StatusCode);
             Assert.Equal("Completed", job.GetProperty("status").GetString());

@@ -69,7 +69,7 @@ public abstract class LifecycleTests : StoreTestBase
 
         // The folder of the runs' temporary files becomes a file: every export fails inside the engine, with a message
         // that names server paths.
-        var temp = Path.Combine(server.DataPath, "exports", "tmp");
+        var temp = server.ExportTempPath;
         Directory.Delete(temp, recursive: true);
         await File.WriteAllTextAsync(temp, "not a folder");
 

@@ -52,6 +52,51 @@ public abstract class RetentionTests : StoreTestBase
     }
 
     [Fact]
+    public async Task A_second_store_on_the_same_export_folder_never_removes_the_first_stores_files()
+    {
+        // Two servers over two different stores, one export folder: each sweep sees only its own store's files, so the
+        // other's Completed file (a job it has never heard of) is not an orphan to it.
+        var shared = Path.Combine(Path.GetTempPath(), "spillway-tests", "shared-exports-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?> { ["Spillway:ExportPath"] = shared };
+        try
+        {
+            await using var first = await StartWithRoomAsync(settings);
+            await using var second = await StartWithRoomAsync(settings);
+            await first.AppendAsync(Marketo.Activity(1, Day.AddHours(1)));
+            await second.AppendAsync(Marketo.Activity(2, Day.AddHours(2)));
+            using var firstClient = await first.AuthorizedClientAsync();
+            using var secondClient = await second.AuthorizedClientAsync();
+            var (firstId, firstJob) = await Marketo.CompleteAsync(firstClient, Marketo.Window(Day, Day.AddDays(1)));
+            var (secondId, secondJob) = await Marketo.CompleteAsync(secondClient, Marketo.Window(Day, Day.AddDays(1)));
+
+            await second.SweepAsync();
+            await first.SweepAsync();
+
+            Assert.Equal(2, ExportFolders.StoreFolders(shared).Count);
+            foreach (var (client, id, job) in new[] { (firstClient, firstId, firstJob), (secondClient, secondId, secondJob) })
+            {
+                var file = await Marketo.GetFileAsync(client, id);
+                Assert.Equal(HttpStatusCode.OK, file.StatusCode);
+                Assert.Equal(job.GetProperty("fileSize").GetInt64(), (await file.Content.ReadAsByteArrayAsync()).Length);
+            }
+
+            // A store's own orphan (a file no job of it owns) is still removed.
+            var stray = Path.Combine(ExportFolders.StoreFolders(shared)[0], "files", $"{Guid.NewGuid():N}.1.csv");
+            await File.WriteAllTextAsync(stray, "stray");
+            await first.SweepAsync();
+            await second.SweepAsync();
+            Assert.False(File.Exists(stray), "an orphan file in a store's own folder survived its sweep");
+        }
+        finally
+        {
+            if (Directory.Exists(shared))
+            {
+                Directory.Delete(shared, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_file_is_404_once_7_days_have_passed_even_before_a_sweep_ran()
     {
         await using var server = await StartWithRoomAsync();

@@ -239,10 +239,10 @@ public sealed class SpillwayTestServer : IAsyncDisposable
     }
 
     /// <summary>The folder of published export files.</summary>
-    public string ExportFilesPath => Path.Combine(_dataPath, "exports", "files");
+    public string ExportFilesPath => ExportFolders.Files(Path.Combine(_dataPath, "exports"));
 
     /// <summary>The folder of export files being written.</summary>
-    public string ExportTempPath => Path.Combine(_dataPath, "exports", "tmp");
+    public string ExportTempPath => ExportFolders.Temp(Path.Combine(_dataPath, "exports"));
 
     /// <summary>Files in the export folders (published and temporary) whose name belongs to <paramref name="exportId"/>.</summary>
     public IReadOnlyList<string> ExportFilesOf(string exportId)

@@ -99,13 +99,15 @@ public sealed class EmbeddedStorage : StorageProvider
     /// </summary>
     private sealed class EmbeddedInitializer(IServiceProvider services) : IStorageInitializer
     {
-        public async Task InitializeAsync(CancellationToken ct)
+        public async Task<string> InitializeAsync(CancellationToken ct)
         {
             var db = services.GetRequiredService<SqliteDatabase>();
+            string storeId;
             try
             {
                 await db.MigrateAsync(ct);
                 await db.CheckReadableAsync(ct);
+                storeId = await db.ReadStoreIdAsync(ct);
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex)
             {
@@ -121,6 +123,8 @@ public sealed class EmbeddedStorage : StorageProvider
                 var path = Path.Combine(Path.GetDirectoryName(db.Path)!, "activities.duckdb");
                 throw Unreadable(path, ex);
             }
+
+            return storeId;
         }
 
         internal static StartupFailureException Unreadable(string path, Exception ex) => new(

@@ -27,6 +27,15 @@ internal sealed class SqliteDatabase
         }
     }
 
+    /// <summary>The store's identity, made by the migration that created its table.</summary>
+    public async Task<string> ReadStoreIdAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT store_id FROM store_identity";
+        return (string?)await command.ExecuteScalarAsync(ct) ?? throw new SqliteException("the store has no identity row", 11);
+    }
+
     public SqliteDatabase(string path)
     {
         Path = path;

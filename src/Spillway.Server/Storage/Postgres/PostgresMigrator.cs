@@ -17,7 +17,13 @@ internal sealed class PostgresMigrator(NpgsqlDataSource dataSource) : IStorageIn
     /// <summary>The embedded scripts, ordered by version.</summary>
     public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = LoadScripts();
 
-    Task IStorageInitializer.InitializeAsync(CancellationToken ct) => MigrateAsync(ct);
+    async Task<string> IStorageInitializer.InitializeAsync(CancellationToken ct)
+    {
+        await MigrateAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var read = Command(connection, null, "SELECT store_id FROM store_identity");
+        return (string?)await read.ExecuteScalarAsync(ct) ?? throw new InvalidOperationException("The store has no identity row.");
+    }
 
     /// <summary>Brings the database to the latest schema; returns how many scripts were applied.</summary>
     public async Task<int> MigrateAsync(CancellationToken ct)
