@@ -16,6 +16,7 @@ using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Leads;
 using Spillway.Server.Leads.Export;
+using Spillway.Server.Leads.Lists;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -85,6 +86,7 @@ public static class SpillwayApp
         services.AddHostedService<ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddSingleton<SubscriptionAdmin>();
+        services.AddSingleton<ListWorld>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton<AdminKey>();
         services.AddSpillwayControls();
@@ -154,6 +156,7 @@ public static class SpillwayApp
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
         app.MapLeadEndpoints();
+        app.MapListEndpoints();
         app.MapAssetEndpoints();
         app.MapAdminEndpoints();
         app.MapSnapshotEndpoints();

@@ -220,7 +220,13 @@ internal static class ActivityPagingEndpoints
                     return (null, Mistyped(listText, "integer"));
                 }
 
-                leadIds = await reader.ListMembersAsync(subscriptionId, listId, int.MaxValue, context.RequestAborted);
+                var lists = context.RequestServices.GetRequiredService<IListStore>();
+                if (await lists.FindListAsync(subscriptionId, listId, context.RequestAborted) is null)
+                {
+                    return (null, new MarketoError("1013", "Static list not found"));
+                }
+
+                leadIds = await lists.GetMembersAsync(subscriptionId, listId, 0, int.MaxValue, context.RequestAborted);
                 var clock = context.RequestServices.GetRequiredService<ISubscriptionClock>();
                 if (leadIds.Count >= LargeList && clock.NowOf(subscriptionId) >= LargeListCutoff)
                 {

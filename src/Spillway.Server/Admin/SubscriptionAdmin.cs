@@ -22,7 +22,7 @@ public sealed record AdminResult<T>(T? Value, string? Error)
 /// and the <c>spillway</c> command so both validate the same way.
 /// </summary>
 public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivityStore activities, SubscriptionDirectory directory,
-    TokenService tokens, TimeProvider clock)
+    TokenService tokens, TimeProvider clock, Leads.Lists.ListWorld lists)
 {
     [GeneratedRegex("^[0-9]{3}-[A-Z]{3}-[0-9]{3}$")]
     private static partial Regex MunchkinPattern();
@@ -164,6 +164,7 @@ public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivity
         }
 
         added += await activities.AppendAsync(subscription.Id, batch, ct);
+        await lists.SeedAsync(subscription.Id, ct);
         progress?.Report(added);
         return added;
     }

@@ -19,6 +19,7 @@ public sealed class JobControls(
     IExportJobStore jobs,
     IActivityStore activities,
     ILeadStore leads,
+    IListStore lists,
     IIdentityStore identity,
     SubscriptionDirectory directory,
     IApiCallLimiter limiter,
@@ -85,7 +86,7 @@ public sealed class JobControls(
     }
 
     /// <summary>
-    /// Removes the subscription's jobs and their files, its activities, its leads, its call counters and its controls (clock,
+    /// Removes the subscription's jobs and their files, its activities, its lists, its leads, its call counters and its controls (clock,
     /// progression, fault rules, request log). Its API users, credentials and limit overrides stay.
     /// </summary>
     public async Task<ResetView?> ResetAsync(string munchkinId, CancellationToken ct)
@@ -98,6 +99,7 @@ public sealed class JobControls(
 
         var deletedJobs = await jobs.DeleteSubscriptionJobsAsync(subscription.Id, ct);
         var deletedActivities = await activities.DeleteSubscriptionAsync(subscription.Id, ct);
+        await lists.DeleteSubscriptionAsync(subscription.Id, ct);
         await leads.DeleteSubscriptionAsync(subscription.Id, ct);
         limiter.Reset(subscription.Id);
         controls.Reset(subscription.Id);

@@ -448,7 +448,7 @@ internal static class LeadEndpoints
             : (null, new MarketoError("1011", $"Field '{MarketoHttp.Clip(name)}' not supported"));
     }
 
-    private static bool TryFields(StringValues values, out IReadOnlyList<string> fields, out MarketoError? error)
+    internal static bool TryFields(StringValues values, out IReadOnlyList<string> fields, out MarketoError? error)
     {
         var names = new List<string>();
         foreach (var name in Split(values))
@@ -472,7 +472,7 @@ internal static class LeadEndpoints
     }
 
     /// <summary>A lead as a read returns it: always its id, then the requested fields that have a value (a missing one is null).</summary>
-    private static JsonObject ToWire(LeadRecord lead, IReadOnlyList<string> fields)
+    internal static JsonObject ToWire(LeadRecord lead, IReadOnlyList<string> fields)
     {
         var item = new JsonObject { ["id"] = lead.Id };
         foreach (var name in fields)

@@ -8,6 +8,12 @@ public enum LeadExtractFilterKind
 
     /// <summary>Leads whose most recent field change is in the window (the hidden last field update time, not the visible updatedAt).</summary>
     FieldsUpdatedAt = 1,
+
+    /// <summary>Members of the static list <see cref="LeadExtractQuery.ListId"/> (the window is not used).</summary>
+    StaticList = 2,
+
+    /// <summary>Leads that match <see cref="LeadExtractQuery.SmartListRule"/> (the window is not used).</summary>
+    SmartList = 3,
 }
 
 /// <summary>
@@ -16,7 +22,14 @@ public enum LeadExtractFilterKind
 /// Both window bounds are inclusive.
 /// </summary>
 public sealed record LeadExtractQuery(int SubscriptionId, LeadExtractFilterKind Filter, DateTimeOffset StartAt, DateTimeOffset EndAt,
-    IReadOnlyList<string> Fields);
+    IReadOnlyList<string> Fields)
+{
+    /// <summary>The static list whose members a <see cref="LeadExtractFilterKind.StaticList"/> read returns.</summary>
+    public long ListId { get; init; }
+
+    /// <summary>The rule a <see cref="LeadExtractFilterKind.SmartList"/> read applies.</summary>
+    public SmartListRule? SmartListRule { get; init; }
+}
 
 /// <summary>
 /// One streamed lead, read column by column in the query's field order. A value is valid only during the sink's call;

@@ -17,23 +17,37 @@ internal abstract partial class SqlLeadStore
         }
 
         // The window column has an index with the subscription (lead_created, lead_fields_updated); the sort by id is
-        // over the window's rows only, and only the requested columns leave the database.
-        var timeColumn = query.Filter switch
-        {
-            LeadExtractFilterKind.CreatedAt => "created_at",
-            LeadExtractFilterKind.FieldsUpdatedAt => "fields_updated_at",
-            _ => throw new ArgumentOutOfRangeException(nameof(query), query.Filter, "Unknown lead extract filter."),
-        };
+        // over the window's rows only, and only the requested columns leave the database. A list's members are a range
+        // of the member table's key, already in lead id order.
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, null, "");
         var sql = new StringBuilder("SELECT ");
         sql.AppendJoin(", ", columns.Select(c => c.ColumnName));
-        sql.Append(" FROM lead WHERE subscription_id = @s AND ").Append(timeColumn).Append(" >= @start AND ").Append(timeColumn)
-            .Append(" <= @end ORDER BY id");
-
-        await using var connection = await OpenAsync(ct);
-        await using var command = Command(connection, null, sql.ToString());
+        sql.Append(" FROM lead WHERE subscription_id = @s AND ");
         AddParameter(command, "s", query.SubscriptionId);
-        AddParameter(command, "start", TimeToDb(query.StartAt));
-        AddParameter(command, "end", TimeToDb(query.EndAt));
+        switch (query.Filter)
+        {
+            case LeadExtractFilterKind.CreatedAt or LeadExtractFilterKind.FieldsUpdatedAt:
+                var timeColumn = query.Filter == LeadExtractFilterKind.CreatedAt ? "created_at" : "fields_updated_at";
+                sql.Append(timeColumn).Append(" >= @start AND ").Append(timeColumn).Append(" <= @end");
+                AddParameter(command, "start", TimeToDb(query.StartAt));
+                AddParameter(command, "end", TimeToDb(query.EndAt));
+                break;
+            case LeadExtractFilterKind.StaticList:
+                // One statement: the membership it reads is the list as it was when the statement began.
+                sql.Append("id IN (SELECT lead_id FROM list_member WHERE subscription_id = @s AND list_id = @list)");
+                AddParameter(command, "list", query.ListId);
+                break;
+            case LeadExtractFilterKind.SmartList:
+                (query.SmartListRule ?? throw new ArgumentException("A smart list read needs its rule.", nameof(query)))
+                    .AppendSql(sql, "rule", (name, value) => AddParameter(command, name, value));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(query), query.Filter, "Unknown lead extract filter.");
+        }
+
+        sql.Append(" ORDER BY id");
+        command.CommandText = sql.ToString();
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         var row = new ReaderRow(this, reader, columns);
         while (await reader.ReadAsync(ct))

@@ -45,6 +45,7 @@ public abstract class StorageProvider
         services.AddSingleton(s => (ILeadWindowStreamer)s.GetRequiredService<ILeadStore>());
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
         services.AddSingleton<IStoreSnapshot>(Snapshot);
+        services.AddSingleton<IListStore>(Lists);
     }
 
     /// <summary>
@@ -91,4 +92,7 @@ public abstract class StorageProvider
 
     /// <summary>How the store is copied while it runs (<c>spillway snapshot save</c>).</summary>
     protected abstract IStoreSnapshot Snapshot(IServiceProvider services);
+
+    /// <summary>Static lists and their members, and smart lists.</summary>
+    protected abstract IListStore Lists(IServiceProvider services);
 }

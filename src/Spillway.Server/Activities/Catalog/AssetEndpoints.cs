@@ -253,7 +253,7 @@ internal static class AssetEndpoints
         new("1001", $"Invalid value '{MarketoHttp.Clip(value)}'. Required of type '{type}'");
 
     /// <summary>The Asset API envelope: success, errors, requestId, warnings, result; a lookup that matches nothing warns.</summary>
-    private static JsonHttpResult<JsonObject> AssetSuccess(HttpContext context, JsonObject[] result)
+    internal static JsonHttpResult<JsonObject> AssetSuccess(HttpContext context, JsonObject[] result)
     {
         var envelope = new JsonObject
         {
@@ -270,7 +270,7 @@ internal static class AssetEndpoints
         return TypedResults.Json(envelope, AssetJsonContext.Wire.JsonObject, MarketoHttp.JsonContentType);
     }
 
-    private static JsonHttpResult<JsonObject> AssetFailure(HttpContext context, MarketoError error) =>
+    internal static JsonHttpResult<JsonObject> AssetFailure(HttpContext context, MarketoError error) =>
         TypedResults.Json(new JsonObject
         {
             ["success"] = false,

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
+using Spillway.Server.Leads.Lists;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Leads.Export;
@@ -12,7 +13,7 @@ namespace Spillway.Server.Leads.Export;
 /// body of fields and one filter, and a file of the matching leads in id order with the requested columns, streamed by
 /// the lead store. Its jobs share the queue, the processing slots and the daily quota with every other kind.
 /// </summary>
-public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOptions> options) : IExtractKind
+public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, IOptions<SpillwayOptions> options) : IExtractKind
 {
     public string Name => "leads";
 
@@ -22,11 +23,21 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOpti
 
     public ExtractOpenApiNames OpenApi { get; } = new("Leads", "Lead");
 
-    public ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
+    public async ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits);
-        return ValueTask.FromResult(spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson()));
+        if (spec is { Filter: LeadExtractFilterKind.StaticList or LeadExtractFilterKind.SmartList })
+        {
+            if (await LeadListFilters.FindListIdAsync(lists, caller.Subscription.Id, spec, ct) is not { } listId)
+            {
+                return CreateOutcome.Rejected(LeadExtractRequestParser.ListNotFound(spec.Filter));
+            }
+
+            spec = spec with { ListId = listId, ListName = null };
+        }
+
+        return spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson());
     }
 
     public async Task<ExportFileSummary> WriteFileAsync(ExportJobRecord job, Stream output, CancellationToken ct)
@@ -37,7 +48,12 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOpti
             ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
         using var rows = new LeadRowWriter(writer, spec.Fields);
-        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields);
+        // A list's membership is read by the one statement below, so it is the membership when the job starts processing.
+        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields)
+        {
+            ListId = spec.ListId ?? 0,
+            SmartListRule = spec.Filter == LeadExtractFilterKind.SmartList ? await LeadListFilters.RuleAsync(lists, job.SubscriptionId, spec.ListId!.Value, ct) : null,
+        };
         await leads.StreamLeadsAsync(query, rows, ct);
         return writer.Complete();
     }

@@ -18,6 +18,12 @@ public sealed record LeadExtractSpec(
     IReadOnlyDictionary<string, string>? ColumnHeaderNames,
     ExportFormat Format)
 {
+    /// <summary>The static or smart list of a list filter (resolved from its name when the job is created).</summary>
+    public long? ListId { get; init; }
+
+    /// <summary>A list filter's name as the request gave it, until it is resolved to <see cref="ListId"/>.</summary>
+    public string? ListName { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, LeadExtractSpecJson.Default.LeadExtractSpec);
 
     public static LeadExtractSpec FromJson(string json) =>
@@ -71,13 +77,15 @@ public static class LeadExtractRequestParser
             return (null, UnsupportedFilter);
         }
 
-        if (member is not ("createdAt" or "updatedAt"))
+        var isList = member is not ("createdAt" or "updatedAt");
+        ExtractWindow window = new(DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+        if (isList && ListValueError(filter, member) is { } listError)
         {
-            // Lists are looked up by id or name; this subscription has none the extract can read.
-            return (null, ListNotFound(filter, member));
+            // Whether the list exists is known only to the list store; the extract kind looks it up after these rules.
+            return (null, listError);
         }
 
-        if (ReadWindow(filter, member, limits.MaxWindowDays, out var window) is { } windowError)
+        if (!isList && ReadWindow(filter, member, limits.MaxWindowDays, out window) is { } windowError)
         {
             return (null, windowError);
         }
@@ -92,20 +100,34 @@ public static class LeadExtractRequestParser
             return (null, headersError);
         }
 
-        var kind = member == "createdAt" ? LeadExtractFilterKind.CreatedAt : LeadExtractFilterKind.FieldsUpdatedAt;
-        return (new LeadExtractSpec(kind, window.StartAt, window.EndAt, fields, headers, format), null);
+        var kind = member switch
+        {
+            "createdAt" => LeadExtractFilterKind.CreatedAt,
+            "updatedAt" => LeadExtractFilterKind.FieldsUpdatedAt,
+            "staticListId" or "staticListName" => LeadExtractFilterKind.StaticList,
+            _ => LeadExtractFilterKind.SmartList,
+        };
+        var spec = new LeadExtractSpec(kind, window.StartAt, window.EndAt, fields, headers, format);
+        if (isList)
+        {
+            var value = filter.GetProperty(member);
+            spec = member.EndsWith("Id", StringComparison.Ordinal) ? spec with { ListId = value.GetInt32() } : spec with { ListName = value.GetString() };
+        }
+
+        return (spec, null);
     }
 
-    private static MarketoError ListNotFound(JsonElement filter, string member)
+    /// <summary>What a list filter answers when no list has its id or name (the same code and message as Marketo's).</summary>
+    public static MarketoError ListNotFound(LeadExtractFilterKind kind) =>
+        MarketoErrors.InvalidData(kind == LeadExtractFilterKind.StaticList ? "Static list not found" : "Smart list not found");
+
+    private static MarketoError? ListValueError(JsonElement filter, string member)
     {
         var value = filter.GetProperty(member);
         var isId = member.EndsWith("Id", StringComparison.Ordinal);
-        if (isId ? value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out _) : value.ValueKind != JsonValueKind.String)
-        {
-            return Invalid("filter", $"{member} must be {(isId ? "an integer" : "a string")}");
-        }
-
-        return MarketoErrors.InvalidData(member.StartsWith("static", StringComparison.Ordinal) ? "Static list not found" : "Smart list not found");
+        return (isId ? value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out _) : value.ValueKind != JsonValueKind.String)
+            ? Invalid("filter", $"{member} must be {(isId ? "an integer" : "a string")}")
+            : null;
     }
 
     /// <summary>

@@ -63,6 +63,8 @@ public sealed class EmbeddedStorage : StorageProvider
 
     protected override ILeadStore Leads(IServiceProvider services) => new SqliteLeadStore(services.GetRequiredService<SqliteDatabase>());
 
+    protected override IListStore Lists(IServiceProvider services) => new SqliteListStore(services.GetRequiredService<SqliteDatabase>());
+
     protected override IActivityStore Activities(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => services.GetRequiredService<DuckDbActivityStore>();

@@ -45,6 +45,8 @@ public sealed class PostgresStorage : StorageProvider
 
     protected override ILeadStore Leads(IServiceProvider services) => new PostgresLeadStore(DataSource(services));
 
+    protected override IListStore Lists(IServiceProvider services) => new PostgresListStore(DataSource(services));
+
     protected override IActivityStore Activities(IServiceProvider services) => ActivityStore(services);
 
     protected override IActivityPageReader ActivityPages(IServiceProvider services) => ActivityStore(services);
