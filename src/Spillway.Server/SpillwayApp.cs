@@ -16,6 +16,7 @@ using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
 using Spillway.Server.Leads;
 using Spillway.Server.Leads.Export;
+using Spillway.Server.Leads.Programs;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -76,6 +77,8 @@ public static class SpillwayApp
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<IExtractKind, ActivityExtract>();
         services.AddSingleton<IExtractKind, LeadExtract>();
+        services.AddSingleton<IExtractKind, ProgramMemberExtract>();
+        services.AddSingleton<ProgramMembershipWorld>();
         services.AddSingleton<ExtractKinds>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<ExportCompletion>();
@@ -156,6 +159,7 @@ public static class SpillwayApp
         app.MapCustomActivityEndpoints();
         app.MapActivityPagingEndpoints();
         app.MapLeadEndpoints();
+        app.MapProgramMemberEndpoints();
         app.MapAssetEndpoints();
         app.MapAdminEndpoints();
         app.MapSnapshotEndpoints();

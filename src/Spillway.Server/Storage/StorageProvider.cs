@@ -45,6 +45,7 @@ public abstract class StorageProvider
         services.AddSingleton(s => (ILeadWindowStreamer)s.GetRequiredService<ILeadStore>());
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
         services.AddSingleton<IStoreSnapshot>(Snapshot);
+        services.AddSingleton<IProgramMemberStore>(ProgramMembers);
     }
 
     /// <summary>
@@ -91,4 +92,7 @@ public abstract class StorageProvider
 
     /// <summary>How the store is copied while it runs (<c>spillway snapshot save</c>).</summary>
     protected abstract IStoreSnapshot Snapshot(IServiceProvider services);
+
+    /// <summary>Program membership, beside the leads it belongs to.</summary>
+    protected abstract IProgramMemberStore ProgramMembers(IServiceProvider services);
 }
