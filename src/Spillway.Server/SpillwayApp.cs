@@ -17,6 +17,7 @@ using Spillway.Server.Identity;
 using Spillway.Server.Leads;
 using Spillway.Server.Leads.Export;
 using Spillway.Server.Leads.Lists;
+using Spillway.Server.Leads.Programs;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -77,6 +78,8 @@ public static class SpillwayApp
         services.AddSingleton<ExportFileStore>();
         services.AddSingleton<IExtractKind, ActivityExtract>();
         services.AddSingleton<IExtractKind, LeadExtract>();
+        services.AddSingleton<IExtractKind, ProgramMemberExtract>();
+        services.AddSingleton<ProgramMembershipWorld>();
         services.AddSingleton<ExtractKinds>();
         services.AddSingleton<ExportRunner>();
         services.AddSingleton<ExportCompletion>();
@@ -157,6 +160,7 @@ public static class SpillwayApp
         app.MapActivityPagingEndpoints();
         app.MapLeadEndpoints();
         app.MapListEndpoints();
+        app.MapProgramMemberEndpoints();
         app.MapAssetEndpoints();
         app.MapAdminEndpoints();
         app.MapSnapshotEndpoints();

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Spillway.Server.Activities.Seeding;
 using Spillway.Server.Identity;
+using Spillway.Server.Leads.Programs;
 using Spillway.Server.Limits;
 using Spillway.Server.Storage;
 
@@ -22,7 +23,7 @@ public sealed record AdminResult<T>(T? Value, string? Error)
 /// and the <c>spillway</c> command so both validate the same way.
 /// </summary>
 public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivityStore activities, SubscriptionDirectory directory,
-    TokenService tokens, TimeProvider clock, Leads.Lists.ListWorld lists)
+    TokenService tokens, TimeProvider clock, Leads.Lists.ListWorld lists, ProgramMembershipWorld programMembers)
 {
     [GeneratedRegex("^[0-9]{3}-[A-Z]{3}-[0-9]{3}$")]
     private static partial Regex MunchkinPattern();
@@ -166,6 +167,7 @@ public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivity
         added += await activities.AppendAsync(subscription.Id, batch, ct);
         await lists.SeedAsync(subscription.Id, ct);
         progress?.Report(added);
+        await programMembers.SeedAsync(subscription.Id, ct);
         return added;
     }
 

@@ -46,6 +46,7 @@ public abstract class StorageProvider
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
         services.AddSingleton<IStoreSnapshot>(Snapshot);
         services.AddSingleton<IListStore>(Lists);
+        services.AddSingleton<IProgramMemberStore>(ProgramMembers);
     }
 
     /// <summary>
@@ -95,4 +96,6 @@ public abstract class StorageProvider
 
     /// <summary>Static lists and their members, and smart lists.</summary>
     protected abstract IListStore Lists(IServiceProvider services);
+    /// <summary>Program membership, beside the leads it belongs to.</summary>
+    protected abstract IProgramMemberStore ProgramMembers(IServiceProvider services);
 }

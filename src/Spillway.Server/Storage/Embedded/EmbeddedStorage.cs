@@ -80,6 +80,8 @@ public sealed class EmbeddedStorage : StorageProvider
     protected override IStoreSnapshot Snapshot(IServiceProvider services) =>
         new EmbeddedSnapshot(services.GetRequiredService<SqliteDatabase>(), services.GetRequiredService<DuckDbActivityStore>());
 
+    protected override IProgramMemberStore ProgramMembers(IServiceProvider services) => new SqliteProgramMemberStore(services.GetRequiredService<SqliteDatabase>());
+
     /// <summary>
     /// SQLite's <c>VACUUM INTO</c> writes metadata.db as one read transaction sees it; DuckDB's <c>COPY FROM DATABASE</c>
     /// copies activities.duckdb the same way. Neither blocks writers for long: both read a snapshot.

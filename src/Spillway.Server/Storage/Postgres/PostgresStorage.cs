@@ -64,6 +64,8 @@ public sealed class PostgresStorage : StorageProvider
     protected override IStoreSnapshot Snapshot(IServiceProvider services) =>
         new NoStoreSnapshot("A snapshot copies the embedded store; back up a PostgreSQL store with pg_dump, and the export folder with it.");
 
+    protected override IProgramMemberStore ProgramMembers(IServiceProvider services) => new PostgresProgramMemberStore(DataSource(services));
+
     private static NpgsqlDataSource DataSource(IServiceProvider services) => services.GetRequiredService<NpgsqlDataSource>();
 
     private static PostgresActivityStore ActivityStore(IServiceProvider services) => services.GetRequiredService<PostgresActivityStore>();
