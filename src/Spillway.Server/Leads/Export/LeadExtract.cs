@@ -12,7 +12,7 @@ namespace Spillway.Server.Leads.Export;
 /// body of fields and one filter, and a file of the matching leads in id order with the requested columns, streamed by
 /// the lead store. Its jobs share the queue, the processing slots and the daily quota with every other kind.
 /// </summary>
-public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOptions> options) : IExtractKind
+public sealed class LeadExtract(ILeadWindowStreamer leads, ILeadFieldStore fieldStore, IOptions<SpillwayOptions> options) : IExtractKind
 {
     public string Name => "leads";
 
@@ -22,12 +22,17 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOpti
 
     public ExtractOpenApiNames OpenApi { get; } = new("Leads", "Lead");
 
-    public ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
+    public async ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits);
-        return ValueTask.FromResult(spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson()));
+        var custom = await CustomColumnsAsync(caller.Subscription.Id, ct);
+        var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits, custom);
+        return spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson());
     }
+
+    /// <summary>Custom fields are never removed, so a field a job named at create is still defined when the job runs.</summary>
+    private async Task<LeadColumn[]> CustomColumnsAsync(int subscriptionId, CancellationToken ct) =>
+        [.. (await fieldStore.ListCustomFieldsAsync(subscriptionId, ct)).Select(LeadCustomFields.Column)];
 
     public async Task<ExportFileSummary> WriteFileAsync(ExportJobRecord job, Stream output, CancellationToken ct)
     {
@@ -36,8 +41,9 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IOptions<SpillwayOpti
         using var writer = new ExportFileWriter(output, spec.Format, LeadRowWriter.ColumnNames(spec.Fields, spec.ColumnHeaderNames),
             ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
-        using var rows = new LeadRowWriter(writer, spec.Fields);
-        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields);
+        var custom = await CustomColumnsAsync(job.SubscriptionId, ct);
+        using var rows = new LeadRowWriter(writer, spec.Fields, custom);
+        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields, custom);
         await leads.StreamLeadsAsync(query, rows, ct);
         return writer.Complete();
     }
