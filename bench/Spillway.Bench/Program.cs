@@ -16,6 +16,7 @@ using Spillway.Server.Storage;
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 //   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
+//   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
@@ -29,6 +30,7 @@ return args switch
     ["soak", .. var rest] => await SoakBench.RunAsync(rest),
     ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
     ["fuzz", .. var rest] => await FuzzBench.RunAsync(rest),
+    ["leads", .. var rest] => await LeadsBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -42,6 +44,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
     Console.Error.WriteLine("       Spillway.Bench fuzz [--requests 100000] [--clients 4] [--seed 20261204] [--store embedded|postgres|both]");
     Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
+    Console.Error.WriteLine("       Spillway.Bench leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]");
     return 2;
 }
 

@@ -18,6 +18,7 @@ internal static class CliApp
         ServeCommand.Create(),
         AdminCommands.Subscription(),
         AdminCommands.User(),
+        LeadFieldCommands.Create(),
         SeedCommand.Create(),
         ExportCommand.Create(),
         ImportCommand.Create(),

@@ -142,10 +142,11 @@ internal static class ExportCommand
             using var sigterm = OnSignal(PosixSignal.SIGTERM, interrupted);
             return await RunAsync(ansi, request, interrupted.Token);
         });
+        command.Subcommands.Add(ExportLeadsCommand.Create(console, environment, standardOutput));
         return command;
     }
 
-    private static PosixSignalRegistration? OnSignal(PosixSignal signal, CancellationTokenSource cts)
+    internal static PosixSignalRegistration? OnSignal(PosixSignal signal, CancellationTokenSource cts)
     {
         try
         {
@@ -186,6 +187,15 @@ internal static class ExportCommand
         public double? PollSeconds { get; init; }
         public bool Live { get; init; }
         public Func<Stream> StandardOutput { get; init; } = Console.OpenStandardOutput;
+
+        /// <summary>A Bulk Lead Extract (<c>spillway export leads</c>) instead of activities.</summary>
+        public bool Leads { get; init; }
+
+        /// <summary>For leads: the lead date the windows filter on.</summary>
+        public LeadWindowField LeadFilter { get; init; }
+
+        /// <summary>The summary as one JSON object (on stdout, or on stderr when the data goes to stdout).</summary>
+        public bool Json { get; init; }
     }
 
     /// <summary>Where one extraction keeps its window files, its state and the range it was started with.</summary>
@@ -199,7 +209,8 @@ internal static class ExportCommand
     {
         var ext = ExportWriters.Extension(request.Format);
         var toStdout = request.Output == StandardOutput;
-        var (target, isFolder) = toStdout ? (Path.GetFullPath($"spillway-export-stdout.{ext}"), false) : ResolveOutput(request.Output, ext);
+        var noun = request.Leads ? "leads" : "activities";
+        var (target, isFolder) = toStdout ? (Path.GetFullPath($"spillway-export-stdout.{ext}"), false) : ResolveOutput(request.Output, ext, noun);
         var work = LocateWorkArea(request, target, isFolder);
         request = await WithResumedOptionsAsync(request, work, ct);
         if (!TryReadRequest(console, request, DateTimeOffset.UtcNow, out var baseUrl, out var since, out var until))
@@ -215,7 +226,7 @@ internal static class ExportCommand
         (since, until) = await ResumedRangeAsync(console, request, work, since, until, ct);
         var plan = new ExportPlan(baseUrl, since, until,
             ExtractionPlanner.Plan(since, until, TimeSpan.FromSeconds(Math.Floor(request.WindowDays * 86400))),
-            isFolder ? Path.Combine(target, $"activities_{Stamp(since)}_{Stamp(until)}.{ext}") : target,
+            isFolder ? Path.Combine(target, $"{noun}_{Stamp(since)}_{Stamp(until)}.{ext}") : target,
             ColumnsFor(request));
 
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
@@ -231,7 +242,7 @@ internal static class ExportCommand
         try
         {
             var extraction = await ExtractAsync(console, client, display, request, work, plan, ct);
-            await WriteOutputAsync(console, client, display, request.Format, extraction, plan.OutputPath, ct);
+            await WriteOutputAsync(console, client, display, request, extraction, plan.OutputPath, toStdout, ct);
             CleanUp(console, request, work, extraction);
             if (toStdout)
             {
@@ -288,6 +299,16 @@ internal static class ExportCommand
             if (request.MaxJobs < 1 || request.PollSeconds < 0)
             {
                 throw new UsageException("--max-jobs must be at least 1 and --poll-seconds not negative.");
+            }
+
+            if (request.Leads && request.Fields.Count == 0)
+            {
+                throw new UsageException("Option '--fields' is required for a lead export: the lead fields to write, as describe.json names them.");
+            }
+
+            if (request.Leads && request.Format is OutputFormat.Ndjson or OutputFormat.Parquet)
+            {
+                throw new UsageException("A lead export writes csv, tsv or ssv.");
             }
 
             return true;
@@ -358,7 +379,7 @@ internal static class ExportCommand
     private static List<string>? ColumnsFor(ExportRequest request)
     {
         var fields = request.Fields.Count == 0 ? null : request.Fields.ToList();
-        if (fields is not null && request.Format is OutputFormat.Ndjson or OutputFormat.Parquet)
+        if (fields is not null && !request.Leads && request.Format is OutputFormat.Ndjson or OutputFormat.Parquet)
         {
             var missing = ExportWriters.RequiredFields.Where(r => !fields.Contains(r, StringComparer.OrdinalIgnoreCase)).ToList();
             fields.InsertRange(0, missing);
@@ -371,11 +392,12 @@ internal static class ExportCommand
     private static async Task<ExtractionResult> ExtractAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display,
         ExportRequest request, WorkArea work, ExportPlan plan, CancellationToken ct)
     {
-        var typeIds = await ResolveTypesAsync(client, request.Types, ct);
+        var typeIds = request.Leads ? null : await ResolveTypesAsync(client, request.Types, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(work.StatePath)!);
         await File.WriteAllTextAsync(work.RangePath,
-            $"{plan.Since.UtcDateTime:O}\n{plan.Until.UtcDateTime:O}\n{plan.BaseUrl}\n{string.Join(',', request.Types)}\n{string.Join(',', request.Fields)}\n", ct);
-        var what = typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
+            $"{plan.Since.UtcDateTime:O}\n{plan.Until.UtcDateTime:O}\n{plan.BaseUrl}\n{string.Join(',', request.Types)}\n{string.Join(',', request.Fields)}\n{request.LeadFilter}\n", ct);
+        var what = request.Leads ? $"leads by {(request.LeadFilter == LeadWindowField.UpdatedAt ? "updatedAt" : "createdAt")}"
+            : typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
         console.MarkupLineInterpolated(
             $"Exporting [bold]{MarketoDateTime.Format(plan.Since)}[/] to [bold]{MarketoDateTime.Format(plan.Until)}[/] (exclusive) from {plan.BaseUrl}: {plan.Windows.Count} window(s), {what}, to {plan.OutputPath}");
         var extractor = new BulkExtractor(client, new BulkExtractionOptions
@@ -383,6 +405,8 @@ internal static class ExportCommand
             OutputDirectory = work.Folder,
             StateFilePath = work.StatePath,
             Format = ExportWriters.ServerFormat(request.Format),
+            Target = request.Leads ? BulkExtractTarget.Leads : BulkExtractTarget.Activities,
+            LeadWindowField = request.LeadFilter,
             Fields = plan.Fields,
             ActivityTypeIds = typeIds,
             MaxJobsInFlight = request.MaxJobs,
@@ -392,13 +416,30 @@ internal static class ExportCommand
     }
 
     /// <summary>Verifies the window files again, writes the output and the summary.</summary>
-    private static async Task WriteOutputAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display, OutputFormat format,
-        ExtractionResult extraction, string outputPath, CancellationToken ct)
+    private static async Task WriteOutputAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display, ExportRequest request,
+        ExtractionResult extraction, string outputPath, bool toStdout, CancellationToken ct)
     {
+        var format = request.Format;
         var verified = await VerifyChecksumsAsync(extraction, ct);
         display.WriteLine($"Writing {format.ToString().ToUpperInvariant()} to {outputPath} …");
         var written = await ExportWriters.WriteAsync(format, extraction, outputPath, ct);
-        var quotaToday = await QuotaUsedTodayAsync(client, ct);
+        // The client lists activity jobs only; a lead export reports what its own jobs used.
+        var quotaToday = request.Leads ? null : await QuotaUsedTodayAsync(client, ct);
+        if (request.Json)
+        {
+            // With -o - the data owns stdout, so the summary goes to stderr.
+            if (toStdout)
+            {
+                ExportLeadsCommand.WriteJsonSummary(Console.Error, extraction, written.Rows, verified, "-", quotaToday, display.Elapsed);
+                return;
+            }
+
+            var stdout = request.StandardOutput();
+            await using var text = new StreamWriter(stdout, new System.Text.UTF8Encoding(false), leaveOpen: true);
+            ExportLeadsCommand.WriteJsonSummary(text, extraction, written.Rows, verified, outputPath, quotaToday, display.Elapsed);
+            return;
+        }
+
         WriteSummary(console, extraction, written, verified, outputPath, quotaToday, display.Elapsed);
     }
 
@@ -605,11 +646,11 @@ internal static class ExportCommand
     }
 
     /// <summary>The output file, or the folder that gets activities_&lt;since&gt;_&lt;until&gt;.&lt;ext&gt;.</summary>
-    internal static (string Path, bool IsFolder) ResolveOutput(string? output, string ext)
+    internal static (string Path, bool IsFolder) ResolveOutput(string? output, string ext, string noun = "activities")
     {
         if (string.IsNullOrEmpty(output))
         {
-            return (Path.GetFullPath($"activities.{ext}"), false);
+            return (Path.GetFullPath($"{noun}.{ext}"), false);
         }
 
         var isFolder = Directory.Exists(output) || output.EndsWith(Path.DirectorySeparatorChar) || output.EndsWith(Path.AltDirectorySeparatorChar);
@@ -622,7 +663,7 @@ internal static class ExportCommand
     /// <summary>The command line that continues this extraction: the state file holds the range, the source and the filters.</summary>
     private static string ResumeCommand(ExportRequest request)
     {
-        var parts = new List<string> { "spillway export --resume" };
+        var parts = new List<string> { request.Leads ? "spillway export leads --resume" : "spillway export --resume" };
         if (request.Output is { } output)
         {
             parts.Add($"-o {output}");
@@ -662,6 +703,7 @@ internal static class ExportCommand
             Url = fromSaved ? Line(2) : request.Url,
             Types = request.Types.Count == 0 && Line(3) is { } types ? types.Split(',') : request.Types,
             Fields = request.Fields.Count == 0 && Line(4) is { } fields ? fields.Split(',') : request.Fields,
+            LeadFilter = Enum.TryParse<LeadWindowField>(Line(5), out var filter) && request.LeadFilter == default ? filter : request.LeadFilter,
         };
     }
 
@@ -683,6 +725,8 @@ internal static class ExportCommand
 
     private static List<string> SplitList(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    internal static List<string> SplitValues(string[]? values) => SplitList(values);
 
     private sealed class UsageException(string message) : Exception(message);
 }

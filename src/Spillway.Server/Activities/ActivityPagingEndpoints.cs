@@ -108,7 +108,7 @@ internal static class ActivityPagingEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<LeadActivity>>> GetLeadChangesAsync(HttpContext context,
-        [FromServices] IActivityPageReader reader)
+        [FromServices] IActivityPageReader reader, [FromServices] ILeadFieldStore fieldStore)
     {
         var caller = ApiCaller.Of(context);
         var (common, error) = await ReadCommonAsync(context, reader, caller.Subscription.Id);
@@ -118,9 +118,10 @@ internal static class ActivityPagingEndpoints
         }
 
         var fields = new List<LeadField>();
+        var custom = await fieldStore.ListCustomFieldsAsync(caller.Subscription.Id, context.RequestAborted);
         foreach (var name in Split(context.Request.Query["fields"]))
         {
-            var field = LeadFields.FindByRestName(name);
+            var field = LeadFields.FindByRestName(name) ?? custom.FirstOrDefault(f => f.Rest!.Name == name);
             if (field is null)
             {
                 return Fail(context, new MarketoError("1006", $"Field '{MarketoHttp.Clip(name)}' not found"));
@@ -143,7 +144,7 @@ internal static class ActivityPagingEndpoints
             context.RequestAborted);
         var created = await reader.ReadPageAsync(common.Query([StandardActivityTypes.NewLead], null), context.RequestAborted);
         var page = changes.Concat(created).OrderBy(r => r.MarketoGuid).Take(common.BatchSize + 1).ToList();
-        return Page(context, common, page, LeadChange);
+        return Page(context, common, page, row => LeadChange(row, custom));
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<LeadActivity>>> GetDeletedLeadsAsync(HttpContext context,
@@ -287,7 +288,7 @@ internal static class ActivityPagingEndpoints
     /// A row as Get Lead Changes shows it: a Change Data Value with its field change in <c>fields</c> and the other
     /// attributes beside it; a New Lead with empty <c>fields</c> and its attributes.
     /// </summary>
-    private static LeadActivity LeadChange(ActivityRecord row)
+    private static LeadActivity LeadChange(ActivityRecord row, IReadOnlyList<LeadField> custom)
     {
         var full = ToWire(row, null);
         if (row.ActivityTypeId == StandardActivityTypes.NewLead)
@@ -295,7 +296,7 @@ internal static class ActivityPagingEndpoints
             return full with { CampaignId = null, PrimaryAttributeValueId = null, PrimaryAttributeValue = null, Fields = [] };
         }
 
-        var field = row.PrimaryAttributeValueId is { } id ? LeadFields.Find((int)id) : null;
+        var field = row.PrimaryAttributeValueId is { } id ? LeadFields.Find((int)id) ?? custom.FirstOrDefault(f => f.Id == id) : null;
         JsonElement? newValue = null, oldValue = null;
         var others = new List<ActivityAttributeValue>();
         foreach (var a in full.Attributes)

@@ -41,6 +41,7 @@ internal static class AdminEndpoints
         admin.MapGet("/clock", GetClock).WithName("AdminGetClock");
         admin.MapPost("/clock", SetClock).WithName("AdminSetClock");
         admin.MapPost("/retention/sweep", SweepAsync).WithName("AdminSweepRetention");
+        admin.MapLeadFieldAdmin();
         return admin;
     }
 

@@ -50,26 +50,34 @@ internal static class LeadEndpoints
         return rest;
     }
 
-    internal static JsonHttpResult<MarketoResponse<LeadField>> Describe(HttpContext context) =>
-        MarketoHttp.Success(context, LeadFields.All, ServerJsonContext.Wire.MarketoResponseLeadField);
+    /// <summary>The standard fields, then the subscription's custom fields, ordered by id.</summary>
+    internal static async Task<JsonHttpResult<MarketoResponse<LeadField>>> Describe(HttpContext context, [FromServices] ILeadFieldStore fieldStore) =>
+        MarketoHttp.Success(context, [.. LeadFields.All, .. await CustomFieldsAsync(context, fieldStore)], ServerJsonContext.Wire.MarketoResponseLeadField);
 
-    internal static JsonHttpResult<MarketoResponse<LeadDescription>> Describe2(HttpContext context)
+    internal static async Task<JsonHttpResult<MarketoResponse<LeadDescription>>> Describe2(HttpContext context, [FromServices] ILeadFieldStore fieldStore)
     {
         List<LeadDescriptionField> fields = [new("id", "Id", "integer", null, Updateable: false, CrmManaged: false)];
-        fields.AddRange(LeadFields.All.Where(f => f.Rest is not null)
+        fields.AddRange(LeadFields.All.Concat(await CustomFieldsAsync(context, fieldStore)).Where(f => f.Rest is not null)
             .Select(f => new LeadDescriptionField(f.Rest!.Name, f.DisplayName, f.DataType, f.Length, !f.Rest.ReadOnly, CrmManaged: false)));
         var description = new LeadDescription("API Lead", [.. SearchableFields.Select(f => (IReadOnlyList<string>)[f])], fields);
         return MarketoHttp.Success(context, [description], LeadJsonContext.Wire.MarketoResponseLeadDescription);
     }
 
-    internal static async Task<JsonHttpResult<MarketoResponse<JsonObject>>> GetByIdAsync(HttpContext context, string id, [FromServices] ILeadStore leads)
+    private static async Task<IReadOnlyList<LeadField>> CustomFieldsAsync(HttpContext context, ILeadFieldStore fieldStore) =>
+        await fieldStore.ListCustomFieldsAsync(ApiCaller.Of(context).Subscription.Id, context.RequestAborted);
+
+    internal static async Task<LeadColumn[]> CustomColumnsAsync(HttpContext context, ILeadFieldStore fieldStore) =>
+        [.. (await CustomFieldsAsync(context, fieldStore)).Select(LeadCustomFields.Column)];
+
+    internal static async Task<JsonHttpResult<MarketoResponse<JsonObject>>> GetByIdAsync(HttpContext context, string id, [FromServices] ILeadStore leads,
+        [FromServices] ILeadFieldStore fieldStore)
     {
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var leadId))
         {
             return Fail(context, Mistyped(id, "integer"));
         }
 
-        if (!TryFields(context.Request.Query["fields"], out var fields, out var error))
+        if (!TryFields(context.Request.Query["fields"], await CustomColumnsAsync(context, fieldStore), out var fields, out var error))
         {
             return Fail(context, error!);
         }
@@ -78,7 +86,8 @@ internal static class LeadEndpoints
         return MarketoHttp.Success(context, [.. found.Select(l => ToWire(l, fields))], LeadJsonContext.Wire.MarketoResponseJsonObject);
     }
 
-    internal static async Task<JsonHttpResult<MarketoResponse<JsonObject>>> GetByFilterAsync(HttpContext context, [FromServices] ILeadStore leads)
+    internal static async Task<JsonHttpResult<MarketoResponse<JsonObject>>> GetByFilterAsync(HttpContext context, [FromServices] ILeadStore leads,
+        [FromServices] ILeadFieldStore fieldStore)
     {
         var query = context.Request.Query;
         var filterType = query["filterType"].ToString().Trim();
@@ -93,7 +102,8 @@ internal static class LeadEndpoints
             return Fail(context, Missing("filterValues"));
         }
 
-        var (column, columnError) = Searchable(filterType, "filterType");
+        var custom = await CustomColumnsAsync(context, fieldStore);
+        var (column, columnError) = Searchable(filterType, custom);
         if (column is null)
         {
             return Fail(context, columnError!);
@@ -118,7 +128,7 @@ internal static class LeadEndpoints
             }
         }
 
-        if (!TryFields(query["fields"], out var fields, out var error))
+        if (!TryFields(query["fields"], custom, out var fields, out var error))
         {
             return Fail(context, error!);
         }
@@ -161,7 +171,7 @@ internal static class LeadEndpoints
     }
 
     internal static async Task<JsonHttpResult<MarketoResponse<LeadWriteResult>>> SyncAsync(HttpContext context, [FromServices] ILeadStore leads,
-        [FromServices] IActivityWriter activities, TimeProvider clock)
+        [FromServices] IActivityWriter activities, [FromServices] ILeadFieldStore fieldStore, TimeProvider clock)
     {
         var (document, bodyError) = await CustomActivityEndpoints.ReadJsonAsync(context);
         if (document is null)
@@ -198,7 +208,7 @@ internal static class LeadEndpoints
                 }
 
                 lookupField = lookupElement.GetString()!.Trim();
-                var (column, lookupError) = Searchable(lookupField, "lookupField");
+                var (column, lookupError) = Searchable(lookupField, []);
                 if (column is null)
                 {
                     return WriteFail(context, lookupError!);
@@ -225,13 +235,14 @@ internal static class LeadEndpoints
                 return WriteFail(context, Invalid("input", $"at most {MaxBatch} records per call"));
             }
 
+            var custom = await CustomColumnsAsync(context, fieldStore);
             var results = new LeadWriteResult?[input.GetArrayLength()];
             var records = new List<IReadOnlyDictionary<string, object?>>();
             var positions = new List<int>();
             var index = 0;
             foreach (var item in input.EnumerateArray())
             {
-                var (record, error) = ReadRecord(item, action, lookupField);
+                var (record, error) = ReadRecord(item, action, lookupField, custom);
                 if (record is null)
                 {
                     results[index] = LeadWriteResult.Skipped(null, error!);
@@ -367,7 +378,8 @@ internal static class LeadEndpoints
     }
 
     /// <summary>One input lead: its fields by REST name with typed values, or the reason to skip it.</summary>
-    private static (Dictionary<string, object?>? Record, MarketoError? Error) ReadRecord(JsonElement item, LeadSyncAction action, string lookupField)
+    private static (Dictionary<string, object?>? Record, MarketoError? Error) ReadRecord(JsonElement item, LeadSyncAction action, string lookupField,
+        IReadOnlyList<LeadColumn> custom)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -399,7 +411,7 @@ internal static class LeadEndpoints
                 continue;
             }
 
-            var column = LeadColumns.Find(name);
+            var column = LeadColumns.Find(name) ?? LeadCustomFields.Find(custom, name);
             if (column is null)
             {
                 return (null, new MarketoError("1006", $"Field '{MarketoHttp.Clip(name)}' not found"));
@@ -429,8 +441,11 @@ internal static class LeadEndpoints
     private static MarketoError InvalidValue(string field, JsonElement value) =>
         MarketoErrors.InvalidData($"Invalid value '{MarketoHttp.Clip(value.ToString())}' for field '{MarketoHttp.Clip(field)}'");
 
-    /// <summary>The column of a searchable field: 1006 for a name that is no field, 1011 for a field that cannot be searched.</summary>
-    private static (LeadColumn? Column, MarketoError? Error) Searchable(string name, string member)
+    /// <summary>
+    /// The column of a searchable field: 1006 for a name that is no field, 1011 for a field that cannot be searched
+    /// (a custom field among them).
+    /// </summary>
+    private static (LeadColumn? Column, MarketoError? Error) Searchable(string name, IReadOnlyList<LeadColumn> custom)
     {
         if (name == "id")
         {
@@ -438,7 +453,7 @@ internal static class LeadEndpoints
         }
 
         var column = LeadColumns.Find(name);
-        if (column is null && name is not ("createdAt" or "updatedAt"))
+        if (column is null && name is not ("createdAt" or "updatedAt") && LeadCustomFields.Find(custom, name) is null)
         {
             return (null, new MarketoError("1006", $"Field '{MarketoHttp.Clip(name)}' not found"));
         }
@@ -448,12 +463,12 @@ internal static class LeadEndpoints
             : (null, new MarketoError("1011", $"Field '{MarketoHttp.Clip(name)}' not supported"));
     }
 
-    internal static bool TryFields(StringValues values, out IReadOnlyList<string> fields, out MarketoError? error)
+    internal static bool TryFields(StringValues values, IReadOnlyList<LeadColumn> custom, out IReadOnlyList<string> fields, out MarketoError? error)
     {
         var names = new List<string>();
         foreach (var name in Split(values))
         {
-            if (name is not ("id" or "createdAt" or "updatedAt") && LeadColumns.Find(name) is null)
+            if (name is not ("id" or "createdAt" or "updatedAt") && LeadColumns.Find(name) is null && LeadCustomFields.Find(custom, name) is null)
             {
                 fields = [];
                 error = new MarketoError("1006", $"Field '{MarketoHttp.Clip(name)}' not found");

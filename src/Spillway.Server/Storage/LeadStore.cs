@@ -43,7 +43,7 @@ public interface ILeadStore
 }
 
 /// <summary>
-/// One stored lead. <see cref="Fields"/> maps a standard field's REST name to its value (string, long, double, bool,
+/// One stored lead. <see cref="Fields"/> maps a standard or custom field's REST name to its value (string, long, double, bool,
 /// DateOnly or DateTimeOffset by the field's <see cref="LeadColumn.Kind"/>); a null value is not in the map.
 /// <see cref="FieldsUpdatedAt"/> is the time of the most recent change of a field value, which the visible
 /// <see cref="UpdatedAt"/> need not equal.
@@ -95,8 +95,14 @@ public enum LeadValueKind
     DateTime = 5,
 }
 
-/// <summary>A standard lead field and the column that holds it.</summary>
-public sealed record LeadColumn(LeadField Field, string RestName, string ColumnName, LeadValueKind Kind);
+/// <summary>
+/// A lead field and the column that holds it. A custom field (<see cref="IsCustom"/>) has no column of its own: its value
+/// is the member of the lead row's <c>custom</c> JSON object named <see cref="RestName"/>.
+/// </summary>
+public sealed record LeadColumn(LeadField Field, string RestName, string ColumnName, LeadValueKind Kind)
+{
+    public bool IsCustom { get; init; }
+}
 
 /// <summary>
 /// The lead table's standard columns, one per writable or read-only field of the describe catalogue (createdAt and

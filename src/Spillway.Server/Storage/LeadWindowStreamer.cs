@@ -18,11 +18,11 @@ public enum LeadExtractFilterKind
 
 /// <summary>
 /// A lead extract's read: the subscription's leads that pass the filter, ordered by id, with only the columns named by
-/// <paramref name="Fields"/> (REST names: <c>id</c>, <c>createdAt</c>, <c>updatedAt</c> or a standard field), in that order.
-/// Both window bounds are inclusive.
+/// <paramref name="Fields"/> (REST names: <c>id</c>, <c>createdAt</c>, <c>updatedAt</c>, a standard field or one of
+/// <paramref name="CustomColumns"/>, the subscription's custom fields), in that order. Both window bounds are inclusive.
 /// </summary>
 public sealed record LeadExtractQuery(int SubscriptionId, LeadExtractFilterKind Filter, DateTimeOffset StartAt, DateTimeOffset EndAt,
-    IReadOnlyList<string> Fields)
+    IReadOnlyList<string> Fields, IReadOnlyList<LeadColumn>? CustomColumns = null)
 {
     /// <summary>The static list whose members a <see cref="LeadExtractFilterKind.StaticList"/> read returns.</summary>
     public long ListId { get; init; }
@@ -68,7 +68,7 @@ public interface ILeadWindowStreamer
     Task StreamLeadsAsync(LeadExtractQuery query, ILeadRowSink sink, CancellationToken ct);
 }
 
-/// <summary>The columns a lead extract may name: the describe catalogue's REST names.</summary>
+/// <summary>The columns a lead extract may name: the describe catalogue's REST names, the subscription's custom fields included.</summary>
 public static class LeadExtractColumns
 {
     /// <summary>The column of a REST name (<c>id</c>, <c>createdAt</c> and <c>updatedAt</c> included), or null for an unknown name.</summary>
@@ -79,6 +79,9 @@ public static class LeadExtractColumns
         "updatedAt" => UpdatedAt,
         _ => LeadColumns.Find(restName),
     };
+
+    /// <summary>The column of a REST name among the standard names and then <paramref name="custom"/>, or null.</summary>
+    public static LeadColumn? Find(string restName, IReadOnlyList<LeadColumn>? custom) => Find(restName) ?? LeadCustomFields.Find(custom, restName);
 
     private static readonly LeadColumn CreatedAt = new(LeadFields.FindByRestName("createdAt")!, "createdAt", "created_at", LeadValueKind.DateTime);
     private static readonly LeadColumn UpdatedAt = new(LeadFields.FindByRestName("updatedAt")!, "updatedAt", "updated_at", LeadValueKind.DateTime);

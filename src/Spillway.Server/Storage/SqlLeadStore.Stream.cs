@@ -13,7 +13,7 @@ internal abstract partial class SqlLeadStore
         var columns = new LeadColumn[query.Fields.Count];
         for (var i = 0; i < columns.Length; i++)
         {
-            columns[i] = LeadExtractColumns.Find(query.Fields[i]) ?? throw new ArgumentException($"Unknown lead field '{query.Fields[i]}'.", nameof(query));
+            columns[i] = LeadExtractColumns.Find(query.Fields[i], query.CustomColumns) ?? throw new ArgumentException($"Unknown lead field '{query.Fields[i]}'.", nameof(query));
         }
 
         // The window column has an index with the subscription (lead_created, lead_fields_updated); the sort by id is
@@ -22,7 +22,7 @@ internal abstract partial class SqlLeadStore
         await using var connection = await OpenAsync(ct);
         await using var command = Command(connection, null, "");
         var sql = new StringBuilder("SELECT ");
-        sql.AppendJoin(", ", columns.Select(c => c.ColumnName));
+        sql.AppendJoin(", ", columns.Select(c => c.IsCustom ? CustomValueSql(c) : c.ColumnName));
         sql.Append(" FROM lead WHERE subscription_id = @s AND ");
         AddParameter(command, "s", query.SubscriptionId);
         switch (query.Filter)

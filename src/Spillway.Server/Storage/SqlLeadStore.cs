@@ -11,7 +11,7 @@ namespace Spillway.Server.Storage;
 internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
 {
     private static readonly string SelectColumns =
-        "id, created_at, updated_at, fields_updated_at, " + string.Join(", ", LeadColumns.All.Select(c => c.ColumnName));
+        "id, created_at, updated_at, fields_updated_at, " + string.Join(", ", LeadColumns.All.Select(c => c.ColumnName)) + ", custom";
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
 
@@ -42,7 +42,7 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
         AppendValues(command, sql, ids.Distinct().Select(i => (object)i).ToList(), v => v);
         sql.Append(") ORDER BY id");
         command.CommandText = sql.ToString();
-        return await ReadAllAsync(command, ct);
+        return await ReadAllAsync(command, await CustomColumnsAsync(connection, null, subscriptionId, ct), ct);
     }
 
     public async Task<IReadOnlyList<LeadRecord>> FindAsync(int subscriptionId, LeadColumn column, IReadOnlyList<object> values, long afterId,
@@ -61,7 +61,7 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
         AppendMatch(command, sql, column, values);
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY id LIMIT {limit}");
         command.CommandText = sql.ToString();
-        return await ReadAllAsync(command, ct);
+        return await ReadAllAsync(command, await CustomColumnsAsync(connection, null, subscriptionId, ct), ct);
     }
 
     public async Task<long> CountMatchesAsync(int subscriptionId, LeadColumn column, IReadOnlyList<object> values, long cap, CancellationToken ct)
@@ -86,9 +86,10 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, subscriptionId, ct);
         var outcomes = new List<LeadSyncOutcome>(request.Records.Count);
+        var custom = await CustomColumnsAsync(connection, tx, subscriptionId, ct);
         foreach (var record in request.Records)
         {
-            outcomes.Add(await SyncOneAsync(connection, tx, subscriptionId, request, record, now, ct));
+            outcomes.Add(await SyncOneAsync(connection, tx, subscriptionId, request, record, custom, now, ct));
         }
 
         await tx.CommitAsync(ct);
@@ -96,7 +97,7 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
     }
 
     private async Task<LeadSyncOutcome> SyncOneAsync(DbConnection connection, DbTransaction tx, int subscriptionId, LeadSyncRequest request,
-        IReadOnlyDictionary<string, object?> record, DateTimeOffset now, CancellationToken ct)
+        IReadOnlyDictionary<string, object?> record, LeadColumn[] custom, DateTimeOffset now, CancellationToken ct)
     {
         var lookupValue = record.GetValueOrDefault(request.LookupField);
         List<LeadRecord> matches = [];
@@ -124,14 +125,14 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
 
             sql.Append(" ORDER BY id LIMIT 2");
             find.CommandText = sql.ToString();
-            matches = await ReadAllAsync(find, ct);
+            matches = await ReadAllAsync(find, custom, ct);
         }
 
         if (matches.Count == 0)
         {
             return request.Action == LeadSyncAction.UpdateOnly
                 ? LeadSyncOutcome.Skip("1004", "Lead not found")
-                : new LeadSyncOutcome(LeadSyncStatus.Created, await CreateAsync(connection, tx, subscriptionId, record, now, ct), [], null, null);
+                : new LeadSyncOutcome(LeadSyncStatus.Created, await CreateAsync(connection, tx, subscriptionId, record, custom, now, ct), [], null, null);
         }
 
         if (request.Action == LeadSyncAction.CreateOnly)
@@ -144,11 +145,11 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
             return LeadSyncOutcome.Skip("1007", "Multiple leads match the lookup criteria");
         }
 
-        return await UpdateAsync(connection, tx, subscriptionId, matches[0], record, now, ct);
+        return await UpdateAsync(connection, tx, subscriptionId, matches[0], record, custom, now, ct);
     }
 
     private async Task<LeadRecord> CreateAsync(DbConnection connection, DbTransaction tx, int subscriptionId,
-        IReadOnlyDictionary<string, object?> record, DateTimeOffset now, CancellationToken ct)
+        IReadOnlyDictionary<string, object?> record, LeadColumn[] custom, DateTimeOffset now, CancellationToken ct)
     {
         await using (var seed = Command(connection, tx,
             "INSERT INTO lead_sequence (subscription_id, last_id) VALUES (@s, 0) ON CONFLICT (subscription_id) DO NOTHING"))
@@ -184,13 +185,28 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
             }
         }
 
+        if (custom.Any(c => record.GetValueOrDefault(c.RestName) is not null))
+        {
+            foreach (var column in custom)
+            {
+                if (record.GetValueOrDefault(column.RestName) is { } value)
+                {
+                    fields[column.RestName] = value;
+                }
+            }
+
+            names.Append(", custom");
+            values.Append(", ").Append(JsonParameterSql("custom"));
+            AddParameter(insert, "custom", CustomToJson(fields, custom));
+        }
+
         insert.CommandText = $"INSERT INTO lead ({names}) VALUES ({values})";
         await insert.ExecuteNonQueryAsync(ct);
         return new LeadRecord(id, now, now, now, fields);
     }
 
     private async Task<LeadSyncOutcome> UpdateAsync(DbConnection connection, DbTransaction tx, int subscriptionId, LeadRecord lead,
-        IReadOnlyDictionary<string, object?> record, DateTimeOffset now, CancellationToken ct)
+        IReadOnlyDictionary<string, object?> record, LeadColumn[] custom, DateTimeOffset now, CancellationToken ct)
     {
         var changes = new List<LeadValueChange>();
         var fields = new Dictionary<string, object>(lead.Fields, StringComparer.Ordinal);
@@ -223,9 +239,34 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
             }
         }
 
+        var standardChanges = changes.Count;
+        foreach (var column in custom)
+        {
+            if (!record.TryGetValue(column.RestName, out var value) || Equals(lead.Get(column.RestName), value))
+            {
+                continue;
+            }
+
+            changes.Add(new LeadValueChange(column, lead.Get(column.RestName), value));
+            if (value is null)
+            {
+                fields.Remove(column.RestName);
+            }
+            else
+            {
+                fields[column.RestName] = value;
+            }
+        }
+
         if (changes.Count == 0)
         {
             return new LeadSyncOutcome(LeadSyncStatus.Updated, lead, [], null, null);
+        }
+
+        if (changes.Count > standardChanges)
+        {
+            set.Append(", custom = ").Append(JsonParameterSql("custom"));
+            AddParameter(update, "custom", CustomToJson(fields, custom));
         }
 
         update.CommandText = $"UPDATE lead SET {set} WHERE subscription_id = @s AND id = @id";
@@ -253,7 +294,7 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
             AddParameter(read, "s", subscriptionId);
             AppendValues(read, sql, distinct, v => v);
             read.CommandText = sql.Append(") ORDER BY id").ToString();
-            found = await ReadAllAsync(read, ct);
+            found = await ReadAllAsync(read, await CustomColumnsAsync(connection, tx, subscriptionId, ct), ct);
         }
 
         if (found.Count > 0)
@@ -337,7 +378,7 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
         }
     }
 
-    private async Task<List<LeadRecord>> ReadAllAsync(DbCommand command, CancellationToken ct)
+    private async Task<List<LeadRecord>> ReadAllAsync(DbCommand command, IReadOnlyList<LeadColumn> custom, CancellationToken ct)
     {
         var leads = new List<LeadRecord>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -352,6 +393,8 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
                     fields[column.RestName] = ValueFromDb(column, reader, 4 + i);
                 }
             }
+
+            CustomFromJson(reader.GetString(4 + LeadColumns.All.Count), custom, fields);
 
             leads.Add(new LeadRecord(reader.GetInt64(0), TimeFromDb(reader, 1), TimeFromDb(reader, 2), TimeFromDb(reader, 3), fields));
         }

@@ -43,6 +43,7 @@ public abstract class StorageProvider
         services.AddSingleton<IActivityTypeStore>(ActivityTypes);
         services.AddSingleton<ILeadStore>(Leads);
         services.AddSingleton(s => (ILeadWindowStreamer)s.GetRequiredService<ILeadStore>());
+        services.AddSingleton(s => (ILeadFieldStore)s.GetRequiredService<ILeadStore>());
         services.AddSingleton<IApiCallLimiter>(ApiCallLimiter);
         services.AddSingleton<IStoreSnapshot>(Snapshot);
         services.AddSingleton<IListStore>(Lists);

@@ -13,7 +13,7 @@ namespace Spillway.Server.Leads.Export;
 /// body of fields and one filter, and a file of the matching leads in id order with the requested columns, streamed by
 /// the lead store. Its jobs share the queue, the processing slots and the daily quota with every other kind.
 /// </summary>
-public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, IOptions<SpillwayOptions> options) : IExtractKind
+public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, ILeadFieldStore fieldStore, IOptions<SpillwayOptions> options) : IExtractKind
 {
     public string Name => "leads";
 
@@ -26,7 +26,8 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, IOp
     public async ValueTask<CreateOutcome> ParseCreateAsync(JsonElement body, ApiCaller caller, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits);
+        var custom = await CustomColumnsAsync(caller.Subscription.Id, ct);
+        var (spec, error) = LeadExtractRequestParser.Parse(body, caller.Limits, custom);
         if (spec is { Filter: LeadExtractFilterKind.StaticList or LeadExtractFilterKind.SmartList })
         {
             if (await LeadListFilters.FindListIdAsync(lists, caller.Subscription.Id, spec, ct) is not { } listId)
@@ -40,6 +41,10 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, IOp
         return spec is null ? CreateOutcome.Rejected(error!) : CreateOutcome.Accepted(spec.Format, spec.ToJson());
     }
 
+    /// <summary>Custom fields are never removed, so a field a job named at create is still defined when the job runs.</summary>
+    private async Task<LeadColumn[]> CustomColumnsAsync(int subscriptionId, CancellationToken ct) =>
+        [.. (await fieldStore.ListCustomFieldsAsync(subscriptionId, ct)).Select(LeadCustomFields.Column)];
+
     public async Task<ExportFileSummary> WriteFileAsync(ExportJobRecord job, Stream output, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -47,9 +52,10 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, IOp
         using var writer = new ExportFileWriter(output, spec.Format, LeadRowWriter.ColumnNames(spec.Fields, spec.ColumnHeaderNames),
             ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
-        using var rows = new LeadRowWriter(writer, spec.Fields);
+        var custom = await CustomColumnsAsync(job.SubscriptionId, ct);
+        using var rows = new LeadRowWriter(writer, spec.Fields, custom);
         // A list's membership is read by the one statement below, so it is the membership when the job starts processing.
-        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields)
+        var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields, custom)
         {
             ListId = spec.ListId ?? 0,
             SmartListRule = spec.Filter == LeadExtractFilterKind.SmartList ? await LeadListFilters.RuleAsync(lists, job.SubscriptionId, spec.ListId!.Value, ct) : null,

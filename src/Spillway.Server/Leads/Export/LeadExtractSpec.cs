@@ -47,7 +47,10 @@ public static class LeadExtractRequestParser
     /// <summary>Marketo's answer to the updatedAt and smart-list filters on a subscription without them.</summary>
     public static MarketoError UnsupportedFilter { get; } = new("1035", "Unsupported filter type for target subscription");
 
-    public static (LeadExtractSpec? Spec, MarketoError? Error) Parse(JsonElement body, EffectiveLimits limits)
+    /// <param name="body">The create body.</param>
+    /// <param name="limits">The subscription's limits.</param>
+    /// <param name="customFields">The subscription's custom fields, which <c>fields</c> may name as well.</param>
+    public static (LeadExtractSpec? Spec, MarketoError? Error) Parse(JsonElement body, EffectiveLimits limits, IReadOnlyList<LeadColumn>? customFields = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         if (RequireObject(body) is { } notObject)
@@ -90,7 +93,7 @@ public static class LeadExtractRequestParser
             return (null, windowError);
         }
 
-        if (ReadFields(body, out var fields) is { } fieldsError)
+        if (ReadFields(body, customFields, out var fields) is { } fieldsError)
         {
             return (null, fieldsError);
         }
@@ -134,7 +137,7 @@ public static class LeadExtractRequestParser
     /// <c>fields</c>, required: a non-empty array of REST names from the describe catalogue, each named once, in file order.
     /// Names match exactly (ordinal), as Marketo field names do.
     /// </summary>
-    private static MarketoError? ReadFields(JsonElement body, out List<string> fields)
+    private static MarketoError? ReadFields(JsonElement body, IReadOnlyList<LeadColumn>? customFields, out List<string> fields)
     {
         fields = [];
         if (!body.TryGetProperty("fields", out var element) || element.ValueKind != JsonValueKind.Array)
@@ -150,7 +153,7 @@ public static class LeadExtractRequestParser
             }
 
             var name = item.GetString()!;
-            if (LeadExtractColumns.Find(name) is null)
+            if (LeadExtractColumns.Find(name, customFields) is null)
             {
                 return Invalid("fields", $"'{MarketoHttp.Clip(name)}' is not a lead field");
             }

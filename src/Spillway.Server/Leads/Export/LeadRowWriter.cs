@@ -21,8 +21,11 @@ public sealed class LeadRowWriter : ILeadRowSink, IDisposable
     private readonly LeadValueKind[] _kinds;
     private byte[] _text = ArrayPool<byte>.Shared.Rent(1024);
 
-    /// <summary>Writes rows of <paramref name="fields"/> (REST names, one per column of <paramref name="file"/>).</summary>
-    public LeadRowWriter(ExportFileWriter file, IReadOnlyList<string> fields)
+    /// <summary>
+    /// Writes rows of <paramref name="fields"/> (REST names, one per column of <paramref name="file"/>); a custom field
+    /// among them is one of <paramref name="customFields"/> and follows the cell rules of its data type.
+    /// </summary>
+    public LeadRowWriter(ExportFileWriter file, IReadOnlyList<string> fields, IReadOnlyList<LeadColumn>? customFields = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(fields);
@@ -31,7 +34,7 @@ public sealed class LeadRowWriter : ILeadRowSink, IDisposable
             throw new ArgumentException($"The file has {file.ColumnCount} columns, not {fields.Count}.", nameof(fields));
         }
 
-        _kinds = [.. fields.Select(f => (LeadExtractColumns.Find(f) ?? throw new ArgumentException($"Unknown lead field '{f}'.", nameof(fields))).Kind)];
+        _kinds = [.. fields.Select(f => (LeadExtractColumns.Find(f, customFields) ?? throw new ArgumentException($"Unknown lead field '{f}'.", nameof(fields))).Kind)];
         _file = file;
     }
 

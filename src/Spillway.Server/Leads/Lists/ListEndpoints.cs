@@ -97,7 +97,7 @@ internal static class ListEndpoints
 
     /// <summary>Get Leads by List: the list's members in lead id order, with the requested fields (the lead reads' default set when none).</summary>
     private static async Task<JsonHttpResult<MarketoResponse<JsonObject>>> GetLeadsAsync(HttpContext context, string listId,
-        [FromServices] IListStore lists, [FromServices] ILeadStore leads)
+        [FromServices] IListStore lists, [FromServices] ILeadStore leads, [FromServices] ILeadFieldStore fieldStore)
     {
         var (list, error) = await FindAsync(context, lists, listId);
         if (list is null)
@@ -105,7 +105,7 @@ internal static class ListEndpoints
             return Fail(context, error!);
         }
 
-        if (!LeadEndpoints.TryFields(context.Request.Query["fields"], out var fields, out error)
+        if (!LeadEndpoints.TryFields(context.Request.Query["fields"], await LeadEndpoints.CustomColumnsAsync(context, fieldStore), out var fields, out error)
             || !TryPaging(context.Request.Query, out var batchSize, out var after, out error))
         {
             return Fail(context, error!);

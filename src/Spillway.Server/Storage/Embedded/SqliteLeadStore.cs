@@ -28,6 +28,21 @@ internal sealed class SqliteLeadStore(SqliteDatabase db) : SqlLeadStore
         _ => value,
     };
 
+    /// <summary>
+    /// json_extract gives text, integers, reals and true/false as 1/0, as the typed columns hold them; a date-time is
+    /// ISO text in the object and Unix milliseconds in a column.
+    /// </summary>
+    protected override string CustomValueSql(LeadColumn column)
+    {
+        var value = $"json_extract(custom, '$.{column.RestName}')";
+        return column.Kind switch
+        {
+            LeadValueKind.Float => $"CAST({value} AS REAL)",
+            LeadValueKind.DateTime => $"CAST(strftime('%s', {value}) AS INTEGER) * 1000",
+            _ => value,
+        };
+    }
+
     protected override object ValueFromDb(LeadColumn column, DbDataReader reader, int ordinal) => column.Kind switch
     {
         LeadValueKind.Text => reader.GetString(ordinal),

@@ -31,6 +31,22 @@ internal sealed class PostgresLeadStore(NpgsqlDataSource dataSource) : SqlLeadSt
     protected override object ValueToDb(LeadColumn column, object value) =>
         value is DateTimeOffset time ? time.ToUniversalTime() : value;
 
+    protected override string CustomValueSql(LeadColumn column)
+    {
+        var value = $"(custom ->> '{column.RestName}')";
+        return column.Kind switch
+        {
+            LeadValueKind.Integer => value + "::bigint",
+            LeadValueKind.Float => value + "::double precision",
+            LeadValueKind.Boolean => value + "::boolean",
+            LeadValueKind.Date => value + "::date",
+            LeadValueKind.DateTime => value + "::timestamptz",
+            _ => value,
+        };
+    }
+
+    protected override string JsonParameterSql(string parameter) => $"CAST(@{parameter} AS jsonb)";
+
     protected override object ValueFromDb(LeadColumn column, DbDataReader reader, int ordinal) => column.Kind switch
     {
         LeadValueKind.Text => reader.GetString(ordinal),
