@@ -19,6 +19,9 @@ public interface IApiCallLimiter
     /// <summary>The calls of the quota day that contains <paramref name="now"/>.</summary>
     ValueTask<UsageDay> UsageAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>The admitted calls of the rate window that ends at <paramref name="now"/> (what the 606 check counts).</summary>
+    ValueTask<long> CallsInWindowAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct);
+
     /// <summary>Forgets a subscription's counters (admin reset).</summary>
     void Reset(int subscriptionId);
 }
@@ -121,6 +124,20 @@ public sealed class InMemoryApiCallLimiter : IApiCallLimiter
         }
 
         return ValueTask.FromResult(usage);
+    }
+
+    public ValueTask<long> CallsInWindowAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!_bySubscription.TryGetValue(caller.SubscriptionId, out var counters))
+        {
+            return ValueTask.FromResult(0L);
+        }
+
+        var windowStart = now.UtcTicks - TimeSpan.FromSeconds(caller.Limits.RateLimitWindowSeconds).Ticks;
+        lock (counters)
+        {
+            return ValueTask.FromResult((long)counters.Recent.Count(at => at > windowStart && at <= now.UtcTicks));
+        }
     }
 
     public void Reset(int subscriptionId) => _bySubscription.TryRemove(subscriptionId, out _);

@@ -112,6 +112,16 @@ internal sealed class PostgresApiCallLimiter : IApiCallLimiter, IDisposable
         };
     }
 
+    public async ValueTask<long> CallsInWindowAsync(CallerCallLimits caller, DateTimeOffset now, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var window = TimeSpan.FromSeconds(caller.Limits.RateLimitWindowSeconds).Ticks;
+        await using var command = Command(_dataSource,
+            "SELECT count(*) FROM api_call_stamp WHERE subscription_id = $1 AND at > $2 AND at <= $3",
+            Int(caller.SubscriptionId), Long(now.UtcTicks - window), Long(now.UtcTicks));
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     public void Reset(int subscriptionId)
     {
         using var connection = _dataSource.OpenConnection();
