@@ -52,6 +52,9 @@ public abstract class ConsoleSession : IAsyncLifetime
     /// <summary>Activities generated at start (over the last three days), so exports and pages have rows.</summary>
     protected virtual long SeedActivities => 200;
 
+    /// <summary>Puts what the class's tests need on the server before the browser starts.</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
     /// <summary>The absolute address of a console route (<paramref name="route"/> relative to the console's prefix).</summary>
     public string Url(string route) => new Uri(Server.BaseAddress, Prefix + route).ToString();
 
@@ -70,6 +73,7 @@ public abstract class ConsoleSession : IAsyncLifetime
         };
         _server = await SpillwayServer.StartAsync(options);
         Marketo = new MarketoApi(_server);
+        await PrepareAsync();
 
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
