@@ -91,7 +91,7 @@ internal sealed class ConsoleSessionFilter : IEndpointFilter
                 return Refused(http, "The form was posted from another site, so it was refused.");
             }
 
-            var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted) : null;
+            var form = await ConsoleForms.ReadAsync(http, http.RequestAborted);
             if (form is null || !ConsoleSession.TokenMatches(http, form[ConsoleSession.CsrfField]))
             {
                 return Refused(http, "The form was refused: it did not carry this console's form token. Reload the page and try again.");
