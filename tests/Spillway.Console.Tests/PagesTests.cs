@@ -129,7 +129,7 @@ public sealed class PagesTests : IClassFixture<PopulatedSession>
 
         if (PageChecks.ScreenshotsWanted)
         {
-            var list = new StringBuilder($"# The axe-core rules every console page passes (tags {string.Join(", ", PageChecks.AxeTags)})\n\n");
+            var list = new StringBuilder($"# The axe-core rules run on every console page at 1280 and 390 px (tags {string.Join(", ", PageChecks.AxeTags)})\n\n");
             foreach (var rule in rules)
             {
                 list.Append(CultureInfo.InvariantCulture, $"{rule.RuleId}: {rule.Help}\n");

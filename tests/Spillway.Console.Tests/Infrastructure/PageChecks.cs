@@ -15,6 +15,8 @@ public static class PageChecks
     /// <summary>The axe rule tags checked; a rule with any of them runs.</summary>
     public static readonly IReadOnlyList<string> AxeTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"];
 
+    private const int MaxScreenshotHeight = 2000;
+
     public static bool ScreenshotsWanted => Environment.GetEnvironmentVariable("SPILLWAY_SCREENSHOTS") == "1";
 
     /// <summary>docs/images/console of the repository the tests were built from.</summary>
@@ -69,10 +71,13 @@ public static class PageChecks
         }
 
         Directory.CreateDirectory(ImagesFolder);
+        // The whole page, but no taller than MaxScreenshotHeight: a long table says no more in its thousandth row.
+        var size = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]");
         await page.ScreenshotAsync(new PageScreenshotOptions
         {
             Path = Path.Combine(ImagesFolder, name + ".png"),
             FullPage = true,
+            Clip = new Clip { X = 0, Y = 0, Width = size[0], Height = Math.Min(size[1], MaxScreenshotHeight) },
             Animations = ScreenshotAnimations.Disabled,
             Caret = ScreenshotCaret.Hide,
         });
