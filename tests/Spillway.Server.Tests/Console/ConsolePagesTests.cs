@@ -70,7 +70,7 @@ public abstract class ConsolePagesTests : StoreTestBase
         Assert.Equal("2", overview.Attr("queue-processing", "data-max"));
         Assert.Equal("0", overview.Attr("quota-meter", "data-used-bytes"));
         Assert.Contains(overview.Tags("job-count"), t => t.Contains("data-status=\"Queued\" data-count=\"1\"", StringComparison.Ordinal));
-        Assert.Equal(Base, overview.Attr("overview-live", "data-live").Replace("&amp;", "&", StringComparison.Ordinal));
+        Assert.Contains($"id=\"overview-live\" data-live=\"{Base}\"", overview.Html, StringComparison.Ordinal);
 
         var job = await browser.GetAsync($"{Base}/jobs/{id}");
         Assert.Equal("Queued", job.Attr("job-status", "data-status"));
@@ -88,7 +88,7 @@ public abstract class ConsolePagesTests : StoreTestBase
             completed.Attr("job-file-size", "data-bytes"));
         Assert.Equal("30", completed.Text("job-rows"));
         Assert.Equal(status.GetProperty("fileChecksum").GetString(), completed.Text("job-checksum"));
-        Assert.Contains("\"createdAt\"", completed.Text("job-filter"), StringComparison.Ordinal);
+        Assert.Contains("2026-04-01", completed.Text("job-filter"), StringComparison.Ordinal);
 
         // The console's download is the API's file, byte for byte.
         var download = await browser.GetAsync(completed.Attr("job-download", "href"));
@@ -198,7 +198,8 @@ public abstract class ConsolePagesTests : StoreTestBase
             > DateTimeOffset.UtcNow.AddMinutes(59));
 
         var set = await browser.PostAsync(Base + "/controls/clock", ("now", "2030-01-02T03:04:05Z"));
-        Assert.Equal("2030-01-02T03:04:05Z", set.Attr("clock-value", "datetime"));
+        var setTo = DateTimeOffset.Parse(set.Attr("clock-value", "datetime"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(setTo, new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero), new DateTimeOffset(2030, 1, 2, 3, 5, 5, TimeSpan.Zero));
         await browser.PostAsync(Base + "/controls/clock", ("reset", "true"));
         Assert.Equal(0, (await AdminJsonAsync(server, $"/_spillway/admin/subscriptions/{Sub}/clock")).GetProperty("offsetSeconds").GetDouble(), 0);
 
