@@ -4,6 +4,7 @@
 #   scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Storage]
 #
 # Installs the compatibility client (npm ci in tests/compat/node-marketo-rest; Debian's nodejs/npm if missing),
+# installs Debian's `chromium` for the console's browser tests when missing and exports its path in SPILLWAY_TEST_CHROMIUM,
 # starts a private PostgreSQL cluster in a temp folder (installing Debian's `postgresql` if initdb is missing),
 # exports SPILLWAY_TEST_POSTGRES, runs `dotnet test Spillway.slnx -c Release`, then stops the cluster and removes
 # the folder, then (when run without arguments) checks the code layout with `dotnet format --verify-no-changes`
@@ -33,6 +34,19 @@ if [[ -f "$compat/package-lock.json" ]]; then
         (cd "$compat" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 fi
+
+# The console tests drive Debian's chromium through Playwright (Playwright's own browser download needs the internet).
+# Without a browser they fail, so a missing one is installed here rather than skipped there.
+chromium=$(command -v chromium || command -v chromium-browser || true)
+if [[ -z "$chromium" ]]; then
+    echo "test.sh: chromium not found; installing Debian's chromium" >&2
+    sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    chromium=$(command -v chromium)
+fi
+export SPILLWAY_TEST_CHROMIUM="$chromium"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/spillway-test.XXXXXX")
 chmod 755 "$work"
