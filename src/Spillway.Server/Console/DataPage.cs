@@ -182,7 +182,7 @@ internal static class DataPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\"><table data-testid=\"users-table\"><caption>API users of ").Append(E(s.MunchkinId))
+            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Users table (scrolls sideways)\"><table data-testid=\"users-table\"><caption>API users of ").Append(E(s.MunchkinId))
                 .Append("</caption><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Permissions</th><th scope=\"col\">Credentials</th></tr></thead><tbody>");
             foreach (var user in users)
             {
@@ -193,7 +193,7 @@ internal static class DataPage
                     body.Append("<div data-testid=\"credential\" data-client-id=\"").Append(E(credential.ClientId)).Append("\"><code>").Append(E(credential.ClientId))
                         .Append("</code> ").Append(PostForm(http, basePath + "/users/rotate", "user-rotate-form", "inline"))
                         .Append("<input type=\"hidden\" name=\"clientId\" value=\"").Append(E(credential.ClientId)).Append("\">")
-                        .Append("<button type=\"submit\" class=\"secondary\" aria-label=\"Rotate the secret of ").Append(E(credential.ClientId))
+                        .Append("<button type=\"submit\" class=\"secondary\" aria-label=\"Rotate secret of ").Append(E(credential.ClientId))
                         .Append("\">Rotate secret</button></form></div>");
                 }
 
@@ -213,7 +213,7 @@ internal static class DataPage
         body.Append("<section aria-labelledby=\"limits-h\"><h2 id=\"limits-h\">Limits</h2>")
             .Append("<p class=\"note\">An empty override uses the server's default. Saving replaces every override with the form's values.</p>")
             .Append(PostForm(http, basePath + "/limits", "limits-form"))
-            .Append("<div class=\"table-wrap\"><table data-testid=\"limits-table\"><caption>Limits in force, and this subscription's overrides</caption><thead><tr>")
+            .Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Limits table (scrolls sideways)\"><table data-testid=\"limits-table\"><caption>Limits in force, and this subscription's overrides</caption><thead><tr>")
             .Append("<th scope=\"col\">Limit</th><th scope=\"col\">In force</th><th scope=\"col\">Override</th></tr></thead><tbody>");
         foreach (var (name, label, effective, overridden) in Limits)
         {
