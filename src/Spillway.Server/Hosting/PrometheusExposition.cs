@@ -102,13 +102,15 @@ public sealed class PrometheusExposition : IDisposable
 
         private bool IsHistogram => instrument is Histogram<double> or Histogram<long>;
 
-        /// <summary>The Prometheus name: dots to underscores, the unit as a suffix, _total on a counter.</summary>
-        public string Name { get; } = instrument.Name.Replace('.', '_') + instrument.Unit switch
+        /// <summary>The Prometheus name: dots to underscores, the unit as a suffix unless the name ends with it, _total on a counter.</summary>
+        public string Name { get; } = WithUnit(instrument.Name.Replace('.', '_'), instrument.Unit switch
         {
             "s" => "_seconds",
             "By" => "_bytes",
             _ => "",
-        };
+        });
+
+        private static string WithUnit(string name, string suffix) => name.EndsWith(suffix, StringComparison.Ordinal) ? name : name + suffix;
 
         public void Clear() => _values.Clear();
 
