@@ -62,8 +62,42 @@ public sealed class BulkExtractionOptions
     /// </summary>
     public int MaxJobsInFlight { get; set; } = 10;
 
-    /// <summary>The pause between two status polls of a job (Marketo refreshes status at most once a minute).</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+    private TimeSpan? _pollInterval;
+
+    /// <summary>
+    /// The pause between two status polls of a job, for every server. Left unset, the pause adapts to the server (see
+    /// <see cref="PollIntervalFor"/>); read while unset, it is <see cref="RemotePollInterval"/>.
+    /// </summary>
+    public TimeSpan PollInterval
+    {
+        get => _pollInterval ?? RemotePollInterval;
+        set => _pollInterval = value;
+    }
+
+    /// <summary>
+    /// The pause between polls of a server on a loopback address while <see cref="PollInterval"/> is unset: a local
+    /// Spillway finishes a job in moments, so waiting Marketo's cadence there only slows tests down.
+    /// </summary>
+    public TimeSpan LoopbackPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The pause between polls of any other server while <see cref="PollInterval"/> is unset: Marketo's cadence (it
+    /// refreshes a job's status at most once a minute, and every poll counts against the daily call limit).
+    /// </summary>
+    public TimeSpan RemotePollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The pause the extractor waits between two polls of a job on <paramref name="baseUrl"/>: <see cref="PollInterval"/>
+    /// when it was set, else <see cref="LoopbackPollInterval"/> for a loopback host (localhost, 127.0.0.0/8, ::1) and
+    /// <see cref="RemotePollInterval"/> for any other.
+    /// </summary>
+    /// <param name="baseUrl">The server's base URL.</param>
+    /// <returns>The pause between two status polls.</returns>
+    public TimeSpan PollIntervalFor(Uri baseUrl)
+    {
+        ArgumentNullException.ThrowIfNull(baseUrl);
+        return _pollInterval ?? (baseUrl.IsLoopback ? LoopbackPollInterval : RemotePollInterval);
+    }
 
     /// <summary>How often a window's job is created again after it Failed, was Cancelled, or its file expired.</summary>
     public int MaxJobAttempts { get; set; } = 3;

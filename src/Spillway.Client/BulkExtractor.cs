@@ -34,9 +34,10 @@ public sealed class BulkExtractor
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.MaxJobsInFlight < 1 || options.MaxJobAttempts < 1 || options.PollInterval < TimeSpan.Zero)
+        if (options.MaxJobsInFlight < 1 || options.MaxJobAttempts < 1 || options.PollInterval < TimeSpan.Zero
+            || options.LoopbackPollInterval < TimeSpan.Zero || options.RemotePollInterval < TimeSpan.Zero)
         {
-            throw new ArgumentException("MaxJobsInFlight and MaxJobAttempts must be positive, PollInterval not negative.", nameof(options));
+            throw new ArgumentException("MaxJobsInFlight and MaxJobAttempts must be positive, the poll intervals not negative.", nameof(options));
         }
 
         if (options.Target == BulkExtractTarget.Leads && options.Fields is not { Count: > 0 })
@@ -269,7 +270,7 @@ public sealed class BulkExtractor
             var lastStatus = job.Status;
             while (job.Status is ExportJobStatuses.Queued or ExportJobStatuses.Processing)
             {
-                await Task.Delay(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.PollIntervalFor(_client.BaseUrl), _time, cancellationToken).ConfigureAwait(false);
                 job = await StatusAsync(job.ExportId, cancellationToken).ConfigureAwait(false);
                 if (job.Status != lastStatus)
                 {

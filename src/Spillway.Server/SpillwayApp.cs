@@ -71,6 +71,8 @@ public static class SpillwayApp
 
         services.AddSpillwayStorage(options);
         services.AddSingleton<SubscriptionDirectory>();
+        services.AddSingleton<SpillwayMetrics>();
+        services.AddSingleton<PrometheusExposition>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<ActivityTypeRegistry>();
         services.AddSingleton<ExportSignal>();
@@ -169,7 +171,9 @@ public static class SpillwayApp
         app.MapMarketoFallbacks();
         app.MapGet("/health", Health).WithTags("Operations").WithName("Health").WithSummary("Liveness: Healthy while the process answers.");
         app.MapGet("/health/ready", ReadyAsync).WithTags("Operations").WithName("Ready").WithSummary("Readiness: Healthy when every store answers.");
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi(SpillwayOpenApi.DocumentPattern);
+        app.MapMetrics();
+        app.MapApiReference();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 using Spillway.Server.Admin;
 
 namespace Spillway.Server;
@@ -22,6 +23,24 @@ internal static class SpillwayOpenApi
 
     /// <summary>The admin key header of the admin and controls API.</summary>
     public const string AdminKeyScheme = "spillwayAdminKey";
+
+    /// <summary>Where the interactive API reference page is served.</summary>
+    public const string ReferencePath = "/_spillway/reference";
+
+    /// <summary>Where the OpenAPI document is served ({documentName} is v1).</summary>
+    public const string DocumentPattern = "/openapi/{documentName}.json";
+
+    /// <summary>
+    /// The interactive reference (Scalar) over the OpenAPI document. It must work on a machine without internet access:
+    /// the script comes from the package through the server itself, and the CDN fonts and the usage telemetry are off.
+    /// </summary>
+    public static void MapApiReference(this IEndpointRouteBuilder app) =>
+        app.MapScalarApiReference(ReferencePath, options => options
+            .WithTitle("Spillway API reference")
+            .WithOpenApiRoutePattern(DocumentPattern)
+            .AddDocument("v1")
+            .DisableDefaultFonts()
+            .DisableTelemetry());
 
     public static void Configure(OpenApiOptions options)
     {

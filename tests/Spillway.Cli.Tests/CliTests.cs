@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using System.Text.Json;
 using Spectre.Console;
 using Spillway.Cli;
 using Spillway.Cli.Commands;
@@ -134,6 +135,151 @@ public sealed class CliTests : IDisposable
     {
         Assert.True(ExportCommand.DefaultPollSeconds(new Uri("http://127.0.0.1:5171")) < 1);
         Assert.Equal(10, ExportCommand.DefaultPollSeconds(new Uri("https://123-ABC-456.mktorest.com")));
+    }
+
+    private static JsonElement Json(string stdout)
+    {
+        using var document = JsonDocument.Parse(stdout); // exactly one document, nothing else on stdout
+        return document.RootElement.Clone();
+    }
+
+    private static string[] Target(string kind, string folder, SpillwayTestServer server) => kind == "data"
+        ? ["--data", folder]
+        : ["--url", server.BaseAddress.ToString(), "--admin-key", SpillwayTestServer.AdminKey];
+
+    /// <summary>The admin commands on a stopped data folder and through a running server's admin API, compared.</summary>
+    [Fact]
+    public async Task AdminCommands_PrintTheSame_OnADataFolderAndThroughTheAdminApi()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        var folder = Path.Combine(_dir, "store");
+        Assert.Equal(0, (await RunAsync("subscription", "create", "999-ZZZ-999", "--data", folder, "--create")).Code);
+
+        var results = new Dictionary<string, (JsonElement Created, JsonElement User, JsonElement Users, JsonElement Seeded, JsonElement List, string Table, string UserTable)>();
+        foreach (var kind in new[] { "data", "url" })
+        {
+            var target = Target(kind, folder, server);
+            async Task<JsonElement> Run(params string[] args)
+            {
+                var (code, output, err) = await RunAsync([.. args, .. target, "--json"]);
+                Assert.True(code == 0, $"{kind} {string.Join(' ', args)}: {err}");
+                return Json(output);
+            }
+
+            var created = await Run("subscription", "create", "222-BBB-222", "--name", "Staging");
+            var user = await Run("user", "add", "222-BBB-222", "etl@example.com", "-p", "Read-Only Activity", "-p", "Read-Only Lead");
+            var users = await Run("user", "list", "222-BBB-222");
+            var seeded = await Run("seed", "222-BBB-222", "-n", "120", "--days", "3", "--seed", "5");
+            var list = await Run("subscription", "list");
+            var table = await RunAsync(["subscription", "list", .. target]);
+            var userTable = await RunAsync(["user", "list", "222-BBB-222", .. target]);
+            Assert.True(table.Code == 0 && userTable.Code == 0, table.Err + userTable.Err);
+            results[kind] = (created, user, users, seeded, list, table.Out, userTable.Out);
+
+            // The rotated secret is the one the server (or the store) now accepts: prove it on the running server.
+            var rotated = await Run("user", "rotate-secret", user.GetProperty("clientId").GetString()!);
+            Assert.Equal(user.GetProperty("clientId").GetString(), rotated.GetProperty("clientId").GetString());
+            Assert.NotEqual(user.GetProperty("clientSecret").GetString(), rotated.GetProperty("clientSecret").GetString());
+            if (kind == "url")
+            {
+                Assert.False(string.IsNullOrEmpty(await server.GetTokenAsync(rotated.GetProperty("clientId").GetString(), rotated.GetProperty("clientSecret").GetString())));
+            }
+        }
+
+        var (onDisk, viaApi) = (results["data"], results["url"]);
+        Assert.Equal(JsonSerializer.Serialize(onDisk.Created), JsonSerializer.Serialize(viaApi.Created));
+        Assert.Equal("""{"munchkinId":"222-BBB-222","name":"Staging"}""", JsonSerializer.Serialize(onDisk.Created));
+        foreach (var (a, b) in new[] { (onDisk.User, viaApi.User), (Assert.Single(onDisk.Users.EnumerateArray()), Assert.Single(viaApi.Users.EnumerateArray())) })
+        {
+            Assert.Equal("etl@example.com", a.GetProperty("email").GetString());
+            Assert.Equal(a.GetProperty("email").GetString(), b.GetProperty("email").GetString());
+            Assert.Equal(JsonSerializer.Serialize(a.GetProperty("permissions")), JsonSerializer.Serialize(b.GetProperty("permissions")));
+            Assert.Equal(["Read-Only Activity", "Read-Only Lead"], a.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()));
+            Assert.Single(a.GetProperty("clientIds").EnumerateArray());
+        }
+
+        Assert.Equal(120, onDisk.Seeded.GetProperty("added").GetInt64());
+        Assert.Equal(onDisk.Seeded.GetProperty("added").GetInt64(), viaApi.Seeded.GetProperty("added").GetInt64());
+        Assert.Equal(onDisk.Seeded.GetProperty("total").GetInt64(), viaApi.Seeded.GetProperty("total").GetInt64());
+        var row = (JsonElement list) => JsonSerializer.Serialize(list.EnumerateArray().Single(s => s.GetProperty("munchkinId").GetString() == "222-BBB-222"));
+        Assert.Equal("""{"munchkinId":"222-BBB-222","name":"Staging","apiUsers":1,"activities":120}""", row(onDisk.List));
+        Assert.Equal(row(onDisk.List), row(viaApi.List));
+
+        // The tables people read: the same row for the same subscription, the same user line but for the client id.
+        var line = (string table) => table.Split('\n').Single(l => l.Contains("222-BBB-222", StringComparison.Ordinal));
+        Assert.Equal(line(onDisk.Table), line(viaApi.Table));
+        Assert.Contains("120", line(onDisk.Table), StringComparison.Ordinal);
+        var userLine = (string table) => table.Split('\n').Single(l => l.Contains("etl@example.com", StringComparison.Ordinal));
+        Assert.Equal(userLine(onDisk.UserTable)[..40], userLine(viaApi.UserTable)[..40]);
+    }
+
+    [Fact]
+    public async Task AdminCommands_WithJson_RefuseOnStderrOnly_AndAWrongAdminKeyIsAUsageError()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        foreach (var kind in new[] { "data", "url" })
+        {
+            var folder = Path.Combine(_dir, "refusals");
+            var (code, output, err) = await RunAsync(["subscription", "create", SpillwayTestServer.MunchkinId, .. Target(kind, folder, server), "--create", "--json"]);
+            if (kind == "data")
+            {
+                Assert.Equal(0, code); // a new folder has no such subscription yet
+                (code, output, err) = await RunAsync(["subscription", "create", SpillwayTestServer.MunchkinId, .. Target(kind, folder, server), "--json"]);
+            }
+
+            Assert.Equal(ExitCodes.Failure, code);
+            Assert.Equal("", output);
+            Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        var wrongKey = await RunAsync("user", "list", SpillwayTestServer.MunchkinId, "--url", server.BaseAddress.ToString(), "--admin-key", "wrong", "--json");
+        Assert.Equal(ExitCodes.Usage, wrongKey.Code);
+        Assert.Equal("", wrongKey.Out);
+        Assert.Contains("admin key", wrongKey.Err, StringComparison.Ordinal);
+
+        var missing = await RunAsync("user", "list", "404-NOT-404", "--url", server.BaseAddress.ToString(), "--admin-key", SpillwayTestServer.AdminKey);
+        Assert.Equal(ExitCodes.Failure, missing.Code);
+        Assert.Contains("No subscription 404-NOT-404", missing.Err, StringComparison.Ordinal);
+
+        var down = await RunAsync("subscription", "list", "--url", "http://127.0.0.1:1", "--admin-key", "k", "--json");
+        Assert.Equal(ExitCodes.Environment, down.Code);
+        Assert.Equal("", down.Out);
+    }
+
+    [Fact]
+    public async Task Control_Snapshot_AndExport_WithJson_PrintOneDocumentOnStdout()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        await server.SeedAsync(150, daysBack: 5, seed: 4);
+        var url = server.BaseAddress.ToString();
+        string[] admin = ["--url", url, "--admin-key", SpillwayTestServer.AdminKey, "--json"];
+
+        var clock = await RunAsync(["control", "clock", SpillwayTestServer.MunchkinId, .. admin]);
+        Assert.True(clock.Code == 0, clock.Err);
+        Assert.Equal(JsonValueKind.String, Json(clock.Out).GetProperty("now").ValueKind);
+
+        var cleared = await RunAsync(["control", "requests", SpillwayTestServer.MunchkinId, "--clear", .. admin]);
+        Assert.True(cleared.Code == 0, cleared.Err);
+        Assert.Equal(JsonValueKind.Object, Json(cleared.Out).ValueKind);
+
+        var archive = Path.Combine(_dir, "snap.tar.gz");
+        var saved = await RunAsync(["snapshot", "save", archive, .. admin]);
+        Assert.True(saved.Code == 0, saved.Err);
+        Assert.Equal(new FileInfo(archive).Length, Json(saved.Out).GetProperty("bytes").GetInt64());
+        Assert.Contains("Saved", saved.Err, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, (await RunAsync(["snapshot", "save", "-", .. admin])).Code);
+
+        var output = Path.Combine(_dir, "out.csv");
+        var exported = await RunAsync("export", "--url", url, "--client-id", server.ClientId, "--client-secret", server.ClientSecret,
+            "--since", "10d", "-o", output, "--plain", "--json");
+        Assert.True(exported.Code == 0, exported.Err);
+        var summary = Json(exported.Out);
+        Assert.Equal(150, summary.GetProperty("rows").GetInt64());
+        Assert.Equal(summary.GetProperty("files").GetInt32(), summary.GetProperty("verified").GetInt32());
+        Assert.Equal(output, summary.GetProperty("output").GetString());
+        Assert.True(new FileInfo(output).Length > 0);
+        Assert.Equal(ExitCodes.Usage, (await RunAsync("export", "--url", url, "--client-id", server.ClientId, "--client-secret", server.ClientSecret,
+            "--since", "10d", "-o", "-", "--json")).Code);
     }
 
     [Fact]

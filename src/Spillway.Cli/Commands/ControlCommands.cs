@@ -54,11 +54,17 @@ internal static class ControlCommands
         Recursive = true,
     };
 
+    private static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print exactly one JSON document on stdout, also for an answer without a body ({\"status\":204}); errors go to stderr.",
+        Recursive = true,
+    };
+
     public static Command Create()
     {
         var root = new Command("control", "Steer a running server: reset, clock, progression, jobs, faults, request log.")
         {
-            Url, ServerAlias, AdminKey, DataFolder,
+            Url, ServerAlias, AdminKey, DataFolder, Json,
             Reset(), Clock(), Progression(), Job(), Fault(), Requests(),
         };
         return root;
@@ -289,6 +295,11 @@ internal static class ControlCommands
                 catch (JsonException)
                 {
                 }
+            }
+
+            if (text.Length == 0 && response.IsSuccessStatusCode && r.GetValue(Json))
+            {
+                text = $"{{\"status\":{(int)response.StatusCode}}}";
             }
 
             (response.IsSuccessStatusCode ? Console.Out : Console.Error).WriteLine(text.Length > 0 ? text : $"{(int)response.StatusCode} {response.ReasonPhrase}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -95,12 +96,13 @@ internal static class ExportCommand
         {
             Description = "Seconds between two status polls of a job. Default: 0.5 for a server on this machine (loopback), 10 (Marketo's cadence) otherwise.",
         };
+        var json = new Option<bool>("--json") { Description = "At the end, print the summary as one JSON document on stdout (progress and messages go to stderr)." };
         var plain = new Option<bool>("--plain") { Description = "No live table: one line per change (the default when output is not a terminal)." };
 
         var command = new Command("export", "Extract activities with the Bulk Activity Extract API (Marketo or Spillway) into CSV, NDJSON or Parquet.")
         {
             url, munchkin, clientId, clientSecret, since, until, types, fields, format, output, resume, force, workDir, stateFile, keepWindows,
-            windowDays, maxJobs, poll, plain,
+            windowDays, maxJobs, poll, plain, json,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -128,7 +130,9 @@ internal static class ExportCommand
                 MaxJobs = result.GetValue(maxJobs),
                 PollSeconds = result.GetValue(poll),
                 Live = !result.GetValue(plain) && ansi.Profile.Capabilities.Interactive,
+                Json = result.GetValue(json),
                 StandardOutput = standardOutput ?? Console.OpenStandardOutput,
+                SummaryOutput = standardOutput is null ? () => Console.Out : () => new StreamWriter(standardOutput(), new System.Text.UTF8Encoding(false), leaveOpen: true),
             };
             if (console is not null)
             {
@@ -188,13 +192,16 @@ internal static class ExportCommand
         public bool Live { get; init; }
         public Func<Stream> StandardOutput { get; init; } = Console.OpenStandardOutput;
 
+        /// <summary>Where the --json summary goes: the process's Console.Out, or the stream a caller gave for stdout.</summary>
+        public Func<TextWriter> SummaryOutput { get; init; } = () => Console.Out;
+
         /// <summary>A Bulk Lead Extract (<c>spillway export leads</c>) instead of activities.</summary>
         public bool Leads { get; init; }
 
         /// <summary>For leads: the lead date the windows filter on.</summary>
         public LeadWindowField LeadFilter { get; init; }
 
-        /// <summary>The summary as one JSON object (on stdout, or on stderr when the data goes to stdout).</summary>
+        /// <summary>The summary as one JSON document on stdout (refused together with <c>-o -</c>, whose data owns stdout).</summary>
         public bool Json { get; init; }
     }
 
@@ -242,7 +249,7 @@ internal static class ExportCommand
         try
         {
             var extraction = await ExtractAsync(console, client, display, request, work, plan, ct);
-            await WriteOutputAsync(console, client, display, request, extraction, plan.OutputPath, toStdout, ct);
+            var summary = await WriteOutputAsync(console, client, display, request, extraction, plan.OutputPath, ct);
             CleanUp(console, request, work, extraction);
             if (toStdout)
             {
@@ -254,6 +261,14 @@ internal static class ExportCommand
                 }
 
                 File.Delete(plan.OutputPath);
+            }
+
+            if (request.Json)
+            {
+                summary["output"] = plan.OutputPath;
+                var text = request.SummaryOutput();
+                await text.WriteLineAsync(summary.ToJsonString(JsonOutput.Indented));
+                await text.FlushAsync(ct);
             }
 
             return 0;
@@ -294,6 +309,11 @@ internal static class ExportCommand
             if (request.WindowDays is <= 0 or > 31 || request.WindowDays * 86400 < 1)
             {
                 throw new UsageException("--window-days is from more than 0 to 31.");
+            }
+
+            if (request.Json && request.Output == StandardOutput)
+            {
+                throw new UsageException("--json and -o - both want stdout: write the data to a file, or leave out --json.");
             }
 
             if (request.MaxJobs < 1 || request.PollSeconds < 0)
@@ -400,7 +420,7 @@ internal static class ExportCommand
             : typeIds is null ? "all activity types" : "types " + string.Join(", ", typeIds);
         console.MarkupLineInterpolated(
             $"Exporting [bold]{MarketoDateTime.Format(plan.Since)}[/] to [bold]{MarketoDateTime.Format(plan.Until)}[/] (exclusive) from {plan.BaseUrl}: {plan.Windows.Count} window(s), {what}, to {plan.OutputPath}");
-        var extractor = new BulkExtractor(client, new BulkExtractionOptions
+        var options = new BulkExtractionOptions
         {
             OutputDirectory = work.Folder,
             StateFilePath = work.StatePath,
@@ -410,14 +430,21 @@ internal static class ExportCommand
             Fields = plan.Fields,
             ActivityTypeIds = typeIds,
             MaxJobsInFlight = request.MaxJobs,
-            PollInterval = TimeSpan.FromSeconds(request.PollSeconds ?? DefaultPollSeconds(plan.BaseUrl)),
-        });
+            LoopbackPollInterval = TimeSpan.FromSeconds(LoopbackPollSeconds),
+            RemotePollInterval = TimeSpan.FromSeconds(RemotePollSeconds),
+        };
+        if (request.PollSeconds is { } fixedPoll)
+        {
+            options.PollInterval = TimeSpan.FromSeconds(fixedPoll);
+        }
+
+        var extractor = new BulkExtractor(client, options);
         return await display.RunAsync(() => extractor.RunAsync(plan.Windows, display, ct));
     }
 
     /// <summary>Verifies the window files again, writes the output and the summary.</summary>
-    private static async Task WriteOutputAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display, ExportRequest request,
-        ExtractionResult extraction, string outputPath, bool toStdout, CancellationToken ct)
+    private static async Task<JsonObject> WriteOutputAsync(IAnsiConsole console, MarketoBulkClient client, ExportDisplay display, ExportRequest request,
+        ExtractionResult extraction, string outputPath, CancellationToken ct)
     {
         var format = request.Format;
         var verified = await VerifyChecksumsAsync(extraction, ct);
@@ -425,22 +452,20 @@ internal static class ExportCommand
         var written = await ExportWriters.WriteAsync(format, extraction, outputPath, ct);
         // The client lists activity jobs only; a lead export reports what its own jobs used.
         var quotaToday = request.Leads ? null : await QuotaUsedTodayAsync(client, ct);
-        if (request.Json)
-        {
-            // With -o - the data owns stdout, so the summary goes to stderr.
-            if (toStdout)
-            {
-                ExportLeadsCommand.WriteJsonSummary(Console.Error, extraction, written.Rows, verified, "-", quotaToday, display.Elapsed);
-                return;
-            }
-
-            var stdout = request.StandardOutput();
-            await using var text = new StreamWriter(stdout, new System.Text.UTF8Encoding(false), leaveOpen: true);
-            ExportLeadsCommand.WriteJsonSummary(text, extraction, written.Rows, verified, outputPath, quotaToday, display.Elapsed);
-            return;
-        }
-
         WriteSummary(console, extraction, written, verified, outputPath, quotaToday, display.Elapsed);
+        return new JsonObject
+        {
+            ["rows"] = written.Rows,
+            ["duplicates"] = written.Duplicates,
+            ["recordsReported"] = extraction.TotalRecords,
+            ["files"] = extraction.Windows.Count,
+            ["filesFromEarlierRun"] = extraction.Windows.Count(w => w.FromEarlierRun),
+            ["bytes"] = extraction.TotalBytes,
+            ["verified"] = verified,
+            ["quotaBytes"] = extraction.Windows.Where(w => !w.FromEarlierRun).Sum(w => w.FileSize),
+            ["quotaBytesToday"] = quotaToday,
+            ["seconds"] = Math.Round(display.Elapsed.TotalSeconds, 3),
+        };
     }
 
     /// <summary>Removes the window files and state unless asked to keep them; a folder or state file of the user's keeps everything else.</summary>
@@ -658,7 +683,15 @@ internal static class ExportCommand
     }
 
     /// <summary>A local server answers in milliseconds, so short polls; a remote one (Marketo) gets Marketo's own cadence.</summary>
-    internal static double DefaultPollSeconds(Uri baseUrl) => baseUrl.IsLoopback ? 0.5 : 10;
+    internal static double DefaultPollSeconds(Uri baseUrl) => new BulkExtractionOptions
+    {
+        LoopbackPollInterval = TimeSpan.FromSeconds(LoopbackPollSeconds),
+        RemotePollInterval = TimeSpan.FromSeconds(RemotePollSeconds),
+    }.PollIntervalFor(baseUrl).TotalSeconds;
+
+    // The command polls a remote server more often than the client library's default: a person is watching the table.
+    private const double LoopbackPollSeconds = 0.5;
+    private const double RemotePollSeconds = 10;
 
     /// <summary>The command line that continues this extraction: the state file holds the range, the source and the filters.</summary>
     private static string ResumeCommand(ExportRequest request)

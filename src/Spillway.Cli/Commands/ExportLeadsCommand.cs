@@ -91,6 +91,7 @@ internal static class ExportLeadsCommand
                 PollSeconds = result.GetValue(poll),
                 Live = !result.GetValue(plain) && !result.GetValue(json) && ansi.Profile.Capabilities.Interactive,
                 StandardOutput = standardOutput ?? Console.OpenStandardOutput,
+                SummaryOutput = standardOutput is null ? () => Console.Out : () => new StreamWriter(standardOutput(), new System.Text.UTF8Encoding(false), leaveOpen: true),
             };
             if (console is not null)
             {
@@ -103,38 +104,5 @@ internal static class ExportLeadsCommand
             return await ExportCommand.RunAsync(ansi, request, interrupted.Token);
         });
         return command;
-    }
-
-    /// <summary>
-    /// The summary of a finished export as one JSON object: rows written, window files, files whose checksum was
-    /// verified, the output, the bytes this run's jobs were charged, today's quota use when known, and the elapsed seconds.
-    /// </summary>
-    public static void WriteJsonSummary(TextWriter writer, ExtractionResult extraction, long rows, int verified, string output, long? quotaToday,
-        TimeSpan elapsed)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(extraction);
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("rows", rows);
-            json.WriteNumber("jobRecords", extraction.TotalRecords);
-            json.WriteNumber("files", extraction.Windows.Count);
-            json.WriteNumber("verified", verified);
-            json.WriteNumber("bytes", extraction.TotalBytes);
-            json.WriteNumber("quotaBytes", extraction.Windows.Where(w => !w.FromEarlierRun).Sum(w => w.FileSize));
-            if (quotaToday is { } today)
-            {
-                json.WriteNumber("quotaBytesToday", today);
-            }
-
-            json.WriteString("output", output);
-            json.WriteNumber("elapsedSeconds", Math.Round(elapsed.TotalSeconds, 3));
-            json.WriteEndObject();
-        }
-
-        writer.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-        writer.Flush();
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using Spillway.Server.Admin;
 
 namespace Spillway.Cli.Commands;
@@ -21,20 +22,26 @@ internal static class SnapshotCommand
         var saveFile = new Argument<string>("file") { Description = "The archive to write (.tar.gz); - writes to stdout." };
         var save = new Command("save", "Save a running server's store and export files as one .tar.gz (consistent while it runs).")
         {
-            saveFile, url, adminKey, data,
+            saveFile, url, adminKey, data, JsonOutput.Json,
         };
-        save.SetAction(async (r, ct) => await SaveAsync(r.GetValue(saveFile)!, r.GetValue(url), r.GetValue(adminKey), r.GetValue(data), ct));
+        save.SetAction(async (r, ct) => await SaveAsync(r.GetValue(saveFile)!, r.GetValue(url), r.GetValue(adminKey), r.GetValue(data), r.GetValue(JsonOutput.Json), ct));
 
         var restoreFile = new Argument<string>("file") { Description = "An archive written by snapshot save." };
         var restoreData = new Option<string>("--data") { Description = "The data folder to create (must not exist or be empty).", Required = true };
-        var restore = new Command("restore", "Restore a snapshot into a new data folder; then run spillway serve --data on it.") { restoreFile, restoreData };
-        restore.SetAction(async (r, ct) => await RestoreAsync(r.GetValue(restoreFile)!, r.GetValue(restoreData)!, ct));
+        var restore = new Command("restore", "Restore a snapshot into a new data folder; then run spillway serve --data on it.") { restoreFile, restoreData, JsonOutput.Json };
+        restore.SetAction(async (r, ct) => await RestoreAsync(r.GetValue(restoreFile)!, r.GetValue(restoreData)!, r.GetValue(JsonOutput.Json), ct));
 
         return new Command("snapshot", "Save a running server's data folder, or restore one.") { save, restore };
     }
 
-    private static async Task<int> SaveAsync(string file, string? url, string? key, string? data, CancellationToken ct)
+    private static async Task<int> SaveAsync(string file, string? url, string? key, string? data, bool json, CancellationToken ct)
     {
+        if (json && file == "-")
+        {
+            await Console.Error.WriteLineAsync("--json and - both want stdout: write the archive to a file, or leave out --json.");
+            return 2;
+        }
+
         key = await ControlCommands.AdminKeyAsync(key, data, ct);
         if (key is null)
         {
@@ -84,13 +91,17 @@ internal static class SnapshotCommand
             {
                 File.Move(temporary!, file, overwrite: true);
                 await Console.Error.WriteLineAsync($"Saved {new FileInfo(file).Length:N0} bytes to {file}.");
+                if (json)
+                {
+                    JsonOutput.Write(new JsonObject { ["file"] = Path.GetFullPath(file), ["bytes"] = new FileInfo(file).Length });
+                }
             }
         }
 
         return 0;
     }
 
-    private static async Task<int> RestoreAsync(string file, string data, CancellationToken ct)
+    private static async Task<int> RestoreAsync(string file, string data, bool json, CancellationToken ct)
     {
         if (!File.Exists(file))
         {
@@ -110,6 +121,10 @@ internal static class SnapshotCommand
         }
 
         await Console.Error.WriteLineAsync($"Restored {file} into {Path.GetFullPath(data)}; start it with: spillway serve --data {data}");
+        if (json)
+        {
+            JsonOutput.Write(new JsonObject { ["file"] = Path.GetFullPath(file), ["data"] = Path.GetFullPath(data) });
+        }
         return 0;
     }
 

@@ -15,6 +15,7 @@ public sealed record SeedBody(long Activities, int DaysBack = 45, int Seed = 1);
 public sealed record ClockBody(DateTimeOffset? Now, double? AdvanceSeconds, bool Reset = false);
 public sealed record ClockView(DateTimeOffset Now, double OffsetSeconds);
 public sealed record SubscriptionView(string MunchkinId, string Name, EffectiveLimits Limits, SubscriptionLimitOverrides Overrides);
+public sealed record SubscriptionListView(string MunchkinId, string Name, EffectiveLimits Limits, SubscriptionLimitOverrides Overrides, int ApiUsers, long Activities);
 public sealed record ApiUserView(int Id, string Email, IReadOnlyList<string> Permissions, IReadOnlyList<string> ClientIds);
 public sealed record NewApiUserView(ApiUserView User, IssuedCredential Credential);
 public sealed record SeedView(long Added, long Total);
@@ -45,8 +46,19 @@ internal static class AdminEndpoints
         return admin;
     }
 
-    internal static async Task<Ok<List<SubscriptionView>>> ListSubscriptionsAsync(IIdentityStore identity, SubscriptionDirectory directory, CancellationToken ct) =>
-        TypedResults.Ok((await identity.ListSubscriptionsAsync(ct)).Select(s => View(s, directory)).ToList());
+    // The counts make the list the same whether `spillway subscription list` reads the store or this API.
+    internal static async Task<Ok<List<SubscriptionListView>>> ListSubscriptionsAsync(IIdentityStore identity, IActivityStore activities,
+        SubscriptionDirectory directory, CancellationToken ct)
+    {
+        var views = new List<SubscriptionListView>();
+        foreach (var s in await identity.ListSubscriptionsAsync(ct))
+        {
+            var users = await identity.ListApiUsersAsync(s.Id, ct);
+            views.Add(new SubscriptionListView(s.MunchkinId, s.Name, directory.LimitsOf(s), s.Overrides, users.Count, await activities.CountAsync(s.Id, ct)));
+        }
+
+        return TypedResults.Ok(views);
+    }
 
     internal static async Task<Results<Created<SubscriptionView>, ProblemHttpResult>> CreateSubscriptionAsync(CreateSubscriptionBody body,
         SubscriptionAdmin admin, SubscriptionDirectory directory, CancellationToken ct)

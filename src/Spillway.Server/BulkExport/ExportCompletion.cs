@@ -13,6 +13,7 @@ public sealed class ExportCompletion(
     ExportRunner runner,
     ExportFileStore files,
     ISubscriptionClock clock,
+    SpillwayMetrics metrics,
     ILogger<ExportCompletion> logger)
 {
     /// <summary>
@@ -45,6 +46,7 @@ public sealed class ExportCompletion(
         }
 
         logger.LogInformation("Export {ExportId} completed: {Rows} rows, {Bytes} bytes", lease.ExportId, summary.NumberOfRecords, summary.FileSize);
+        metrics.ExportCompleted(job.Kind, summary.NumberOfRecords, summary.FileSize);
         return summary;
     }
 

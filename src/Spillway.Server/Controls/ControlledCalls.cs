@@ -41,6 +41,7 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
         switch (rule.Kind)
         {
             case FaultKinds.Error:
+                http.NoteMarketoCode(rule.Error!.Code);
                 return TypedResults.Json(new MarketoResponse<object> { RequestId = http.RequestId(), Success = false, Errors = [rule.Error!] },
                     MarketoJsonContext.Wire.MarketoResponseObject, MarketoHttp.JsonContentType);
             case FaultKinds.Http:

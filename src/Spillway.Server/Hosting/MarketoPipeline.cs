@@ -8,7 +8,7 @@ namespace Spillway.Server.Hosting;
 /// The outermost middleware: gives every request its Marketo request id (in the log scope too), and turns anything
 /// unexpected into Marketo's 611 "System error" instead of a 500, logging the incident with the request id.
 /// </summary>
-internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, ILogger<MarketoPipelineMiddleware> logger)
+internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvider clock, SpillwayMetrics metrics, ILogger<MarketoPipelineMiddleware> logger)
 {
     /// <summary>A request URI (path and query) over 8 KB is answered 414.</summary>
     public const int MaxUriLength = 8 * 1024;
@@ -39,6 +39,28 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
     }
 
     public async Task InvokeAsync(HttpContext context)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await AnswerAsync(context);
+        }
+        finally
+        {
+            if (IsMarketoApi(context.Request.Path))
+            {
+                var endpoint = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                metrics.ApiCall(endpoint, context.Response.StatusCode, context.MarketoCode(), System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            }
+        }
+    }
+
+    /// <summary>Marketo's own APIs, the calls the metrics count (not the admin API, the console or /metrics itself).</summary>
+    private static bool IsMarketoApi(PathString path) =>
+        path.StartsWithSegments("/rest", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/bulk", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/identity", StringComparison.OrdinalIgnoreCase);
+
+    private async Task AnswerAsync(HttpContext context)
     {
         var requestId = MarketoHttp.NewRequestId(clock.GetUtcNow());
         context.SetRequestId(requestId);

@@ -122,7 +122,10 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         return (null, false);
     }
 
-    private static IResult Fail(HttpContext http, MarketoError error) =>
-        TypedResults.Json(new MarketoResponse<object> { RequestId = http.RequestId(), Success = false, Errors = [error] },
+    private static IResult Fail(HttpContext http, MarketoError error)
+    {
+        http.NoteMarketoCode(error.Code);
+        return TypedResults.Json(new MarketoResponse<object> { RequestId = http.RequestId(), Success = false, Errors = [error] },
             MarketoJsonContext.Wire.MarketoResponseObject, MarketoHttp.JsonContentType);
+    }
 }

@@ -66,6 +66,9 @@ public interface IExportJobStore
     /// <summary>Bytes of the subscription's jobs (of every kind) that completed at or after <paramref name="since"/>.</summary>
     Task<long> ExportedBytesSinceAsync(int subscriptionId, DateTimeOffset since, CancellationToken ct);
 
+    /// <summary>How many jobs (of every kind and subscription) are in each status; a status without jobs is absent.</summary>
+    Task<IReadOnlyDictionary<string, long>> CountByStatusAsync(CancellationToken ct);
+
     /// <summary>
     /// Claims the oldest Queued job whose subscription has a free processing slot (jobs of every kind take slots),
     /// across all nodes, moving it to Processing with a new lease. Returns null when nothing can start.

@@ -149,6 +149,20 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
+    public async Task<IReadOnlyDictionary<string, long>> CountByStatusAsync(CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        await using var cmd = SqliteDatabase.Command(c, null, "SELECT status, COUNT(*) FROM export_job GROUP BY status");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+
     public async Task<ExportLease?> TryClaimNextAsync(string nodeId, DateTimeOffset now, TimeSpan leaseDuration, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);

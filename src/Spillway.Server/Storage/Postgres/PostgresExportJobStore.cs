@@ -209,6 +209,19 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
+    public async Task<IReadOnlyDictionary<string, long>> CountByStatusAsync(CancellationToken ct)
+    {
+        await using var command = Command(dataSource, "SELECT status, count(*)::bigint FROM export_job GROUP BY status");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+
     public async Task<ExportLease?> TryClaimNextAsync(string nodeId, DateTimeOffset now, TimeSpan leaseDuration, CancellationToken ct)
     {
         var tried = new List<int>();
