@@ -80,7 +80,7 @@ internal static class LeadsBench
         var output = Path.Combine(bench, "embedded.csv");
         var native = Path.Combine(bench, "embedded-native.csv");
         var select = SqliteSelect();
-        await CompareAsync("embedded", runs, leads, output, () =>
+        await CompareAsync("embedded", runs, leads, new SqliteListStore(db), output, () =>
         {
             var sql = native + ".sql";
             File.WriteAllText(sql, $".headers on\n.mode csv\n.nullvalue null\n.once {native}\n{select};\n");
@@ -114,7 +114,7 @@ internal static class LeadsBench
 
             var output = Path.Combine(bench, "postgres.csv");
             var native = Path.Combine(bench, "postgres-native.csv");
-            await CompareAsync("postgres", runs, leads, output, () =>
+            await CompareAsync("postgres", runs, leads, new PostgresListStore(dataSource), output, () =>
             {
                 var sql = native + ".sql";
                 File.WriteAllText(sql, $"COPY ({PostgresSelect()}) TO STDOUT WITH (FORMAT csv, HEADER, NULL 'null');\n");
@@ -131,9 +131,9 @@ internal static class LeadsBench
     }
 
     /// <summary>Runs both sides alternately, <paramref name="runs"/> times, and prints each run and the medians with their spread.</summary>
-    private static async Task CompareAsync(string kind, int runs, SqlLeadStore leads, string output, Func<(double Seconds, string Path)> native)
+    private static async Task CompareAsync(string kind, int runs, SqlLeadStore leads, IListStore lists, string output, Func<(double Seconds, string Path)> native)
     {
-        var extract = new LeadExtract(leads, leads, Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions()));
+        var extract = new LeadExtract(leads, lists, leads, Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions()));
         var spec = new LeadExtractSpec(LeadExtractFilterKind.CreatedAt, Start, End, Fields, null, ExportFormat.Csv);
         var job = new ExportJobRecord
         {
