@@ -11,8 +11,10 @@ namespace Spillway.Cli.Tests;
 /// <summary>
 /// <c>spillway export leads</c> against a real server: custom fields in the file, -o -, the --json summary, --resume
 /// with nothing to resume, and the usage and server errors with the activity export's exit codes. The commands get
-/// their console and stdout injected, so this class does not touch the process's Console.
+/// their console and stdout injected; the test sets the process's current directory, so it runs in the collection of
+/// <see cref="CliTests"/>, which sets it too, never beside it.
 /// </summary>
+[Collection(CliTests.ProcessState)]
 public sealed class ExportLeadsCliTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spillway-cli-leads-" + Guid.NewGuid().ToString("N"));
