@@ -13,8 +13,12 @@ namespace Spillway.Cli.Tests;
 /// server address names, --resume and -o - against a real server. One class, because the commands write to the
 /// process's Console, which the tests swap.
 /// </summary>
+[Collection(ProcessState)]
 public sealed class CliTests : IDisposable
 {
+    /// <summary>The collection of the CLI test classes that change the process's Console or current directory: they never run at once.</summary>
+    public const string ProcessState = "process console and current directory";
+
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spillway-cli-" + Guid.NewGuid().ToString("N"));
 
     public CliTests() => Directory.CreateDirectory(_dir);

@@ -11,8 +11,10 @@ namespace Spillway.Cli.Tests;
 /// <summary>
 /// <c>spillway export leads</c> against a real server: custom fields in the file, -o -, the --json summary, --resume
 /// with nothing to resume, and the usage and server errors with the activity export's exit codes. The commands get
-/// their console and stdout injected, so this class does not touch the process's Console.
+/// their console and stdout injected; the test sets the process's current directory, so it runs in the collection of
+/// <see cref="CliTests"/>, which sets it too, never beside it.
 /// </summary>
+[Collection(CliTests.ProcessState)]
 public sealed class ExportLeadsCliTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spillway-cli-leads-" + Guid.NewGuid().ToString("N"));
@@ -49,17 +51,20 @@ public sealed class ExportLeadsCliTests : IDisposable
         var env = new Dictionary<string, string?> { ["SPILLWAY_CLIENT_ID"] = id, ["SPILLWAY_CLIENT_SECRET"] = secret, ["SPILLWAY_URL"] = server.BaseAddress.ToString() };
         var stdout = new MemoryStream();
         var root = new RootCommand { ExportCommand.Create(console, env.GetValueOrDefault, () => stdout) };
+        // An absolute range of four days around now (one window): the leads fall in it whatever the clocks' skew.
+        var since = DateTimeOffset.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var until = DateTimeOffset.UtcNow.AddDays(2).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         var cwd = Environment.CurrentDirectory;
         Environment.CurrentDirectory = _dir;
         try
         {
-            Assert.Equal(0, await root.Parse(["export", "leads", "--fields", "id,email,firstName,shoeSize", "--since", "2d", "-o", "-", "--plain"]).InvokeAsync());
+            Assert.Equal(0, await root.Parse(["export", "leads", "--fields", "id,email,firstName,shoeSize", "--since", since, "--until", until, "-o", "-", "--plain"]).InvokeAsync());
             Assert.Equal("id,email,firstName,shoeSize\n1,ann@example.com,\"Ann, A\",38\n2,bob@example.com,null,null\n", Encoding.UTF8.GetString(stdout.ToArray()));
             Assert.Contains("rows=2 files=1 verified=1", messages.ToString(), StringComparison.Ordinal);
             Assert.Empty(Directory.GetFiles(_dir));
 
             stdout.SetLength(0);
-            var code = await root.Parse(["export", "leads", "--fields", "email", "--fields", "id", "--since", "2d", "--filter", "updatedAt", "-o", "out.tsv", "--json"])
+            var code = await root.Parse(["export", "leads", "--fields", "email", "--fields", "id", "--since", since, "--until", until, "--filter", "updatedAt", "-o", "out.tsv", "--json"])
                 .InvokeAsync();
             Assert.True(code == 0, messages.ToString());
             Assert.Equal("email\tid\nann@example.com\t1\nbob@example.com\t2\n", await File.ReadAllTextAsync(Path.Combine(_dir, "out.tsv")));

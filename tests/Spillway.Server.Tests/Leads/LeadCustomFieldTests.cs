@@ -183,9 +183,9 @@ public abstract class LeadCustomFieldTests : StoreTestBase
         var id = Marketo.Job(await Marketo.SuccessAsync(await client.PostAsync("/bulk/v1/leads/export/create.json", Marketo.Json(
             """{"fields":["id","email","shoeSize","tier","spend","vip","renewal","lastLogin","notes"],"filter":{""" + Window + """},"columnHeaderNames":{"shoeSize":"Shoe Size"}}"""))))
             .GetProperty("exportId").GetString()!;
-        await Marketo.EnqueueAsync(client, id);
+        await Marketo.SuccessAsync(await client.PostAsync($"/bulk/v1/leads/export/{id}/enqueue.json", null));
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await Marketo.StatusAsync(client, id)).GetProperty("status").GetString() != "Completed")
+        while (Marketo.Job(await Marketo.SuccessAsync(await client.GetAsync($"/bulk/v1/leads/export/{id}/status.json"))).GetProperty("status").GetString() != "Completed")
         {
             Assert.True(DateTime.UtcNow < deadline, "The lead extract did not complete in 60 s");
             await Task.Delay(100);
