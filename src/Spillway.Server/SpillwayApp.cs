@@ -86,6 +86,7 @@ public static class SpillwayApp
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<FirstStart>();
+        services.AddSingleton<Leads.Import.SeedFolder>();
         services.AddSingleton<AdminKey>();
         services.AddSpillwayControls();
         services.AddScoped<ApiAccessFilter>();

@@ -12,7 +12,7 @@ namespace Spillway.Cli.Tests;
 /// server address names, --resume and -o - against a real server. One class, because the commands write to the
 /// process's Console, which the tests swap.
 /// </summary>
-public sealed class CliTests : IDisposable
+public sealed partial class CliTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spillway-cli-" + Guid.NewGuid().ToString("N"));
 
