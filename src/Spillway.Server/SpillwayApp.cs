@@ -93,6 +93,7 @@ public static class SpillwayApp
         services.AddSingleton<SubscriptionAdmin>();
         services.AddSingleton<ListWorld>();
         services.AddSingleton<FirstStart>();
+        services.AddSingleton<Leads.Import.SeedFolder>();
         services.AddSingleton<AdminKey>();
         services.AddSpillwayControls();
         services.AddScoped<ApiAccessFilter>();

@@ -14,7 +14,7 @@ namespace Spillway.Cli.Tests;
 /// process's Console, which the tests swap.
 /// </summary>
 [Collection(ProcessState)]
-public sealed class CliTests : IDisposable
+public sealed partial class CliTests : IDisposable
 {
     /// <summary>The collection of the CLI test classes that change the process's Console or current directory: they never run at once.</summary>
     public const string ProcessState = "process console and current directory";

@@ -11,6 +11,9 @@ internal static class ExitCodes
     public const int Usage = 2;
     public const int Quota = 3;
     public const int Environment = 4;
+
+    /// <summary>Some input data was refused: a file that cannot be read, or bad records in it (the rest is loaded).</summary>
+    public const int BadData = 5;
     public const int Interrupted = 130;
 }
 

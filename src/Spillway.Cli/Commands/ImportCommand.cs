@@ -3,138 +3,194 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spillway.Server.Activities.Import;
 using Spillway.Server.Admin;
+using Spillway.Server.Leads.Import;
 using Spillway.Server.Storage;
 
 namespace Spillway.Cli.Commands;
 
 /// <summary>
-/// <c>spillway import</c>: loads activity files (the export's own columns, CSV/TSV/SSV or NDJSON) into a subscription.
-/// Idempotent by marketoGUID, so an interrupted import is run again as it is.
+/// <c>spillway import</c>: loads activity files (the export's own columns, CSV/TSV/SSV or NDJSON) into a subscription,
+/// idempotent by marketoGUID; <c>spillway import leads</c> loads lead files (Bulk Lead Extract's columns, or NDJSON of
+/// lead objects), idempotent by id. Either is run again as it is after an interruption.
 /// </summary>
 internal static class ImportCommand
 {
     private const int IssuesShown = 20;
 
+    /// <summary>What one file's load reports: the summary line's counts, the bad records, and whether it was read at all.</summary>
+    private sealed record FileOutcome(long Read, long Loaded, long Refused, string Counts, List<ImportIssue> Issues);
+
+    private delegate Task<FileOutcome> LoadFile(int subscriptionId, Stream stream, ActivityFileFormat format, Action<ImportProgress> onProgress,
+        CancellationToken ct);
+
     public static Command Create()
+    {
+        var command = new Command("import", "Load activities from export files into a subscription (stop the server on the same data folder first).");
+        var (munchkin, files, format, batch, check) = Arguments(command, "Activities per append.", ActivityImporter.DefaultBatchSize);
+        command.SetAction((result, ct) => RunAsync(result, munchkin, files, format, batch, "activities", app =>
+        {
+            var importer = new ActivityImporter(app.Get<IActivityStore>());
+            return async (subscriptionId, stream, fileFormat, onProgress, token) =>
+            {
+                var issues = new List<ImportIssue>();
+                var s = await importer.ImportAsync(subscriptionId, stream, fileFormat, i => Add(issues, i), new Progress<ImportProgress>(onProgress), token,
+                    result.GetValue(batch), result.GetValue(check));
+                return new FileOutcome(s.Read, s.Added, s.Rejected, $"{s.Read:N0} read, {s.Added:N0} added, {s.AlreadyPresent:N0} already present", issues);
+            };
+        }, ct));
+
+        command.Subcommands.Add(CreateLeads());
+        return command;
+    }
+
+    private static Command CreateLeads()
+    {
+        var command = new Command("leads",
+            "Load leads from lead extract files (CSV/TSV/SSV with REST field names, or NDJSON) into a subscription, by id (stop the server on the same data folder first).");
+        var (munchkin, files, format, batch, check) = Arguments(command, "Leads per store transaction.", LeadImporter.DefaultBatchSize);
+        command.SetAction((result, ct) => RunAsync(result, munchkin, files, format, batch, "leads", app =>
+        {
+            var importer = new LeadImporter(app.Get<ILeadStore>(), app.Get<TimeProvider>());
+            return async (subscriptionId, stream, fileFormat, onProgress, token) =>
+            {
+                var issues = new List<ImportIssue>();
+                var s = await importer.ImportAsync(subscriptionId, stream, fileFormat, i => Add(issues, i), new Progress<ImportProgress>(onProgress), token,
+                    result.GetValue(batch), result.GetValue(check));
+                return new FileOutcome(s.Read, s.Added + s.Replaced, s.Refused,
+                    $"{s.Read:N0} read, {s.Added:N0} added, {s.Replaced:N0} replaced, {s.Unchanged:N0} unchanged", issues);
+            };
+        }, ct));
+        return command;
+    }
+
+    private static void Add(List<ImportIssue> issues, ImportIssue issue)
+    {
+        lock (issues)
+        {
+            issues.Add(issue);
+        }
+    }
+
+    private static (Argument<string>, Argument<FileInfo[]>, Option<string?>, Option<int>, Option<bool>) Arguments(Command command, string batchText,
+        int defaultBatch)
     {
         var munchkin = new Argument<string>("munchkin-id") { Description = "The subscription (created if missing)." };
         var files = new Argument<FileInfo[]>("files") { Description = "Files to load: .csv, .tsv, .ssv, .ndjson (or give --format).", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string?>("--format", "-f") { Description = "csv, tsv, ssv or ndjson (default: from each file's extension)." };
-        var batch = new Option<int>("--batch-size") { Description = "Activities per append.", DefaultValueFactory = _ => ActivityImporter.DefaultBatchSize };
+        var batch = new Option<int>("--batch-size") { Description = batchText, DefaultValueFactory = _ => defaultBatch };
         var check = new Option<bool>("--check") { Description = "Only read and check the files; store nothing." };
-        var command = new Command("import", "Load activities from export files into a subscription (stop the server on the same data folder first).")
+        foreach (var argument in new Argument[] { munchkin, files })
         {
-            munchkin, files, format, batch, check, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres,
-        };
-        command.SetAction(async (result, ct) =>
+            command.Arguments.Add(argument);
+        }
+
+        foreach (var option in new Option[] { format, batch, check, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres })
         {
-            ActivityFileFormat? forced = null;
-            if (result.GetValue(format) is { } formatText)
-            {
-                if (!ActivityFileReader.TryParseFormat(formatText, out var parsed))
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]Unknown format '{formatText}': use csv, tsv, ssv or ndjson.[/]");
-                    return 2;
-                }
+            command.Options.Add(option);
+        }
 
-                forced = parsed;
+        return (munchkin, files, format, batch, check);
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, Argument<string> munchkin, Argument<FileInfo[]> files, Option<string?> format,
+        Option<int> batch, string what, Func<Microsoft.AspNetCore.Builder.WebApplication, LoadFile> loader, CancellationToken ct)
+    {
+        ActivityFileFormat? forced = null;
+        if (result.GetValue(format) is { } formatText)
+        {
+            if (!ActivityFileReader.TryParseFormat(formatText, out var parsed))
+            {
+                throw new CliException(ExitCodes.Usage, $"Unknown format '{formatText}': use csv, tsv, ssv or ndjson.");
             }
 
-            var inputs = result.GetValue(files)!;
-            foreach (var file in inputs)
-            {
-                if (!file.Exists)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]No file {file.FullName}.[/]");
-                    return 2;
-                }
+            forced = parsed;
+        }
 
-                if ((forced ?? ActivityFileReader.FormatOf(file.Name)) is null)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]Cannot tell the format of {file.Name} from its extension: give --format.[/]");
-                    return 2;
-                }
+        if (result.GetValue(batch) < 1)
+        {
+            throw new CliException(ExitCodes.Usage, "--batch-size must be at least 1.");
+        }
+
+        var inputs = result.GetValue(files)!;
+        foreach (var file in inputs)
+        {
+            if (!file.Exists)
+            {
+                throw new CliException(ExitCodes.Usage, $"No file {file.FullName}.");
             }
 
-            await using var app = await CommonOptions.OpenStoreAsync(result, ct);
-            var id = result.GetValue(munchkin)!;
-            var subscription = await app.Get<IIdentityStore>().FindSubscriptionAsync(id, ct);
-            if (subscription is null)
+            if ((forced ?? ActivityFileReader.FormatOf(file.Name)) is null)
             {
-                var created = await app.Get<SubscriptionAdmin>().CreateSubscriptionAsync(id, null, ct);
-                if (created.Error is not null)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]{created.Error}[/]");
-                    return 1;
-                }
-
-                subscription = created.Value!;
+                throw new CliException(ExitCodes.Usage, $"Cannot tell the format of {file.Name} from its extension: give --format.");
             }
+        }
 
-            var importer = new ActivityImporter(app.Get<IActivityStore>());
-            long totalRead = 0, totalAdded = 0, totalRejected = 0, totalBytes = 0;
-            var watch = Stopwatch.StartNew();
-            var failed = false;
-            foreach (var file in inputs)
+        await using var app = await CommonOptions.OpenStoreAsync(result, ct);
+        var id = result.GetValue(munchkin)!;
+        var subscription = await app.Get<IIdentityStore>().FindSubscriptionAsync(id, ct);
+        if (subscription is null)
+        {
+            var created = await app.Get<SubscriptionAdmin>().CreateSubscriptionAsync(id, null, ct);
+            subscription = created.Value ?? throw new CliException(ExitCodes.Failure, created.Error!);
+        }
+
+        var load = loader(app);
+        long totalRead = 0, totalLoaded = 0, totalRefused = 0, totalBytes = 0;
+        var watch = Stopwatch.StartNew();
+        var unreadable = false;
+        foreach (var file in inputs)
+        {
+            var fileFormat = forced ?? ActivityFileReader.FormatOf(file.Name)!.Value;
+            var fileWatch = Stopwatch.StartNew();
+            FileOutcome? outcome = null;
+            try
             {
-                var fileFormat = forced ?? ActivityFileReader.FormatOf(file.Name)!.Value;
-                var issues = new List<ImportIssue>();
-                var fileWatch = Stopwatch.StartNew();
-                ImportSummary? summary = null;
-                try
-                {
-                    await using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-                    await AnsiConsole.Progress()
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                        .StartAsync(async progress =>
+                await using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                await AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .StartAsync(async progress =>
+                    {
+                        var task = progress.AddTask(Markup.Escape(file.Name), maxValue: Math.Max(1, file.Length));
+                        outcome = await load(subscription.Id, stream, fileFormat, p =>
                         {
-                            var task = progress.AddTask(Markup.Escape(file.Name), maxValue: Math.Max(1, file.Length));
-                            summary = await importer.ImportAsync(subscription.Id, stream, fileFormat, issue =>
-                            {
-                                lock (issues)
-                                {
-                                    issues.Add(issue);
-                                }
-                            }, new Progress<ImportProgress>(p =>
-                            {
-                                task.Value = Math.Min(task.MaxValue, p.Bytes);
-                                task.Description = Markup.Escape($"{file.Name}: {p.Read:N0} read, {p.Added:N0} added");
-                            }), ct, result.GetValue(batch), result.GetValue(check));
-                            task.Value = task.MaxValue;
-                        });
-                }
-                catch (ImportFormatException ex)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]{file.Name}: {ex.Message}[/]");
-                    failed = true;
-                    continue;
-                }
-
-                var s = summary!;
-                totalRead += s.Read;
-                totalAdded += s.Added;
-                totalRejected += s.Rejected;
-                totalBytes += file.Length;
-                foreach (var issue in issues.OrderBy(i => i.Line).Take(IssuesShown))
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}:{issue.Line}: {issue.Message}[/]");
-                }
-
-                if (issues.Count > IssuesShown)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}: {issues.Count - IssuesShown:N0} more bad lines not shown.[/]");
-                }
-
-                var fileSeconds = Math.Max(0.001, fileWatch.Elapsed.TotalSeconds);
-                AnsiConsole.MarkupLineInterpolated(
-                    $"{file.Name}: {s.Read:N0} read, {s.Added:N0} added, {s.AlreadyPresent:N0} already present, {s.Rejected:N0} bad lines, {fileSeconds:F1} s ({s.Read / fileSeconds:N0} activities/s).");
+                            task.Value = Math.Min(task.MaxValue, p.Bytes);
+                            task.Description = Markup.Escape($"{file.Name}: {p.Read:N0} read, {p.Added:N0} loaded");
+                        }, ct);
+                        task.Value = task.MaxValue;
+                    });
+            }
+            catch (ImportFormatException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]{file.Name}: {ex.Message}[/]");
+                unreadable = true;
+                continue;
             }
 
-            var seconds = Math.Max(0.001, watch.Elapsed.TotalSeconds);
-            AnsiConsole.MarkupLineInterpolated(
-                $"Imported into {subscription.MunchkinId}: {totalRead:N0} activities read, {totalAdded:N0} added, {totalRejected:N0} bad lines, {totalBytes / 1e6:N0} MB in {seconds:F1} s: [bold]{totalRead / seconds:N0} activities/s[/].");
-            return failed ? 1 : totalRejected > 0 ? 3 : 0;
-        });
-        return command;
+            var o = outcome!;
+            totalRead += o.Read;
+            totalLoaded += o.Loaded;
+            totalRefused += o.Refused;
+            totalBytes += file.Length;
+            foreach (var issue in o.Issues.OrderBy(i => i.Line).Take(IssuesShown))
+            {
+                AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}:{issue.Line}: {issue.Message}[/]");
+            }
+
+            if (o.Issues.Count > IssuesShown)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}: {o.Issues.Count - IssuesShown:N0} more bad lines not shown.[/]");
+            }
+
+            var fileSeconds = Math.Max(0.001, fileWatch.Elapsed.TotalSeconds);
+            AnsiConsole.MarkupLineInterpolated($"{file.Name}: {o.Counts}, {o.Refused:N0} bad lines, {fileSeconds:F1} s ({o.Read / fileSeconds:N0} {what}/s).");
+        }
+
+        var seconds = Math.Max(0.001, watch.Elapsed.TotalSeconds);
+        var verb = what == "leads" ? "added or replaced" : "added";
+        AnsiConsole.MarkupLineInterpolated(
+            $"Imported into {subscription.MunchkinId}: {totalRead:N0} {what} read, {totalLoaded:N0} {verb}, {totalRefused:N0} bad lines, {totalBytes / 1e6:N0} MB in {seconds:F1} s: [bold]{totalRead / seconds:N0} {what}/s[/].");
+
+        // Bad input, whether a whole file or some of its lines, has its own code: 3 means a quota for every command.
+        return unreadable || totalRefused > 0 ? ExitCodes.BadData : ExitCodes.Ok;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Spillway.Server.Hosting;
 using Spillway.Server.Identity;
+using Spillway.Server.Leads.Import;
 using Spillway.Server.Storage;
 
 namespace Spillway.Server.Admin;
@@ -11,16 +12,23 @@ namespace Spillway.Server.Admin;
 /// activities, then prints how to connect. Like Azurite's development account the credentials are public: they are
 /// for local development only, and <c>Spillway:Demo:Enabled=false</c> turns all of this off.
 /// </summary>
-public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin, IOptions<SpillwayOptions> options, ILogger<FirstStart> logger)
+public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin, SeedFolder seedFolder, IOptions<SpillwayOptions> options,
+    ILogger<FirstStart> logger)
 {
     public async Task RunAsync(CancellationToken ct)
     {
         var demo = options.Value.Demo;
         if (!demo.Enabled)
         {
+            if (!string.IsNullOrEmpty(demo.SeedFrom))
+            {
+                logger.LogWarning("The seed folder {Folder} is ignored: it loads into the demo subscription, and the demo is turned off", demo.SeedFrom);
+            }
+
             return;
         }
 
+        var seedFiles = await SeedFilesAsync(demo.SeedFrom, ct);
         var subscription = await identity.FindSubscriptionAsync(demo.MunchkinId, ct);
         if (subscription is null)
         {
@@ -41,7 +49,14 @@ public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin,
                 throw new InvalidOperationException(user.Error);
             }
 
-            if (demo.Activities > 0)
+            if (seedFiles is not null)
+            {
+                var watch = Stopwatch.StartNew();
+                var loaded = await seedFolder.LoadAsync(subscription.Id, seedFiles, ct);
+                logger.LogInformation("Loaded {Leads} leads from {LeadFiles} files and {Activities} activities from {ActivityFiles} files of {Folder} in {Seconds:F1} s",
+                    loaded.Leads, loaded.LeadFiles, loaded.Activities, loaded.ActivityFiles, demo.SeedFrom, watch.Elapsed.TotalSeconds);
+            }
+            else if (demo.Activities > 0)
             {
                 var watch = Stopwatch.StartNew();
                 var added = await admin.SeedAsync(subscription, demo.Activities, demo.DaysBack, demo.Seed, progress: null, ct);
@@ -56,5 +71,27 @@ public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin,
                 "Development credentials (public, for local use only): munchkin {MunchkinId}, client_id {ClientId}, client_secret {ClientSecret}",
                 demo.MunchkinId, demo.ClientId, demo.ClientSecret);
         }
+    }
+
+    /// <summary>
+    /// The checked files of the seed folder when one is set and the store is empty (no subscription at all); null
+    /// otherwise. A bad file stops the start before anything is created, so the next start finds the store still empty.
+    /// </summary>
+    private async Task<IReadOnlyList<SeedFile>?> SeedFilesAsync(string? folder, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(folder))
+        {
+            return null;
+        }
+
+        if ((await identity.ListSubscriptionsAsync(ct)).Count > 0)
+        {
+            logger.LogInformation("The store is not empty: the seed folder {Folder} is ignored", folder);
+            return null;
+        }
+
+        var files = SeedFolder.Find(folder);
+        SeedFolder.Check(files);
+        return files;
     }
 }

@@ -101,6 +101,11 @@ public sealed class DemoOptions
     /// <summary>Days back from now that the seeded activities cover.</summary>
     public int DaysBack { get; set; } = 45;
     public int Seed { get; set; } = 20_260_101;
+    /// <summary>
+    /// A folder of lead and activity files loaded into the demo subscription instead of generated activities, on the
+    /// first start of an empty store (no subscription at all); ignored, with a log line, on any other start.
+    /// </summary>
+    public string? SeedFrom { get; set; }
 }
 
 /// <summary>Server-wide defaults of the per-subscription limits.</summary>

@@ -11,6 +11,9 @@ public static class ServerExitCodes
 
     /// <summary>The machine or a dependency is in the way: port taken, data folder unusable or in use, store unreadable, database unreachable.</summary>
     public const int Environment = 4;
+
+    /// <summary>A seed file (<c>--seed-from</c>) cannot be loaded; fixing or removing the file fixes the start.</summary>
+    public const int BadData = 5;
 }
 
 /// <summary>

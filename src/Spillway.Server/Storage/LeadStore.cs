@@ -27,6 +27,14 @@ public interface ILeadStore
     /// </summary>
     Task<IReadOnlyList<LeadSyncOutcome>> SyncAsync(int subscriptionId, LeadSyncRequest request, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>
+    /// Inserts or replaces these leads exactly as given (id, times and standard fields; a field absent from the map is
+    /// null), writing no activity: a bulk load, not a sync. The last record of a repeated id wins. The subscription's id
+    /// sequence moves past the largest id, so a later create never reuses one, and its lead database is on afterwards.
+    /// Commits in batches; a value of the wrong kind for its field (or text with NUL) throws before anything is written.
+    /// </summary>
+    Task PutAsync(int subscriptionId, IReadOnlyList<LeadRecord> leads, CancellationToken ct);
+
     /// <summary>Deletes the leads with these ids that exist, in one transaction; returns them as they were.</summary>
     Task<IReadOnlyList<LeadRecord>> DeleteAsync(int subscriptionId, IReadOnlyList<long> ids, CancellationToken ct);
 

@@ -7,7 +7,7 @@ namespace Spillway.Server.Storage.Postgres;
 /// Leads in PostgreSQL with native types. A transaction-scoped advisory lock per subscription serialises its lead
 /// writes across nodes, so two concurrent syncs of the same email never both create a lead.
 /// </summary>
-internal sealed class PostgresLeadStore(NpgsqlDataSource dataSource) : SqlLeadStore
+internal sealed partial class PostgresLeadStore(NpgsqlDataSource dataSource) : SqlLeadStore
 {
     /// <summary>The first key of the advisory lock; the second is the subscription id.</summary>
     private const int LeadWriteLock = 0x5350_00A0;
