@@ -339,4 +339,26 @@ public sealed partial class CliTests : IDisposable
             Environment.CurrentDirectory = cwd;
         }
     }
+
+    [Fact]
+    public async Task Seed_writes_the_leads_asked_for_and_refuses_activities_without_leads()
+    {
+        var folder = Path.Combine(_dir, "seeded");
+        var (code, output, err) = await RunAsync("seed", "111-AAA-111", "--data", folder, "--create", "-n", "500", "--leads", "2000", "--days", "3");
+        Assert.True(code == 0, err + output);
+        await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "metadata.db")};Pooling=False"))
+        {
+            await db.OpenAsync();
+            await using var count = db.CreateCommand();
+            count.CommandText = "SELECT count(*), min(created_at) < max(created_at) FROM lead";
+            await using var reader = await count.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((2000L, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        var (refused, _, refusedErr) = await RunAsync("seed", "111-AAA-111", "--data", folder, "-n", "10", "--leads", "0");
+        Assert.Equal(ExitCodes.Usage, refused);
+        Assert.Single(refusedErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("at least one lead", refusedErr, StringComparison.Ordinal);
+    }
 }

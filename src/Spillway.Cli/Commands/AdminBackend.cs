@@ -14,7 +14,7 @@ internal sealed record SubscriptionRow(string MunchkinId, string Name, int ApiUs
 internal sealed record ApiUserRow(string Email, IReadOnlyList<string> Permissions, IReadOnlyList<string> ClientIds);
 
 /// <summary>What <c>seed</c> did: activities added and the subscription's total after.</summary>
-internal sealed record SeedSummary(string MunchkinId, long Added, long Total, double Seconds);
+internal sealed record SeedSummary(string MunchkinId, long Leads, long Added, long Total, double Seconds);
 
 /// <summary>
 /// Where the admin commands (<c>subscription</c>, <c>user</c>, <c>seed</c>) do their work: a data folder opened
@@ -34,7 +34,7 @@ internal interface IAdminBackend : IAsyncDisposable
     Task<IssuedCredential> RotateSecretAsync(string clientId, CancellationToken ct);
 
     /// <summary>Creates the subscription when it is missing, then seeds it; <paramref name="progress"/> only where the backend can report it.</summary>
-    Task<(long Added, long Total)> SeedAsync(string munchkinId, long count, int days, int seed, IProgress<long>? progress, CancellationToken ct);
+    Task<SeedSummary> SeedAsync(string munchkinId, long count, long? leads, int days, int seed, IProgress<long>? progress, CancellationToken ct);
 
     /// <summary>True when the work happens in this process (so a progress bar means something).</summary>
     bool IsLocal { get; }
@@ -140,7 +140,7 @@ internal sealed class StoreBackend(Microsoft.AspNetCore.Builder.WebApplication a
         return rotated.Value ?? throw new CliException(ExitCodes.Failure, rotated.Error!);
     }
 
-    public async Task<(long Added, long Total)> SeedAsync(string munchkinId, long count, int days, int seed, IProgress<long>? progress, CancellationToken ct)
+    public async Task<SeedSummary> SeedAsync(string munchkinId, long count, long? leads, int days, int seed, IProgress<long>? progress, CancellationToken ct)
     {
         var subscription = await Identity.FindSubscriptionAsync(munchkinId, ct);
         if (subscription is null)
@@ -149,8 +149,8 @@ internal sealed class StoreBackend(Microsoft.AspNetCore.Builder.WebApplication a
             subscription = created.Value ?? throw new CliException(ExitCodes.Failure, created.Error!);
         }
 
-        var added = await Admin.SeedAsync(subscription, count, days, seed, progress, ct);
-        return (added, await app.Get<IActivityStore>().CountAsync(subscription.Id, ct));
+        var added = await Admin.SeedAsync(subscription, count, leads, days, seed, progress, ct);
+        return new SeedSummary(subscription.MunchkinId, added.Leads, added.Activities, await app.Get<IActivityStore>().CountAsync(subscription.Id, ct), 0);
     }
 
     public ValueTask DisposeAsync() => app.DisposeAsync();
@@ -195,7 +195,7 @@ internal sealed class HttpBackend(Uri adminBase, string key) : IAdminBackend
     public async Task<IssuedCredential> RotateSecretAsync(string clientId, CancellationToken ct) =>
         Credential(await SendAsync(HttpMethod.Post, $"credentials/{Uri.EscapeDataString(clientId)}/rotate", new JsonObject(), ct));
 
-    public async Task<(long Added, long Total)> SeedAsync(string munchkinId, long count, int days, int seed, IProgress<long>? progress, CancellationToken ct)
+    public async Task<SeedSummary> SeedAsync(string munchkinId, long count, long? leads, int days, int seed, IProgress<long>? progress, CancellationToken ct)
     {
         var existing = await ListSubscriptionsAsync(ct);
         if (!existing.Any(s => string.Equals(s.MunchkinId, munchkinId, StringComparison.OrdinalIgnoreCase)))
@@ -204,8 +204,8 @@ internal sealed class HttpBackend(Uri adminBase, string key) : IAdminBackend
         }
 
         var seeded = await SendAsync(HttpMethod.Post, $"subscriptions/{Uri.EscapeDataString(munchkinId)}/seed",
-            new JsonObject { ["activities"] = count, ["daysBack"] = days, ["seed"] = seed }, ct);
-        return (seeded["added"]!.GetValue<long>(), seeded["total"]!.GetValue<long>());
+            new JsonObject { ["activities"] = count, ["leads"] = leads, ["daysBack"] = days, ["seed"] = seed }, ct);
+        return new SeedSummary(munchkinId, seeded["leads"]?.GetValue<long>() ?? 0, seeded["added"]!.GetValue<long>(), seeded["total"]!.GetValue<long>(), 0);
     }
 
     private async Task<JsonNode> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct)

@@ -11,14 +11,14 @@ namespace Spillway.Server.Admin;
 
 public sealed record CreateSubscriptionBody(string MunchkinId, string? Name);
 public sealed record AddApiUserBody(string Email, IReadOnlyList<string>? Permissions, string? ClientId, string? ClientSecret);
-public sealed record SeedBody(long Activities, int DaysBack = 45, int Seed = 1);
+public sealed record SeedBody(long Activities, int DaysBack = 45, int Seed = 1, long? Leads = null);
 public sealed record ClockBody(DateTimeOffset? Now, double? AdvanceSeconds, bool Reset = false);
 public sealed record ClockView(DateTimeOffset Now, double OffsetSeconds);
 public sealed record SubscriptionView(string MunchkinId, string Name, EffectiveLimits Limits, SubscriptionLimitOverrides Overrides);
 public sealed record SubscriptionListView(string MunchkinId, string Name, EffectiveLimits Limits, SubscriptionLimitOverrides Overrides, int ApiUsers, long Activities);
 public sealed record ApiUserView(int Id, string Email, IReadOnlyList<string> Permissions, IReadOnlyList<string> ClientIds);
 public sealed record NewApiUserView(ApiUserView User, IssuedCredential Credential);
-public sealed record SeedView(long Added, long Total);
+public sealed record SeedView(long Added, long Total, long Leads = 0);
 
 /// <summary>
 /// The admin API, under a prefix Marketo never uses and closed without the admin key (header
@@ -123,14 +123,14 @@ internal static class AdminEndpoints
     internal static async Task<Results<Ok<SeedView>, ProblemHttpResult>> SeedAsync(string munchkinId, SeedBody body, SubscriptionAdmin admin,
         IIdentityStore identity, IActivityStore activities, CancellationToken ct)
     {
-        var result = await admin.SeedAsync(munchkinId, body.Activities, body.DaysBack, body.Seed, ct);
+        var result = await admin.SeedAsync(munchkinId, body.Activities, body.Leads, body.DaysBack, body.Seed, ct);
         if (result.Error is not null)
         {
             return Problem(result.Error);
         }
 
         var subscription = await identity.FindSubscriptionAsync(munchkinId, ct);
-        return TypedResults.Ok(new SeedView(result.Value, await activities.CountAsync(subscription!.Id, ct)));
+        return TypedResults.Ok(new SeedView(result.Value!.Activities, await activities.CountAsync(subscription!.Id, ct), result.Value.Leads));
     }
 
     internal static Ok<ClockView> GetClock(SpillwayClock clock) => TypedResults.Ok(new ClockView(clock.GetUtcNow(), clock.Offset.TotalSeconds));

@@ -8,8 +8,8 @@ using Spillway.Server.Storage;
 namespace Spillway.Server.Admin;
 
 /// <summary>
-/// On first start, creates the demo subscription, a development API user with the well-known credentials and demo
-/// activities, then prints how to connect. Like Azurite's development account the credentials are public: they are
+/// On first start, creates the demo subscription, a development API user with the well-known credentials and a demo
+/// world (leads first, then activities that name them), then prints how to connect. Like Azurite's development account the credentials are public: they are
 /// for local development only, and <c>Spillway:Demo:Enabled=false</c> turns all of this off.
 /// </summary>
 public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin, SeedFolder seedFolder, IOptions<SpillwayOptions> options,
@@ -59,8 +59,9 @@ public sealed class FirstStart(IIdentityStore identity, SubscriptionAdmin admin,
             else if (demo.Activities > 0)
             {
                 var watch = Stopwatch.StartNew();
-                var added = await admin.SeedAsync(subscription, demo.Activities, demo.DaysBack, demo.Seed, progress: null, ct);
-                logger.LogInformation("Seeded {Count} demo activities over {Days} days in {Seconds:F1} s", added, demo.DaysBack, watch.Elapsed.TotalSeconds);
+                var added = await admin.SeedAsync(subscription, demo.Activities, leadCount: null, demo.DaysBack, demo.Seed, progress: null, ct);
+                logger.LogInformation("Seeded {Leads} demo leads and {Count} activities over {Days} days in {Seconds:F1} s", added.Leads, added.Activities,
+                    demo.DaysBack, watch.Elapsed.TotalSeconds);
             }
         }
 

@@ -10,6 +10,9 @@ namespace Spillway.Server.Admin;
 /// <summary>A client id and its secret, shown once when created or rotated.</summary>
 public sealed record IssuedCredential(string ClientId, string ClientSecret);
 
+/// <summary>What a seed added: leads written (inserted or replaced) and activities appended.</summary>
+public sealed record SeedResult(long Leads, long Activities);
+
 /// <summary>The outcome of an admin operation: a value, or a reason it could not be done.</summary>
 public sealed record AdminResult<T>(T? Value, string? Error)
 {
@@ -19,10 +22,10 @@ public sealed record AdminResult<T>(T? Value, string? Error)
 }
 
 /// <summary>
-/// Managing subscriptions, API users and their credentials, and seeding demo activities. Shared by the admin HTTP API
+/// Managing subscriptions, API users and their credentials, and seeding demo leads and activities. Shared by the admin HTTP API
 /// and the <c>spillway</c> command so both validate the same way.
 /// </summary>
-public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivityStore activities, SubscriptionDirectory directory,
+public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivityStore activities, ILeadStore leads, SubscriptionDirectory directory,
     TokenService tokens, TimeProvider clock, Leads.Lists.ListWorld lists, ProgramMembershipWorld programMembers)
 {
     [GeneratedRegex("^[0-9]{3}-[A-Z]{3}-[0-9]{3}$")]
@@ -125,35 +128,62 @@ public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivity
         return AdminResult<IssuedCredential>.Ok(new IssuedCredential(clientId, secret));
     }
 
-    public async Task<AdminResult<long>> SeedAsync(string munchkinId, long count, int daysBack, int seed, CancellationToken ct)
+    /// <summary>Seeds a subscription by munchkin id; <paramref name="leadCount"/> null is one lead per eight activities.</summary>
+    public async Task<AdminResult<SeedResult>> SeedAsync(string munchkinId, long count, long? leadCount, int daysBack, int seed, CancellationToken ct)
     {
-        if (count is < 0 or > 100_000_000 || daysBack is < 1 or > 3650)
+        if (count is < 0 or > 100_000_000 || daysBack is < 1 or > 3650 || leadCount is < 0 or > DemoWorld.MaxLeads)
         {
-            return AdminResult<long>.Fail("Seed at most 100,000,000 activities over 1 to 3650 days.");
+            return AdminResult<SeedResult>.Fail("Seed at most 100,000,000 activities and 20,000,000 leads over 1 to 3650 days.");
+        }
+
+        if (count > 0 && leadCount == 0)
+        {
+            return AdminResult<SeedResult>.Fail("Activities need at least one lead to name.");
         }
 
         var subscription = await identity.FindSubscriptionAsync(munchkinId, ct);
         if (subscription is null)
         {
-            return AdminResult<long>.Fail($"No subscription {munchkinId}.");
+            return AdminResult<SeedResult>.Fail($"No subscription {munchkinId}.");
         }
 
-        var added = await SeedAsync(subscription, count, daysBack, seed, progress: null, ct);
-        return AdminResult<long>.Ok(added);
+        return AdminResult<SeedResult>.Ok(await SeedAsync(subscription, count, leadCount, daysBack, seed, progress: null, ct));
     }
 
-    /// <summary>Generates demo activities ending now and appends them in batches.</summary>
-    public async Task<long> SeedAsync(Subscription subscription, long count, int daysBack, int seed, IProgress<long>? progress, CancellationToken ct)
+    /// <summary>
+    /// Generates a demo world ending now: writes its leads first (inserted or replaced by id, no activity), then appends
+    /// its activities in batches; every activity names one of those leads. The same seed, counts and days give the
+    /// same leads and activities, dated relative to now.
+    /// </summary>
+    public async Task<SeedResult> SeedAsync(Subscription subscription, long count, long? leadCount, int daysBack, int seed, IProgress<long>? progress,
+        CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var to = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
         var from = to - TimeSpan.FromDays(daysBack);
+        var world = DemoWorld.Create(seed, count, leadCount, from, to);
+
+        var people = new List<LeadRecord>(10_000);
+        long written = 0;
+        foreach (var lead in world.Leads())
+        {
+            people.Add(lead);
+            if (people.Count == people.Capacity)
+            {
+                await leads.PutAsync(subscription.Id, people, ct);
+                written += people.Count;
+                people.Clear();
+            }
+        }
+
+        await leads.PutAsync(subscription.Id, people, ct);
+        written += people.Count;
+
         var firstGuid = await activities.MaxMarketoGuidAsync(ct) + 1;
-        var generator = new DemoActivityGenerator(seed);
         const int batchSize = 100_000;
         var batch = new List<ActivityRecord>(batchSize);
         long added = 0;
-        foreach (var activity in generator.Generate(count, from, to, firstGuid))
+        foreach (var activity in world.Activities(firstGuid))
         {
             batch.Add(activity);
             if (batch.Count == batchSize)
@@ -168,7 +198,7 @@ public sealed partial class SubscriptionAdmin(IIdentityStore identity, IActivity
         await lists.SeedAsync(subscription.Id, ct);
         progress?.Report(added);
         await programMembers.SeedAsync(subscription.Id, ct);
-        return added;
+        return new SeedResult(written, added);
     }
 
     private async Task<IssuedCredential> AddCredentialAsync(ApiUser user, string clientId, string? clientSecret, CancellationToken ct)

@@ -7,6 +7,8 @@ namespace Spillway.Server.Activities.Seeding;
 /// rhythm, a skewed lead population, attributes typed per <see cref="Catalog.StandardActivityTypes"/> and asset
 /// references consistent with <see cref="Catalog.AssetCatalog.Standard"/>. About 1 % of the rows carry text that is
 /// hard to export (quotes, commas, tabs, CR, LF, CRLF, NUL, padding, CJK, emoji). Never generates Delete Lead (37).
+/// The activities are those of a <see cref="DemoWorld"/> with its default lead population; seeding the leads too
+/// takes the world itself.
 /// </summary>
 public sealed class DemoActivityGenerator
 {
@@ -20,7 +22,7 @@ public sealed class DemoActivityGenerator
 
     /// <summary>
     /// Exactly <paramref name="count"/> activities dated within [<paramref name="from"/>, <paramref name="to"/>]
-    /// (whole seconds, UTC), in non-decreasing date order, with marketoGUIDs increasing from
+    /// (whole seconds, UTC), in non-decreasing date order, naming the leads of the default lead population, with marketoGUIDs increasing from
     /// <paramref name="firstMarketoGuid"/> (with gaps). Lazy; every enumeration yields the same sequence.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative count or first GUID.</exception>
@@ -29,37 +31,7 @@ public sealed class DemoActivityGenerator
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegative(firstMarketoGuid);
-        var start = from.ToUnixTimeSeconds();
-        if (from.UtcTicks % TimeSpan.TicksPerSecond != 0)
-        {
-            start++;
-        }
-
-        var end = to.ToUnixTimeSeconds();
-        if (end < start)
-        {
-            throw new ArgumentException("The range from..to holds no whole second.", nameof(to));
-        }
-
-        return Iterate(count, start, end, firstMarketoGuid);
-    }
-
-    private IEnumerable<ActivityRecord> Iterate(long count, long start, long end, long firstMarketoGuid)
-    {
-        if (count == 0)
-        {
-            yield break;
-        }
-
-        var rows = new DemoRowFactory(_seed, count);
-        var gaps = new DemoRandom(_seed, 3);
-        var guid = firstMarketoGuid;
-        foreach (var second in DemoTimeline.Seconds(new DemoRandom(_seed, 1), count, start, end))
-        {
-            yield return rows.Create(guid, second);
-            // Marketo's GUIDs are shared with other record kinds, so an instance sees gaps.
-            guid += gaps.Next(100) < 4 ? 1 + gaps.Next(1, 40) : 1;
-        }
+        return DemoWorld.Create(_seed, count, null, from, to).Activities(firstMarketoGuid);
     }
 }
 

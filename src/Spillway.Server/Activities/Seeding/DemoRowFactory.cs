@@ -8,7 +8,11 @@ using Spillway.Server.Storage;
 
 namespace Spillway.Server.Activities.Seeding;
 
-/// <summary>Builds one demo activity at a time; all pools are built once, up front.</summary>
+/// <summary>
+/// Builds one demo activity at a time; all pools are built once, up front. Rows name only leads of the plan that exist
+/// at their date; list membership and program status are tracked, so a Remove from List follows an Add to List of the
+/// same lead and list, and a lead's status in a program only moves forward.
+/// </summary>
 internal sealed class DemoRowFactory
 {
     /// <summary>
@@ -45,54 +49,46 @@ internal sealed class DemoRowFactory
 
     private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     private static readonly byte[] TypeSlots = BuildTypeSlots();
+    private static readonly int[] NoCampaignPercent = BuildNoCampaignPercent();
 
     private readonly DemoRandom _rng;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _w;
     private readonly StringBuilder _sb = new(256);
-    private readonly long[] _leads;
-    private long _nextLeadId;
+    private readonly DemoLeadPlan _plan;
+    private int _known;
     private readonly (long Id, string Name)[] _campaigns;
     private readonly (long Id, string Name)[] _mailings;
     private readonly string[] _ips;
     private readonly Asset[] _programs;
     private readonly Asset[] _lists;
     private readonly Asset[] _forms;
-    private readonly (Asset Field, string[] Values)[] _dataChanges;
-    private readonly int[] _dataChangeSlots;
     private readonly Asset[] _scoreFields;
     private readonly int[] _scoreSlots;
     private readonly Asset[] _nurturePrograms;
+
+    // List membership (lead index, list index) as the rows so far leave it, with O(1) removal of a random member.
+    private readonly List<(int Lead, int List)> _members = [];
+    private readonly Dictionary<(int Lead, int List), int> _memberAt = [];
+
+    // Program status per (lead index, program index): the status id and the program member id.
+    private readonly Dictionary<(int Lead, int Program), (int StatusId, int MemberId)> _statuses = [];
+    private int _nextMemberId = 3_240_000;
 
     // Per row.
     private string? _hard;
     private long? _primaryId;
     private string? _primaryValue;
+    private int _lead;
     private long _leadId;
+    private int _change;
     private long _now;
 
-    public DemoRowFactory(int seed, long count)
+    public DemoRowFactory(int seed, DemoLeadPlan plan)
     {
         _rng = new DemoRandom(seed, 2);
         _w = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = Encoder, SkipValidation = true });
-
-        // Leads: a pool of existing leads, ids ascending with gaps, then shuffled so activity is not tied to age.
-        var poolSize = (int)Math.Clamp(count / 25, 100, 250_000);
-        _leads = new long[poolSize];
-        var id = 1000L + _rng.Next(5000);
-        for (var i = 0; i < poolSize; i++)
-        {
-            _leads[i] = id;
-            id += _rng.Next(100) < 20 ? 1 + _rng.Next(1, 50) : 1;
-        }
-
-        for (var i = poolSize - 1; i > 0; i--)
-        {
-            var j = _rng.Next(i + 1);
-            (_leads[i], _leads[j]) = (_leads[j], _leads[i]);
-        }
-
-        _nextLeadId = id + 1000;
+        _plan = plan;
 
         var catalog = AssetCatalog.Standard;
         _programs = [.. catalog.In(AssetGroup.MarketingProgram)];
@@ -114,15 +110,35 @@ internal sealed class DemoRowFactory
                 : string.Create(CultureInfo.InvariantCulture, $"{v4[_rng.Next(3)]}{_rng.Next(1, 255)}");
         }
 
-        (_dataChanges, _dataChangeSlots) = BuildDataChanges(catalog);
         (_scoreFields, _scoreSlots) = BuildScoreFields(catalog);
     }
 
+    /// <summary>An activity of a type drawn from the mix (never New Lead or Change Data Value, which the plan places).</summary>
     public ActivityRecord Create(long marketoGuid, long unixSeconds)
     {
-        var (typeId, _, noCampaign) = Mix[TypeSlots[_rng.Next(TypeSlots.Length)]];
+        var typeId = Mix[TypeSlots[_rng.Next(TypeSlots.Length)]].TypeId;
+        while (_known < _plan.Count && _plan.Created[_known] <= unixSeconds)
+        {
+            _known++;
+        }
+
+        return Row(marketoGuid, unixSeconds, typeId, _plan.PickActive(_rng, _known));
+    }
+
+    /// <summary>The New Lead row of lead <paramref name="lead"/>, at its creation.</summary>
+    public ActivityRecord NewLead(long marketoGuid, int lead) =>
+        Row(marketoGuid, _plan.Created[lead], StandardActivityTypes.NewLead, lead);
+
+    /// <summary>The Change Data Value row of planned change <paramref name="change"/>.</summary>
+    public ActivityRecord ChangeDataValue(long marketoGuid, int change) =>
+        Row(marketoGuid, _plan.Changes[change].Time, 13, _plan.Changes[change].Lead, change);
+
+    private ActivityRecord Row(long marketoGuid, long unixSeconds, int typeId, int lead, int change = -1)
+    {
         _now = unixSeconds;
-        _leadId = _leads[PickSkewed(_leads.Length, 3)];
+        _lead = lead;
+        _leadId = _plan.Ids[lead];
+        _change = change;
         _primaryId = null;
         _primaryValue = null;
         _hard = null;
@@ -144,7 +160,7 @@ internal sealed class DemoRowFactory
         _buffer.ResetWrittenCount();
         _w.Reset(_buffer);
         _w.WriteStartObject();
-        WriteType(typeId);
+        typeId = WriteType(typeId);
         _w.WriteEndObject();
         _w.Flush();
 
@@ -158,11 +174,11 @@ internal sealed class DemoRowFactory
             _primaryValue = hardPrimary;
         }
 
-        long? campaignId = _rng.Next(100) < noCampaign ? null : _campaigns[PickSkewed(_campaigns.Length, 2)].Id;
+        long? campaignId = _rng.Next(100) < NoCampaignPercent[typeId] ? null : _campaigns[PickSkewed(_campaigns.Length, 2)].Id;
         var r = _rng.Next(100);
         var actionResult = r < 90 ? "succeeded" : r < 95 ? "skipped" : r < 98 ? "failed" : null;
         var attributes = _buffer.WrittenCount == 2 ? "{}" : JsonText(_buffer.WrittenSpan);
-        return new ActivityRecord(marketoGuid, _leadId, DateTimeOffset.FromUnixTimeSeconds(unixSeconds), typeId, campaignId,
+        return new ActivityRecord(marketoGuid, _plan.Ids[_lead], DateTimeOffset.FromUnixTimeSeconds(unixSeconds), typeId, campaignId,
             _primaryId, _primaryValue, attributes, actionResult);
     }
 
@@ -212,7 +228,8 @@ internal sealed class DemoRowFactory
     /// <summary>Types whose primaryAttributeValue is free text rather than an asset-group name.</summary>
     private static bool HasFreeTextPrimary(int typeId) => typeId is 1 or 3 or 6 or 7 or 8 or 9 or 10 or 11 or 27 or 32 or 47 or 110;
 
-    private void WriteType(int typeId)
+    /// <summary>Writes the attributes of a row of this type; returns the type written (list and program rows may change it).</summary>
+    private int WriteType(int typeId)
     {
         switch (typeId)
         {
@@ -225,11 +242,11 @@ internal sealed class DemoRowFactory
             case 9: Unsubscribe(); break;
             case 10: OpenEmail(); break;
             case 11: ClickEmail(); break;
-            case 12: NewLead(); break;
-            case 13: ChangeDataValue(); break;
+            case 12: WriteNewLead(); break;
+            case 13: WriteChangeDataValue(); break;
             case 22: ChangeScore(); break;
-            case 24 or 25: ListMembership(typeId); break;
-            case 104: ChangeStatusInProgression(); break;
+            case 24 or 25: return ListMembership(typeId);
+            case 104: return ChangeStatusInProgression();
             case 46: InterestingMoment(); break;
             case 47: RequestCampaign(); break;
             case 113: AddToNurture(); break;
@@ -240,6 +257,8 @@ internal sealed class DemoRowFactory
             case 110: CallWebhook(); break;
             default: throw new InvalidOperationException($"No demo data for type {typeId}.");
         }
+
+        return typeId;
     }
 
     // ---- per type ----
@@ -330,7 +349,7 @@ internal sealed class DemoRowFactory
         S(N.Category, kind.Category);
         I(N.ChoiceNumber, ChoiceNumber());
         S(N.Details, Txt(kind.Details));
-        S(N.Email, LeadEmail(_leadId));
+        S(N.Email, DemoLeadProfile.EmailOf(_leadId));
         B(N.HasPredictive, false);
         I(N.StepId, _rng.Next(1, 40));
         S(N.Subcategory, kind.Subcategory);
@@ -342,7 +361,7 @@ internal sealed class DemoRowFactory
         Mailing();
         I(N.CampaignRunId, CampaignRunId());
         S(N.ClientIp, Ip());
-        S(N.FormFields, Php(("Email", LeadEmail(_leadId)), ("Unsubscribed", "yes"), ("UnsubscribedReason", Txt("Too many emails"))));
+        S(N.FormFields, Php(("Email", DemoLeadProfile.EmailOf(_leadId)), ("Unsubscribed", "yes"), ("UnsubscribedReason", Txt("Too many emails"))));
         B(N.HasPredictive, false);
         S(N.QueryParameters, "mkt_unsubscribe=1&mkt_tok=NDI2LVhZQS0yNzMAAAGTk3z");
         S(N.ReferrerUrl, "https://info.example.com/UnsubscribePage.html");
@@ -385,61 +404,57 @@ internal sealed class DemoRowFactory
         S(N.UserAgent, client.Agent);
     }
 
-    private void NewLead()
+    private void WriteNewLead()
     {
-        // A new lead joins the population (replacing one that goes quiet) and is active from now on.
-        var id = _nextLeadId;
-        _nextLeadId += _rng.Next(100) < 10 ? 1 + _rng.Next(1, 5) : 1;
-        _leads[PickSkewed(_leads.Length, 3)] = id;
-        _leadId = id;
-        _primaryId = id;
+        // The row says how the lead arrived, as its profile (and so its original source fields) does.
+        var profile = _plan.Profile(_lead);
+        _primaryId = _leadId;
         _primaryValue = null;
         S(N.CreatedDate, DateTimeOffset.FromUnixTimeSeconds(_now).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        var source = Txt(_rng.Pick(DemoText.LeadSources));
-        switch (_rng.Next(4))
+        switch (profile.SourceKind)
         {
             case 0:
-                S(N.FormName, _forms[PickSkewed(_forms.Length, 2)].QualifiedName);
-                S(N.LeadSource, source);
+                S(N.FormName, profile.Form.QualifiedName);
+                S(N.LeadSource, profile.LeadSource);
                 S(N.SourceType, "Web form fillout");
                 break;
             case 1:
-                S(N.LeadSource, source);
-                S(N.ListName, _rng.Pick(_lists).Name);
+                S(N.LeadSource, profile.LeadSource);
+                S(N.ListName, profile.List.Name);
                 S(N.SourceType, "List import");
-                S(N.ModifyingUser, _rng.Pick(DemoText.MarketoUsers));
+                S(N.ModifyingUser, Txt(_rng.Pick(DemoText.MarketoUsers)));
                 break;
             case 2:
-                S(N.LeadSource, source);
-                S(N.SfdcType, _rng.Next(3) == 0 ? "Contact" : "Lead");
+                S(N.LeadSource, profile.LeadSource);
+                S(N.SfdcType, profile.SfdcContact ? "Contact" : "Lead");
                 S(N.SourceType, "SFDC sync");
                 break;
             default:
-                S(N.LeadSource, source);
+                S(N.LeadSource, profile.LeadSource);
                 S(N.SourceType, "Web service API");
                 S(N.ApiMethodName, "syncLead");
-                S(N.ModifyingUser, _rng.Pick(DemoText.ApiUsers));
+                S(N.ModifyingUser, Txt(_rng.Pick(DemoText.ApiUsers)));
                 S(N.RequestId, RequestId());
                 break;
         }
     }
 
-    private void ChangeDataValue()
+    private void WriteChangeDataValue()
     {
-        var (field, values) = _dataChanges[_dataChangeSlots[_rng.Next(_dataChangeSlots.Length)]];
+        var change = _plan.Changes[_change];
+        var field = _plan.Fields[change.Field].Asset;
         _primaryId = field.Id;
         _primaryValue = field.Name;
-        var newIndex = _rng.Next(values.Length);
-        S(N.NewValue, Txt(values[newIndex]));
-        if (_rng.Next(100) < 80)
+        S(N.NewValue, change.New);
+        if (change.Old is not null)
         {
-            S(N.OldValue, values[(newIndex + 1 + _rng.Next(values.Length - 1)) % values.Length]);
+            S(N.OldValue, change.Old);
         }
 
         switch (_rng.Next(5))
         {
             case 0 or 1:
-                S(N.Reason, "Changed by Smart Campaign " + _rng.Pick(_campaigns).Name + " action Change Data Value");
+                S(N.Reason, Txt("Changed by Smart Campaign " + _rng.Pick(_campaigns).Name + " action Change Data Value"));
                 S(N.Source, "Marketo Flow Action");
                 break;
             case 2:
@@ -450,7 +465,7 @@ internal sealed class DemoRowFactory
                 S(N.Reason, "Web service API");
                 S(N.Source, "Web service API");
                 S(N.ApiMethodName, _rng.Next(2) == 0 ? "syncLead" : "updateLead");
-                S(N.ModifyingUser, _rng.Pick(DemoText.ApiUsers));
+                S(N.ModifyingUser, Txt(_rng.Pick(DemoText.ApiUsers)));
                 S(N.RequestId, RequestId());
                 break;
             default:
@@ -483,11 +498,42 @@ internal sealed class DemoRowFactory
         }
     }
 
-    private void ListMembership(int typeId)
+    private int ListMembership(int typeId)
     {
-        var list = _lists[PickSkewed(_lists.Length, 2)];
-        _primaryId = list.Id;
-        _primaryValue = list.Name;
+        int list;
+        if (typeId == 25 && _members.Count > 0)
+        {
+            // Only a member leaves a list.
+            (_lead, list) = _members[_rng.Next(_members.Count)];
+            RemoveMember(_lead, list);
+        }
+        else
+        {
+            typeId = 24;
+            list = PickSkewed(_lists.Length, 2);
+            for (var attempt = 0; _memberAt.ContainsKey((_lead, list)); attempt++)
+            {
+                if (attempt == 8)
+                {
+                    // This busy lead is on every list drawn: it leaves one instead.
+                    typeId = 25;
+                    RemoveMember(_lead, list);
+                    break;
+                }
+
+                list = PickSkewed(_lists.Length, 2);
+            }
+
+            if (typeId == 24)
+            {
+                _memberAt[(_lead, list)] = _members.Count;
+                _members.Add((_lead, list));
+            }
+        }
+
+        _leadId = _plan.Ids[_lead];
+        _primaryId = _lists[list].Id;
+        _primaryValue = _lists[list].Name;
         switch (_rng.Next(3))
         {
             case 0:
@@ -504,22 +550,80 @@ internal sealed class DemoRowFactory
                 S(N.ModifyingUser, _rng.Pick(DemoText.MarketoUsers));
                 break;
         }
+
+        return typeId;
     }
 
-    private void ChangeStatusInProgression()
+    private void RemoveMember(int lead, int list)
     {
-        var program = _programs[PickSkewed(_programs.Length, 2)];
-        _primaryId = program.Id;
-        _primaryValue = program.Name;
-        var step = _rng.Pick(DemoText.ProgressionSteps);
-        S(N.Reason, Txt("Changed by Smart Campaign " + program.Name + "." + _rng.Pick(DemoText.CampaignStems) + " action Change Program Status"));
-        I(N.ProgramMemberId, 3_240_000 + _rng.Next(500_000));
-        B(N.AcquiredBy, _rng.Next(100) < 10);
-        S(N.OldStatus, step.Old);
-        S(N.NewStatus, step.New);
-        I(N.OldStatusId, step.OldId);
-        I(N.NewStatusId, step.NewId);
-        B(N.Success, _rng.Next(100) < 95);
+        var at = _memberAt[(lead, list)];
+        var last = _members[^1];
+        _members[at] = last;
+        _memberAt[last] = at;
+        _members.RemoveAt(_members.Count - 1);
+        _memberAt.Remove((lead, list));
+    }
+
+    private int ChangeStatusInProgression()
+    {
+        // A status only moves forward: the step starts at the lead's current status in the program. A lead whose
+        // status is final in the drawn program is tried in another program, then another lead is drawn.
+        for (var attempt = 0; attempt < 32; attempt++)
+        {
+            if (attempt is 8 or 16 or 24)
+            {
+                _lead = _plan.PickActive(_rng, Math.Max(_known, _lead + 1));
+            }
+
+            var program = PickSkewed(_programs.Length, 2);
+            var current = _statuses.TryGetValue((_lead, program), out var state) ? state : (StatusId: 20, MemberId: 0);
+            var first = -1;
+            var options = 0;
+            for (var i = 0; i < DemoText.ProgressionSteps.Length; i++)
+            {
+                if (DemoText.ProgressionSteps[i].OldId == current.StatusId)
+                {
+                    first = options == 0 ? i : first;
+                    options++;
+                }
+            }
+
+            if (options == 0)
+            {
+                continue;
+            }
+
+            var pick = _rng.Next(options);
+            var stepIndex = first;
+            for (var i = first; ; i++)
+            {
+                if (DemoText.ProgressionSteps[i].OldId == current.StatusId && pick-- == 0)
+                {
+                    stepIndex = i;
+                    break;
+                }
+            }
+
+            var step = DemoText.ProgressionSteps[stepIndex];
+            var memberId = current.MemberId == 0 ? _nextMemberId++ : current.MemberId;
+            _statuses[(_lead, program)] = (step.NewId, memberId);
+            _leadId = _plan.Ids[_lead];
+            var asset = _programs[program];
+            _primaryId = asset.Id;
+            _primaryValue = asset.Name;
+            S(N.Reason, Txt("Changed by Smart Campaign " + asset.Name + "." + _rng.Pick(DemoText.CampaignStems) + " action Change Program Status"));
+            I(N.ProgramMemberId, memberId);
+            B(N.AcquiredBy, current.MemberId == 0 && _rng.Next(100) < 30);
+            S(N.OldStatus, step.Old);
+            S(N.NewStatus, step.New);
+            I(N.OldStatusId, step.OldId);
+            I(N.NewStatusId, step.NewId);
+            B(N.Success, true);
+            return 104;
+        }
+
+        VisitWebpage();
+        return 1;
     }
 
     private void InterestingMoment()
@@ -583,10 +687,12 @@ internal sealed class DemoRowFactory
 
     private void MergeLeads()
     {
-        var loser = _leads[_rng.Next(_leads.Length)];
+        // The loser of a merge is deleted, so it is an id that is no lead: a hole in the sequence.
         _primaryId = _leadId;
-        _primaryValue = LeadFirstName(_leadId) + " " + LeadLastName(_leadId);
-        S(N.MergeIds, string.Create(CultureInfo.InvariantCulture, $"{_leadId},{loser}"));
+        _primaryValue = DemoLeadProfile.FirstNameOf(_leadId) + " " + DemoLeadProfile.LastNameOf(_leadId);
+        S(N.MergeIds, _plan.Gaps.Length == 0
+            ? _leadId.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{_leadId},{_plan.Gaps[_rng.Next(_plan.Gaps.Length)]}"));
         B(N.MergedInSales, _rng.Next(100) < 30);
         S(N.MergeSource, Txt(_rng.Next(2) == 0 ? "Marketo UI" : "Web service API"));
         B(N.MasterUpdated, _rng.Next(2) == 0);
@@ -657,19 +763,15 @@ internal sealed class DemoRowFactory
 
     private string Txt(string normal) => TakeHard() ?? normal;
 
-    private static string LeadFirstName(long id) => DemoText.FirstNames[(int)(id % DemoText.FirstNames.Length)];
-
-    private static string LeadLastName(long id) => DemoText.LastNames[(int)(id / DemoText.FirstNames.Length % DemoText.LastNames.Length)];
-
-    private static string LeadEmail(long id) => string.Create(CultureInfo.InvariantCulture,
-        $"{LeadFirstName(id).ToLowerInvariant()}.{LeadLastName(id).Replace(" ", "", StringComparison.Ordinal).Replace("'", "", StringComparison.Ordinal).ToLowerInvariant()}{id % 1000}@{DemoText.Domains[(int)(id / 7 % DemoText.Domains.Length)]}");
-
     private string FormFields(string? comment)
     {
-        var company = DemoText.Companies[(int)(_leadId / 3 % DemoText.Companies.Length)];
+        var company = DemoLeadProfile.CompanyOf(_leadId);
+        var first = DemoLeadProfile.FirstNameOf(_leadId);
+        var last = DemoLeadProfile.LastNameOf(_leadId);
+        var email = DemoLeadProfile.EmailOf(_leadId);
         return comment is null
-            ? Php(("FirstName", LeadFirstName(_leadId)), ("LastName", LeadLastName(_leadId)), ("Email", LeadEmail(_leadId)), ("Company", company))
-            : Php(("FirstName", LeadFirstName(_leadId)), ("LastName", LeadLastName(_leadId)), ("Email", LeadEmail(_leadId)), ("Company", company), ("Comments", comment));
+            ? Php(("FirstName", first), ("LastName", last), ("Email", email), ("Company", company))
+            : Php(("FirstName", first), ("LastName", last), ("Email", email), ("Company", company), ("Comments", comment));
     }
 
     /// <summary>Form fields as Marketo stores them: a PHP-serialized array (string lengths in UTF-8 bytes).</summary>
@@ -692,65 +794,30 @@ internal sealed class DemoRowFactory
 
     private void B(JsonEncodedText name, bool value) => _w.WriteBoolean(name, value);
 
+    /// <summary>The mix without New Lead and Change Data Value: those rows come from the lead plan, in the same shares.</summary>
     private static byte[] BuildTypeSlots()
     {
-        var total = 0;
-        foreach (var entry in Mix)
-        {
-            total += entry.Weight;
-        }
-
-        var slots = new byte[total];
-        var at = 0;
+        var slots = new List<byte>();
         for (var i = 0; i < Mix.Length; i++)
         {
-            Array.Fill(slots, (byte)i, at, Mix[i].Weight);
-            at += Mix[i].Weight;
+            if (Mix[i].TypeId is not (StandardActivityTypes.NewLead or 13))
+            {
+                slots.AddRange(Enumerable.Repeat((byte)i, Mix[i].Weight));
+            }
         }
 
-        return slots;
+        return [.. slots];
     }
 
-    private static readonly string[] Phones =
-        ["+1 312 555 0142", "+1 (212) 555-0199", "+44 20 7946 0958", "+49 30 901820", "+81 3-1234-5678", "312.555.0123"];
-
-    private static readonly string[] Employees = ["10", "50", "200", "500", "1000", "5000", "25000"];
-
-    private static readonly string[] Revenues = ["1000000", "5000000", "25000000", "100000000", "2500000000"];
-
-    private static readonly string[] PostalCodes = ["60601", "10001", "94105", "SW1A 1AA", "10115", "100-0001", "75001"];
-
-    private static readonly string[] Websites = ["https://www.northwind.example", "https://contoso.example", "www.fabrikam.example"];
-
-    private static ((Asset, string[])[] Changes, int[] Slots) BuildDataChanges(AssetCatalog catalog)
+    private static int[] BuildNoCampaignPercent()
     {
-        var emails = new string[12];
-        for (var i = 0; i < emails.Length; i++)
+        var percent = new int[Mix.Max(m => m.TypeId) + 1];
+        foreach (var (typeId, _, noCampaign) in Mix)
         {
-            emails[i] = LeadEmail(1000 + (i * 37));
+            percent[typeId] = noCampaign;
         }
 
-        (string RestName, int Weight, string[] Values)[] spec =
-        [
-            ("leadStatus", 20, DemoText.LeadStatuses), ("title", 8, DemoText.Titles), ("leadSource", 8, DemoText.LeadSources),
-            ("company", 6, DemoText.Companies), ("phone", 5, Phones), ("city", 5, DemoText.Cities),
-            ("country", 5, DemoText.Countries), ("unsubscribed", 5, DemoText.Booleans), ("industry", 4, DemoText.Industries),
-            ("rating", 4, DemoText.Ratings), ("state", 3, DemoText.States), ("emailInvalid", 3, DemoText.Booleans),
-            ("numberOfEmployees", 3, Employees), ("leadRole", 3, DemoText.Roles), ("department", 3, DemoText.Departments),
-            ("firstName", 2, DemoText.FirstNames), ("lastName", 2, DemoText.LastNames), ("email", 2, emails),
-            ("postalCode", 2, PostalCodes), ("leadPersonTimeZone", 2, DemoText.TimeZones), ("mobilePhone", 2, Phones),
-            ("marketingSuspended", 1, DemoText.Booleans), ("annualRevenue", 1, Revenues), ("website", 1, Websites),
-            ("doNotCall", 1, DemoText.Booleans),
-        ];
-        var changes = new (Asset, string[])[spec.Length];
-        var slots = new List<int>();
-        for (var i = 0; i < spec.Length; i++)
-        {
-            changes[i] = (FieldAsset(catalog, spec[i].RestName), spec[i].Values);
-            slots.AddRange(Enumerable.Repeat(i, spec[i].Weight));
-        }
-
-        return (changes, slots.ToArray());
+        return percent;
     }
 
     private static (Asset[] Fields, int[] Slots) BuildScoreFields(AssetCatalog catalog)

@@ -22,6 +22,9 @@ internal static class DemoText
         " \"Quoted, with comma\"\r\n\tand 中文 😀 ",
     ];
 
+    /// <summary>The hard text a lead field can hold: all of <see cref="Hard"/> but NUL, which PostgreSQL text refuses.</summary>
+    public static readonly string[] HardStorable = [.. Hard.Where(h => !h.Contains('\0', StringComparison.Ordinal))];
+
     public static readonly string[] UserAgents =
     [
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
@@ -251,4 +254,36 @@ internal static class DemoText
     ];
 
     public static readonly string[] NurtureTracks = ["Track 1 - Awareness", "Track 2 - Consideration", "Track 3 - Decision"];
+
+    public static readonly string[] Phones =
+        ["+1 312 555 0142", "+1 (212) 555-0199", "+44 20 7946 0958", "+49 30 901820", "+81 3-1234-5678", "312.555.0123"];
+
+    public static readonly string[] Employees = ["10", "50", "200", "500", "1000", "5000", "25000"];
+
+    public static readonly string[] Revenues = ["1000000", "5000000", "25000000", "100000000", "2500000000"];
+
+    public static readonly string[] PostalCodes = ["60601", "10001", "94105", "SW1A 1AA", "10115", "100-0001", "75001"];
+
+    public static readonly string[] Websites = ["https://www.northwind.example", "https://contoso.example", "www.fabrikam.example"];
+
+    /// <summary>Places that agree with themselves: a lead's city, state, country, postal code and time zone.</summary>
+    public static readonly (string City, string? State, string Country, string PostalCode, string TimeZone)[] Places =
+    [
+        ("Chicago", "IL", "United States", "60601", "America/Chicago"),
+        ("New York", "NY", "United States", "10001", "America/New_York"),
+        ("San Francisco", "CA", "United States", "94105", "America/Los_Angeles"),
+        ("Austin", "TX", "United States", "78701", "America/Chicago"),
+        ("Seattle", "WA", "United States", "98101", "America/Los_Angeles"),
+        ("Boston", "MA", "United States", "02108", "America/New_York"),
+        ("London", null, "United Kingdom", "SW1A 1AA", "Europe/London"),
+        ("Berlin", "BE", "Germany", "10115", "Europe/Berlin"),
+        ("München", "BY", "Germany", "80331", "Europe/Berlin"),
+        ("Paris", null, "France", "75001", "Europe/Paris"),
+        ("Tokyo", "Tokyo", "Japan", "100-0001", "Asia/Tokyo"),
+        ("São Paulo", "SP", "Brazil", "01310-100", "America/Sao_Paulo"),
+        ("Toronto", "ON", "Canada", "M5H 2N2", "America/Toronto"),
+        ("Sydney", "NSW", "Australia", "2000", "Australia/Sydney"),
+        ("Bengaluru", "KA", "India", "560001", "Asia/Kolkata"),
+        ("Zürich", "ZH", "Switzerland", "8001", "Europe/Zurich"),
+    ];
 }
