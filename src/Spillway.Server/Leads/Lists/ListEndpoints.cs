@@ -343,7 +343,7 @@ internal static class ListEndpoints
         return list is null ? (null, ListNotFound) : (list, null);
     }
 
-    /// <summary>Add to List (24) or Remove from List (25) per changed lead: the list as primary attribute, as the Marketo API writes them.</summary>
+    /// <summary>Add to List (24) or Remove from List (25) per changed lead: the list's id and name as primary attribute, as the seeded activities write them.</summary>
     private static async Task LogAsync(HttpContext context, IActivityWriter activities, StaticList list, IReadOnlyList<long> changed, int typeId,
         string method, DateTimeOffset now)
     {
