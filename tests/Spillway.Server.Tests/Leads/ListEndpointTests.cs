@@ -52,8 +52,9 @@ public abstract class ListEndpointTests : StoreTestBase
         [.. (await Marketo.SuccessAsync(response)).GetProperty("result").EnumerateArray().Select(r =>
             r.GetProperty("status").GetString() + (r.TryGetProperty("reasons", out var reasons) ? ":" + reasons[0].GetProperty("code").GetString() : ""))];
 
+    /// <summary>An activity with a marketoGUID above those the leads' New Lead activities took.</summary>
     private static ActivityRecord Row(long guid, long lead, int type, DateTimeOffset date, long listId) =>
-        new(guid, lead, date, type, null, listId, "MPS Outbound", "{}", null);
+        new(1000 + guid, lead, date, type, null, listId, "MPS Outbound", "{}", null);
 
     [Fact]
     public async Task Seeding_creates_the_catalogue_lists_and_smart_lists_and_members_are_the_final_state_of_add_and_remove_activities()
