@@ -44,6 +44,15 @@ public abstract class ListEndpointTests : StoreTestBase
     private static async Task<long[]> IdsAsync(HttpResponseMessage response) =>
         [.. Result(await Marketo.SuccessAsync(response)).Select(r => r.GetProperty("id").GetInt64())];
 
+    /// <summary>A successful Asset API envelope (which always carries an empty <c>errors</c>).</summary>
+    private static async Task<JsonElement> AssetAsync(HttpResponseMessage response)
+    {
+        var envelope = await Marketo.EnvelopeAsync(response);
+        Assert.True(envelope.GetProperty("success").GetBoolean(), envelope.ToString());
+        Assert.Empty(envelope.GetProperty("errors").EnumerateArray());
+        return envelope;
+    }
+
     /// <summary>The result array; an envelope without one has none.</summary>
     private static List<JsonElement> Result(JsonElement envelope) =>
         envelope.TryGetProperty("result", out var result) ? [.. result.EnumerateArray()] : [];
@@ -80,7 +89,7 @@ public abstract class ListEndpointTests : StoreTestBase
         Assert.Equal("MPS Outbound", outbound.GetProperty("name").GetString());
         Assert.Equal("Default", outbound.GetProperty("workspaceName").GetString());
         Assert.Equal(MarketingWorld.ProgramById(MarketingWorld.StaticListsToSeed[0].ProgramId)!.Name, outbound.GetProperty("programName").GetString());
-        var smart = await IdsAsync(await client.GetAsync("/rest/asset/v1/smartLists.json"));
+        var smart = Result(await AssetAsync(await client.GetAsync("/rest/asset/v1/smartLists.json"))).Select(r => r.GetProperty("id").GetInt64());
         Assert.Equal(ListWorld.SmartListsToSeed.Select(l => l.Id), smart);
 
         // Seeding again replays every activity again: a later Remove takes the lead out.
@@ -217,20 +226,20 @@ public abstract class ListEndpointTests : StoreTestBase
         await using var server = await StartWithRoomAsync();
         await SeedListsAsync(server);
         using var client = await ClientAsync(server);
-        var browse = await Marketo.SuccessAsync(await client.GetAsync("/rest/asset/v1/staticLists.json?offset=1&maxReturn=2"));
+        var browse = await AssetAsync(await client.GetAsync("/rest/asset/v1/staticLists.json?offset=1&maxReturn=2"));
         Assert.Equal(MarketingWorld.StaticListsToSeed.Select(l => l.Id).Order().Skip(1).Take(2),
             browse.GetProperty("result").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()));
-        var byId = Assert.Single((await Marketo.SuccessAsync(await client.GetAsync($"/rest/asset/v1/staticList/{Outbound}.json"))).GetProperty("result").EnumerateArray());
+        var byId = Assert.Single((await AssetAsync(await client.GetAsync($"/rest/asset/v1/staticList/{Outbound}.json"))).GetProperty("result").EnumerateArray());
         Assert.Equal("MPS Outbound", byId.GetProperty("name").GetString());
         Assert.Equal("Program", byId.GetProperty("folder").GetProperty("type").GetString());
-        Assert.Equal(Outbound, Assert.Single((await Marketo.SuccessAsync(await client.GetAsync("/rest/asset/v1/staticList/byName.json?name=MPS%20Outbound")))
+        Assert.Equal(Outbound, Assert.Single((await AssetAsync(await client.GetAsync("/rest/asset/v1/staticList/byName.json?name=MPS%20Outbound")))
             .GetProperty("result").EnumerateArray()).GetProperty("id").GetInt64());
-        var none = await Marketo.SuccessAsync(await client.GetAsync("/rest/asset/v1/staticList/1.json"));
+        var none = await AssetAsync(await client.GetAsync("/rest/asset/v1/staticList/1.json"));
         Assert.False(none.TryGetProperty("result", out _));
         Assert.Equal(AssetEndpointsWarning, none.GetProperty("warnings")[0].GetString());
 
         var hot = ListWorld.SmartListsToSeed.Single(l => l.Name == "Hot Leads");
-        var smart = Assert.Single((await Marketo.SuccessAsync(await client.GetAsync($"/rest/asset/v1/smartList/{hot.Id}.json?includeRules=true")))
+        var smart = Assert.Single((await AssetAsync(await client.GetAsync($"/rest/asset/v1/smartList/{hot.Id}.json?includeRules=true")))
             .GetProperty("result").EnumerateArray());
         Assert.Equal("Hot Leads", smart.GetProperty("name").GetString());
         Assert.Equal("at least", smart.GetProperty("rules").GetProperty("filters")[0].GetProperty("operator").GetString());
