@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Spillway.Server.Storage;
 using Spillway.Server.Tests.Infrastructure;
 
@@ -32,6 +33,23 @@ public abstract class LeadActivityPagingTests : StoreTestBase
                 return (items, pages, token);
             }
         }
+    }
+
+    /// <summary>Creates leads 1 to <paramref name="leads"/> and a static list with these members, straight in the stores.</summary>
+    private static async Task ListAsync(SpillwayTestServer server, long listId, int leads, params long[] members)
+    {
+        var none = CancellationToken.None;
+        var subscription = (await server.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(SpillwayTestServer.MunchkinId, none))!.Id;
+        var leadStore = server.Services.GetRequiredService<ILeadStore>();
+        if (await leadStore.CountAsync(subscription, none) < leads)
+        {
+            await leadStore.SyncAsync(subscription, new LeadSyncRequest(LeadSyncAction.CreateOnly, "email",
+                [.. Enumerable.Range(0, leads).Select(_ => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?>())]), Day, none);
+        }
+
+        var lists = server.Services.GetRequiredService<IListStore>();
+        await lists.PutListAsync(subscription, new StaticList(listId, $"List {listId}", null, null, null, Day, Day), none);
+        await lists.AddMembersAsync(subscription, listId, members, Day, none);
     }
 
     private static ActivityRecord Row(long guid, long lead, int type, DateTimeOffset date, long? primaryId = null, string? primary = null,
@@ -179,6 +197,8 @@ public abstract class LeadActivityPagingTests : StoreTestBase
             Row(6, 11, 1, Day, 9, "page"),
             Row(7, 12, 1, Day, 8, "other"),
             Row(8, 13, 1, Day, 9, "page"));
+        await ListAsync(server, 500, 13, 10);
+        await ListAsync(server, 501, 13, 12);
         using var client = await server.AuthorizedClientAsync();
         var token = await TokenAsync(client, Day);
         async Task<long[]> Ids(string query) =>
@@ -188,7 +208,8 @@ public abstract class LeadActivityPagingTests : StoreTestBase
         Assert.Equal(new long[] { 5, 7 }, await Ids("activityTypeIds=1&leadIds=10,12"));
         Assert.Equal(new long[] { 5, 6, 8 }, await Ids("activityTypeIds=1&assetIds=9"));
         Assert.Equal(new long[] { 1, 5 }, await Ids("activityTypeIds=1,24&listId=500"));
-        Assert.Empty(await Ids("activityTypeIds=1&listId=999"));
+        Assert.Equal("Static list not found",
+            await Marketo.ErrorAsync(await client.GetAsync($"/rest/v1/activities.json?nextPageToken={token}&activityTypeIds=1&listId=999"), "1013"));
     }
 
     [Fact]
@@ -196,6 +217,7 @@ public abstract class LeadActivityPagingTests : StoreTestBase
     {
         await using var server = await StartAsync();
         await server.AppendAsync([.. Enumerable.Range(1, 10_000).Select(i => Row(i, i, 24, Day, 500, "Big"))]);
+        await ListAsync(server, 500, 10_000, [.. Enumerable.Range(1, 10_000).Select(i => (long)i)]);
         server.Clock.SetNow(new DateTimeOffset(2026, 12, 29, 12, 0, 0, TimeSpan.Zero));
         using (var before = await server.AuthorizedClientAsync())
         {

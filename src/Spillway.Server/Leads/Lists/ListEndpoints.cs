@@ -139,7 +139,10 @@ internal static class ListEndpoints
             LeadJsonContext.Wire.MarketoResponseLeadWriteResult);
     }
 
-    /// <summary>Remove from List: per id, removed, skipped with 1015 when the lead is not in the list, or 1004 when no such lead exists.</summary>
+    /// <summary>
+    /// Remove from List: per id, removed, skipped with 1015 when the lead is not in the list, or 1004 when no such lead
+    /// exists. An id given twice is removed once and then not in the list, as two calls would answer.
+    /// </summary>
     private static async Task<JsonHttpResult<MarketoResponse<LeadWriteResult>>> RemoveAsync(HttpContext context, string listId,
         [FromServices] IListStore lists, [FromServices] IActivityWriter activities, [FromServices] ISubscriptionClock clock)
     {
@@ -156,7 +159,7 @@ internal static class ListEndpoints
         var removed = change.Changed.ToHashSet();
         return MarketoHttp.Success<LeadWriteResult>(context,
             [.. ids.Select(id => change.Missing.Contains(id) ? LeadNotFound(id)
-                : removed.Contains(id) ? new LeadWriteResult { Id = id, Status = "removed" }
+                : removed.Remove(id) ? new LeadWriteResult { Id = id, Status = "removed" }
                 : LeadWriteResult.Skipped(id, new MarketoError("1015", "Lead not in list")))],
             LeadJsonContext.Wire.MarketoResponseLeadWriteResult);
     }
@@ -343,7 +346,7 @@ internal static class ListEndpoints
         return list is null ? (null, ListNotFound) : (list, null);
     }
 
-    /// <summary>Add to List (24) or Remove from List (25) per changed lead: the list as primary attribute, as the Marketo API writes them.</summary>
+    /// <summary>Add to List (24) or Remove from List (25) per changed lead: the list's id and name as primary attribute, as the seeded activities write them.</summary>
     private static async Task LogAsync(HttpContext context, IActivityWriter activities, StaticList list, IReadOnlyList<long> changed, int typeId,
         string method, DateTimeOffset now)
     {
