@@ -73,7 +73,10 @@ public sealed class ProgramMembershipWorld(IActivityPageReader activities, IProg
         var ordered = events.OrderBy(e => e.At).ThenBy(e => e.Guid).ToList();
         var first = ordered[0];
         var last = ordered[^1];
-        var status = ordered.LastOrDefault(e => e.NewStatus is not null)?.NewStatus
+        // Only a status the program's channel has counts: an activity's attribute text may be anything (the demo data
+        // puts hard text, NUL included, into 1 % of attribute values), and a membership's status is one of the channel's.
+        var known = program.Channel.Statuses.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var status = ordered.LastOrDefault(e => e.NewStatus is { } name && known.Contains(name))?.NewStatus
             ?? program.Channel.Statuses.Where(s => s.Step > 0).Select(s => s.Name).FirstOrDefault() ?? "Member";
         var successSteps = program.Channel.Statuses.Where(s => s.Success).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var success = ordered.FirstOrDefault(e => e.NewStatus is { } name && successSteps.Contains(name));
@@ -89,7 +92,7 @@ public sealed class ProgramMembershipWorld(IActivityPageReader activities, IProg
             AcquiredBy: first.AcquiredBy,
             IsExhausted: false,
             NurtureCadence: engagement ? "norm" : null,
-            TrackName: ordered.LastOrDefault(e => e.Track is not null)?.Track,
+            TrackName: ordered.LastOrDefault(e => e.Track is { } track && !track.Contains('\0', StringComparison.Ordinal))?.Track,
             CreatedAt: first.At,
             UpdatedAt: last.At);
     }
