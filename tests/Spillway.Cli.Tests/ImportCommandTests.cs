@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Spillway.Cli.Commands;
+using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Cli.Tests;
 
@@ -68,6 +69,40 @@ public sealed partial class CliTests
         Assert.Equal(4, await store.CountAsync(subscription!.Id, CancellationToken.None));
         var ann = Assert.Single(await store.GetByIdsAsync(subscription.Id, [1], CancellationToken.None));
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), ann.CreatedAt);
+    }
+
+    [Fact]
+    public async Task Import_with_url_loads_through_a_running_server_with_the_same_counts_and_exit_codes()
+    {
+        await using var server = await SpillwayTestServer.StartAsync();
+        string[] admin = ["--url", server.BaseAddress.ToString(), "--admin-key", SpillwayTestServer.AdminKey];
+        const string Header = "marketoGUID,leadId,activityDate,activityTypeId\n";
+        var good = Write("good.csv", Header + "1,1,2026-01-10T00:00:00Z,1\n2,2,2026-01-10T00:00:00Z,1\n");
+        var bad = Write("bad.csv", Header + "3,1,2026-01-10T00:00:00Z,1\n4,abc,2026-01-10T00:00:00Z,1\n");
+        var leads = Write("crm.leads.ndjson", "{\"id\":7,\"email\":\"ann@example.com\"}\n{\"id\":8,\"leadScore\":\"high\"}\n");
+
+        // The server holds its data folder: the import goes through its admin API, and a missing subscription is created.
+        var (code, output, err) = await RunAsync(["import", "555-NEW-555", good, .. admin]);
+        Assert.True(code == ExitCodes.Ok, err);
+        Assert.Contains("2 read, 2 added, 0 already present", output + err, StringComparison.Ordinal);
+        (code, output, err) = await RunAsync(["import", "555-NEW-555", good, .. admin]);
+        Assert.True(code == ExitCodes.Ok, err);
+        Assert.Contains("2 read, 0 added, 2 already present", output + err, StringComparison.Ordinal);
+
+        (code, output, err) = await RunAsync(["import", "555-NEW-555", bad, .. admin]);
+        Assert.Equal(ExitCodes.BadData, code);
+        Assert.Contains("bad.csv:3:", output + err, StringComparison.Ordinal);
+
+        (code, output, err) = await RunAsync(["import", "leads", "555-NEW-555", leads, .. admin]);
+        Assert.Equal(ExitCodes.BadData, code);
+        Assert.Contains("1 added", output + err, StringComparison.Ordinal);
+        var subscription = await server.Services.GetRequiredService<Spillway.Server.Storage.IIdentityStore>().FindSubscriptionAsync("555-NEW-555", CancellationToken.None);
+        Assert.Equal(3, await server.Services.GetRequiredService<Spillway.Server.Storage.IActivityStore>().CountAsync(subscription!.Id, CancellationToken.None));
+        Assert.Single(await server.Services.GetRequiredService<Spillway.Server.Storage.ILeadStore>().GetByIdsAsync(subscription.Id, [7, 8], CancellationToken.None));
+
+        var refused = await RunAsync("import", "555-NEW-555", good, "--url", server.BaseAddress.ToString(), "--admin-key", "wrong");
+        Assert.Equal(ExitCodes.Usage, refused.Code);
+        Assert.Contains("refused the admin key", refused.Err, StringComparison.Ordinal);
     }
 
     private static async Task<Microsoft.AspNetCore.Builder.WebApplication> OpenAsync(string data)

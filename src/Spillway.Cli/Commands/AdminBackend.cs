@@ -208,13 +208,33 @@ internal sealed class HttpBackend(Uri adminBase, string key) : IAdminBackend
         return new SeedSummary(munchkinId, seeded["leads"]?.GetValue<long>() ?? 0, seeded["added"]!.GetValue<long>(), seeded["total"]!.GetValue<long>(), 0);
     }
 
-    private async Task<JsonNode> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct)
+    /// <summary>Creates the subscription unless the server has it (as an import into a folder does).</summary>
+    public async Task EnsureSubscriptionAsync(string munchkinId, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
+        var existing = await ListSubscriptionsAsync(ct);
+        if (!existing.Any(s => string.Equals(s.MunchkinId, munchkinId, StringComparison.OrdinalIgnoreCase)))
         {
-            request.Content = JsonContent.Create(body);
+            await CreateSubscriptionAsync(munchkinId, null, ct);
         }
+    }
+
+    /// <summary>Sends one file to the admin API's import of <paramref name="what"/> (activities or leads) and returns its answer.</summary>
+    public async Task<JsonNode> ImportAsync(string munchkinId, string what, Stream file, Spillway.Server.Activities.Import.ActivityFileFormat format,
+        int batchSize, bool checkOnly, CancellationToken ct)
+    {
+        var path = $"subscriptions/{Uri.EscapeDataString(munchkinId)}/import/{what}?format={format.ToString().ToLowerInvariant()}" +
+                   $"&batchSize={batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture)}&check={(checkOnly ? "true" : "false")}";
+        using var content = new StreamContent(file, 1 << 16);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        return await SendContentAsync(HttpMethod.Post, path, content, ct);
+    }
+
+    private Task<JsonNode> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct) =>
+        SendContentAsync(method, path, body is null ? null : JsonContent.Create(body), ct);
+
+    private async Task<JsonNode> SendContentAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
 
         using var response = await _http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);

@@ -25,7 +25,8 @@ internal static class ImportCommand
 
     public static Command Create()
     {
-        var command = new Command("import", "Load activities from export files into a subscription (stop the server on the same data folder first).");
+        var command = new Command("import",
+            "Load activities from export files into a subscription (in a data folder with the server stopped, or with --url through a running server).");
         var (munchkin, files, format, batch, check) = Arguments(command, "Activities per append.", ActivityImporter.DefaultBatchSize);
         command.SetAction((result, ct) => RunAsync(result, munchkin, files, format, batch, "activities", app =>
         {
@@ -46,7 +47,7 @@ internal static class ImportCommand
     private static Command CreateLeads()
     {
         var command = new Command("leads",
-            "Load leads from lead extract files (CSV/TSV/SSV with REST field names, or NDJSON) into a subscription, by id (stop the server on the same data folder first).");
+            "Load leads from lead extract files (CSV/TSV/SSV with REST field names, or NDJSON) into a subscription, by id (in a data folder with the server stopped, or with --url through a running server).");
         var (munchkin, files, format, batch, check) = Arguments(command, "Leads per store transaction.", LeadImporter.DefaultBatchSize);
         command.SetAction((result, ct) => RunAsync(result, munchkin, files, format, batch, "leads", app =>
         {
@@ -84,7 +85,7 @@ internal static class ImportCommand
             command.Arguments.Add(argument);
         }
 
-        foreach (var option in new Option[] { format, batch, check, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres })
+        foreach (var option in new Option[] { format, batch, check, CommonOptions.Data, CommonOptions.Create, CommonOptions.Postgres, AdminTarget.Url, AdminTarget.AdminKey })
         {
             command.Options.Add(option);
         }
@@ -125,16 +126,11 @@ internal static class ImportCommand
             }
         }
 
-        await using var app = await CommonOptions.OpenStoreAsync(result, ct);
         var id = result.GetValue(munchkin)!;
-        var subscription = await app.Get<IIdentityStore>().FindSubscriptionAsync(id, ct);
-        if (subscription is null)
-        {
-            var created = await app.Get<SubscriptionAdmin>().CreateSubscriptionAsync(id, null, ct);
-            subscription = created.Value ?? throw new CliException(ExitCodes.Failure, created.Error!);
-        }
-
-        var load = loader(app);
+        await using var target = await ImportTarget.OpenAsync(result, id, what, loader, ct);
+        var load = target.Load;
+        // Import prints no data: its progress and messages all go to stderr.
+        var console = JsonOutput.Error();
         long totalRead = 0, totalLoaded = 0, totalRefused = 0, totalBytes = 0;
         var watch = Stopwatch.StartNew();
         var unreadable = false;
@@ -146,12 +142,12 @@ internal static class ImportCommand
             try
             {
                 await using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-                await AnsiConsole.Progress()
+                await console.Progress()
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                     .StartAsync(async progress =>
                     {
                         var task = progress.AddTask(Markup.Escape(file.Name), maxValue: Math.Max(1, file.Length));
-                        outcome = await load(subscription.Id, stream, fileFormat, p =>
+                        outcome = await load(target.SubscriptionId, stream, fileFormat, p =>
                         {
                             task.Value = Math.Min(task.MaxValue, p.Bytes);
                             task.Description = Markup.Escape($"{file.Name}: {p.Read:N0} read, {p.Added:N0} loaded");
@@ -161,7 +157,7 @@ internal static class ImportCommand
             }
             catch (ImportFormatException ex)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]{file.Name}: {ex.Message}[/]");
+                console.MarkupLineInterpolated($"[red]{file.Name}: {ex.Message}[/]");
                 unreadable = true;
                 continue;
             }
@@ -173,24 +169,93 @@ internal static class ImportCommand
             totalBytes += file.Length;
             foreach (var issue in o.Issues.OrderBy(i => i.Line).Take(IssuesShown))
             {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}:{issue.Line}: {issue.Message}[/]");
+                console.MarkupLineInterpolated($"[yellow]{file.Name}:{issue.Line}: {issue.Message}[/]");
             }
 
             if (o.Issues.Count > IssuesShown)
             {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]{file.Name}: {o.Issues.Count - IssuesShown:N0} more bad lines not shown.[/]");
+                console.MarkupLineInterpolated($"[yellow]{file.Name}: {o.Issues.Count - IssuesShown:N0} more bad lines not shown.[/]");
             }
 
             var fileSeconds = Math.Max(0.001, fileWatch.Elapsed.TotalSeconds);
-            AnsiConsole.MarkupLineInterpolated($"{file.Name}: {o.Counts}, {o.Refused:N0} bad lines, {fileSeconds:F1} s ({o.Read / fileSeconds:N0} {what}/s).");
+            console.MarkupLineInterpolated($"{file.Name}: {o.Counts}, {o.Refused:N0} bad lines, {fileSeconds:F1} s ({o.Read / fileSeconds:N0} {what}/s).");
         }
 
         var seconds = Math.Max(0.001, watch.Elapsed.TotalSeconds);
         var verb = what == "leads" ? "added or replaced" : "added";
-        AnsiConsole.MarkupLineInterpolated(
-            $"Imported into {subscription.MunchkinId}: {totalRead:N0} {what} read, {totalLoaded:N0} {verb}, {totalRefused:N0} bad lines, {totalBytes / 1e6:N0} MB in {seconds:F1} s: [bold]{totalRead / seconds:N0} {what}/s[/].");
+        console.MarkupLineInterpolated(
+            $"Imported into {target.MunchkinId}: {totalRead:N0} {what} read, {totalLoaded:N0} {verb}, {totalRefused:N0} bad lines, {totalBytes / 1e6:N0} MB in {seconds:F1} s: [bold]{totalRead / seconds:N0} {what}/s[/].");
 
         // Bad input, whether a whole file or some of its lines, has its own code: 3 means a quota for every command.
         return unreadable || totalRefused > 0 ? ExitCodes.BadData : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Where the files go: the store opened in this process, or with <c>--url</c> a running server's admin API, which
+    /// reads each file as it is sent with the same readers and rules.
+    /// </summary>
+    private sealed class ImportTarget : IAsyncDisposable
+    {
+        private readonly IAsyncDisposable _owner;
+
+        private ImportTarget(IAsyncDisposable owner, int subscriptionId, string munchkinId, LoadFile load)
+        {
+            _owner = owner;
+            SubscriptionId = subscriptionId;
+            MunchkinId = munchkinId;
+            Load = load;
+        }
+
+        public int SubscriptionId { get; }
+
+        public string MunchkinId { get; }
+
+        public LoadFile Load { get; }
+
+        public static async Task<ImportTarget> OpenAsync(ParseResult result, string munchkinId, string what,
+            Func<Microsoft.AspNetCore.Builder.WebApplication, LoadFile> loader, CancellationToken ct)
+        {
+            if (result.GetValue(AdminTarget.Url) is not null)
+            {
+                var backend = (HttpBackend)await AdminTarget.OpenAsync(result, ct);
+                await backend.EnsureSubscriptionAsync(munchkinId, ct);
+                var batch = result.GetValue<int>("--batch-size");
+                var checkOnly = result.GetValue<bool>("--check");
+                return new ImportTarget(backend, 0, munchkinId, async (_, stream, format, onProgress, token) =>
+                {
+                    // The request disposes the stream once sent: its length is read before.
+                    var length = stream.Length;
+                    var answer = await backend.ImportAsync(munchkinId, what, stream, format, batch, checkOnly, token);
+                    long Number(string name) => answer[name]!.GetValue<long>();
+                    var issues = answer["issues"]!.AsArray().Select(i => new ImportIssue(i!["line"]!.GetValue<long>(), i["message"]!.GetValue<string>())).ToList();
+                    var counts = what == "leads"
+                        ? $"{Number("read"):N0} read, {Number("added"):N0} added, {Number("replaced"):N0} replaced, {Number("unchanged"):N0} unchanged"
+                        : $"{Number("read"):N0} read, {Number("added"):N0} added, {Number("unchanged"):N0} already present";
+                    onProgress(new ImportProgress(length, Number("read"), Number("added"), Number("refused")));
+                    // The server returns the first bad lines only; the count says how many there were.
+                    return new FileOutcome(Number("read"), Number("added") + Number("replaced"), Number("refused"), counts, issues);
+                });
+            }
+
+            var app = await CommonOptions.OpenStoreAsync(result, ct);
+            try
+            {
+                var subscription = await app.Get<IIdentityStore>().FindSubscriptionAsync(munchkinId, ct);
+                if (subscription is null)
+                {
+                    var created = await app.Get<SubscriptionAdmin>().CreateSubscriptionAsync(munchkinId, null, ct);
+                    subscription = created.Value ?? throw new CliException(ExitCodes.Failure, created.Error!);
+                }
+
+                return new ImportTarget(app, subscription.Id, subscription.MunchkinId, loader(app));
+            }
+            catch
+            {
+                await app.DisposeAsync();
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => _owner.DisposeAsync();
     }
 }

@@ -43,6 +43,7 @@ internal static class AdminEndpoints
         admin.MapPost("/clock", SetClock).WithName("AdminSetClock");
         admin.MapPost("/retention/sweep", SweepAsync).WithName("AdminSweepRetention");
         admin.MapLeadFieldAdmin();
+        admin.MapImportEndpoints();
         return admin;
     }
 

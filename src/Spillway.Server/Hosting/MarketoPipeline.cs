@@ -72,6 +72,11 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
         }
 
         var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodyLimit is { IsReadOnly: false } && AdminBodyChecks.IsImport(context))
+        {
+            bodyLimit.MaxRequestBodySize = null;
+        }
+
         if (context.Request.ContentLength is { } length && length > bodyLimit?.MaxRequestBodySize)
         {
             // A body over 1 MB is 413 on every endpoint, before the token or the route looks at it (a

@@ -72,6 +72,22 @@ internal static class AdminBodyChecks
 
     public static bool Applies(HttpContext context) => context.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Whether this is one of the admin API's two import routes (<c>POST .../subscriptions/{munchkinId}/import/activities</c>
+    /// or <c>/import/leads</c>), whose body is a whole data file streamed into the store, so the 1 MB limit does not apply.
+    /// </summary>
+    public static bool IsImport(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsPost(request.Method) || !request.Path.StartsWithSegments(Prefix + "/subscriptions", StringComparison.Ordinal, out var rest))
+        {
+            return false;
+        }
+
+        var segments = (rest.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments is [_, "import", "activities" or "leads"];
+    }
+
     /// <summary>Answers 400 (and returns true) when the JSON body holds a string that is not text.</summary>
     public static async Task<bool> RefuseNotTextAsync(HttpContext context)
     {
