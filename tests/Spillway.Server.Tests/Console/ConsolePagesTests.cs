@@ -296,7 +296,7 @@ public abstract class ConsolePagesTests : StoreTestBase
         Assert.Equal(HttpStatusCode.OK, seeded.Status);
         Assert.Equal("40 activities added; 40 in all.", seeded.Text("flash"));
         var badSeed = await browser.PostAsync(Base + "/data/seed", ("activities", "40"), ("daysBack", "0"));
-        Assert.Equal("Seed at most 100,000,000 activities over 1 to 3650 days.", badSeed.Text("form-error"));
+        Assert.Equal("Seed at most 100,000,000 activities and 20,000,000 leads over 1 to 3650 days.", badSeed.Text("form-error"));
 
         // The seeded activities end now: today's and yesterday's pages hold all 40.
         var today = DateTimeOffset.UtcNow;
