@@ -56,9 +56,19 @@ public sealed class LeadExtractClientTests : IDisposable
             });
             Assert.Equal(ExportJobStatuses.Created, created.Status);
             Assert.Equal(ExportJobStatuses.Queued, (await client.EnqueueLeadExportAsync(created.ExportId)).Status);
-            // A second enqueue ("Job already queued") answers the job's current status.
-            Assert.Contains((await client.EnqueueLeadExportAsync(created.ExportId)).Status,
-                new[] { ExportJobStatuses.Queued, ExportJobStatuses.Processing, ExportJobStatuses.Completed });
+            // A second enqueue ("Job already queued") answers the job's current status; a job that finished in between
+            // cannot be enqueued again (1003, as in Marketo).
+            try
+            {
+                Assert.Contains((await client.EnqueueLeadExportAsync(created.ExportId)).Status,
+                    new[] { ExportJobStatuses.Queued, ExportJobStatuses.Processing, ExportJobStatuses.Completed });
+            }
+            catch (MarketoApiException e) when (e.Code == "1003")
+            {
+                Assert.Contains("Completed and cannot be enqueued", e.Message, StringComparison.Ordinal);
+                Assert.Equal(ExportJobStatuses.Completed, (await client.GetLeadExportStatusAsync(created.ExportId)).Status);
+            }
+
             ExportJob job;
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while ((job = await client.GetLeadExportStatusAsync(created.ExportId)).Status is ExportJobStatuses.Queued or ExportJobStatuses.Processing)
