@@ -18,6 +18,9 @@ internal static class PgSql
     public const int ActivityTypeLock = 0x5350_0006;
     public const int NewGuidLock = 0x5350_0007;
 
+    /// <summary>Writes of a subscription's leads and list memberships, one transaction at a time (second key: the subscription id).</summary>
+    public const int LeadWriteLock = 0x5350_00A0;
+
     public static NpgsqlParameter P(object? value, NpgsqlDbType type) =>
         new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
 

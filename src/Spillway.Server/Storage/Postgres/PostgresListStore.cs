@@ -9,18 +9,13 @@ namespace Spillway.Server.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresListStore(NpgsqlDataSource dataSource) : SqlListStore
 {
-    /// <summary>The lead store's advisory lock key: lists and leads of a subscription are written one transaction at a time.</summary>
-    private const int LeadWriteLock = 0x5350_00A0;
-
     protected override async Task<DbConnection> OpenAsync(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
 
     protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, int subscriptionId, CancellationToken ct)
     {
         var tx = await ((NpgsqlConnection)connection).BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2)", (NpgsqlConnection)connection, tx);
-        command.Parameters.Add(new NpgsqlParameter { Value = LeadWriteLock });
-        command.Parameters.Add(new NpgsqlParameter { Value = subscriptionId });
-        await command.ExecuteNonQueryAsync(ct);
+        // One lock for a subscription's lead and list-membership writes (PgSql.LeadWriteLock).
+        await PgSql.XactLockAsync((NpgsqlConnection)connection, tx, PgSql.LeadWriteLock, subscriptionId, ct);
         return tx;
     }
 
