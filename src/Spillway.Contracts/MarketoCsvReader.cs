@@ -83,6 +83,12 @@ public sealed class MarketoCsvReader : IDisposable, IAsyncDisposable
     /// <summary>Whether the stream ended inside a quoted field of the current record (its last field ran to the end).</summary>
     public bool EndsInsideQuotes { get; private set; }
 
+    /// <summary>
+    /// Whether the current record was ended by the end of the stream rather than by a line break. Export files end
+    /// every record, the last included, with a line break, so a last record without one may be a file cut short.
+    /// </summary>
+    public bool EndsWithoutLineBreak { get; private set; }
+
     /// <summary>The bytes of a field, quotes removed and doubled quotes undoubled; valid until the next read.</summary>
     /// <param name="index">The field's index.</param>
     /// <returns>The bytes.</returns>
@@ -220,6 +226,7 @@ public sealed class MarketoCsvReader : IDisposable, IAsyncDisposable
         _rowLen = 0;
         FieldCount = 0;
         EndsInsideQuotes = false;
+        EndsWithoutLineBreak = false;
         RecordLine = _line;
         _recordHasBytes = false;
         _state = State.FieldStart;
@@ -344,6 +351,7 @@ public sealed class MarketoCsvReader : IDisposable, IAsyncDisposable
             return false;
         }
 
+        EndsWithoutLineBreak = true;
         if (_state == State.Quoted)
         {
             EndsInsideQuotes = true;

@@ -19,7 +19,7 @@ public class ActivityFileReaderTests
             "101,7,2026-03-01T02:00:00Z,12,null,null,null,{},null\n" +
             "102,7,2026-03-01T02:00:00Z,1,55,9,\"multi\nline\r\nCR\rend\",\"{\"\"x\"\":\"\"東京 🎉\\u0000\"\"}\",\n" +
             "103,7,2026-03-01T02:00:00Z,1,55,9,,{},\"null\"\n" +
-            "104,7,2026-03-01T02:00:00Z,1,55,9,a\0b,{},x");
+            "104,7,2026-03-01T02:00:00Z,1,55,9,a\0b,{},x\n");
         Assert.All(rows, r => Assert.Null(r.Issue));
         var a = rows.Select(r => r.Activity!).ToList();
         Assert.Equal(new ActivityRecord(100, 8, new DateTimeOffset(2026, 3, 1, 1, 0, 0, TimeSpan.Zero), 6, 3, 4, "Mail, \"Q\"", "{\"Step ID\":1}", "succeeded"), a[0]);
@@ -48,6 +48,24 @@ public class ActivityFileReaderTests
         Assert.Equal([4L, 5, 6, 7, 9], rows.Where(r => r.Issue is not null).Select(r => r.Issue!.Line));
         Assert.Contains("marketoGUID", rows.First(r => r.Issue is not null).Issue!.Message, StringComparison.Ordinal);
         Assert.Equal("{\"a\":1}", rows[^1].Activity!.Attributes);
+    }
+
+    [Theory]
+    [InlineData("6,8,2026-03-01T01:00:00Z,6,null,null,null,{},Succ")]             // cut inside the last field: would load "Succ"
+    [InlineData("6,8,2026-03-01T01:00:00Z,6,null,null,\"half a quoted\nvalue")] // cut inside quotes
+    [InlineData("6,8,2026-03-01T01:0")]                                              // cut early
+    public void A_last_record_without_its_line_break_is_reported_as_possibly_cut_short_and_not_loaded(string cut)
+    {
+        var rows = Read(Header + "5,8,2026-03-01T01:00:00Z,6,null,null,null,{},Succeeded\n" + cut);
+        Assert.Equal(5L, rows[0].Activity!.MarketoGuid);
+        Assert.Equal(2, rows.Count);
+        Assert.Null(rows[1].Activity);
+        Assert.Equal(3L, rows[1].Issue!.Line);
+        Assert.Contains("cut short", rows[1].Issue!.Message, StringComparison.Ordinal);
+
+        var whole = Read(Header + "5,8,2026-03-01T01:00:00Z,6,null,null,null,{},Succeeded\n6,8,2026-03-01T01:00:00Z,6,null,null,null,{},Succeeded\r\n");
+        Assert.All(whole, r => Assert.Null(r.Issue));
+        Assert.Equal(2, whole.Count);
     }
 
     [Theory]

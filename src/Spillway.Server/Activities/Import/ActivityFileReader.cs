@@ -33,6 +33,15 @@ public sealed class ImportFormatException(string message) : Exception(message);
 /// </summary>
 public static class ActivityFileReader
 {
+    /// <summary>
+    /// Why a delimited file's last record is not loaded when no line break follows it. Exports end every record with
+    /// one, so a record that runs into the end of the file may be a copy or download cut short, and loading the
+    /// fragment would store a wrong value (an <c>actionResult</c> of "Succ") that a later import of the whole file
+    /// skips as already present.
+    /// </summary>
+    internal const string CutShortRecord =
+        "the file ends inside this record (no line break after it), so the file may be cut short; it is not loaded (end the line if the file is whole)";
+
     private static readonly JsonWriterOptions CompactWriter = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The format a file name implies (.csv, .tsv, .ssv, .ndjson/.jsonl/.json), or null.</summary>
@@ -94,6 +103,12 @@ public static class ActivityFileReader
             if (parser.IsBlankLine)
             {
                 continue; // a blank line
+            }
+
+            if (parser.EndsWithoutLineBreak)
+            {
+                yield return (null, new ImportIssue(line, CutShortRecord));
+                continue;
             }
 
             if (parser.FieldCount != columns.Length)

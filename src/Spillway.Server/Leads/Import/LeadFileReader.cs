@@ -80,6 +80,12 @@ public static class LeadFileReader
                 continue;
             }
 
+            if (parser.EndsWithoutLineBreak)
+            {
+                yield return (null, new ImportIssue(line, ActivityFileReader.CutShortRecord));
+                continue;
+            }
+
             if (parser.FieldCount != columns.Length)
             {
                 yield return (null, new ImportIssue(line, $"expected {columns.Length} fields, found {parser.FieldCount}"));
