@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text;
 using Microsoft.Playwright;
 using Spillway.Console.Tests.Infrastructure;
+using Spillway.Server.Activities.Catalog;
 using Spillway.Testing;
 using static Microsoft.Playwright.Assertions;
 
@@ -33,6 +35,11 @@ public sealed class PopulatedSession : ConsoleSession
         await Marketo.StatusAsync(ExportId);
         FaultedSequence = (await Server.Controls.GetRequestLogAsync()).Single(c => c.Code == "604").Sequence;
         await Server.Controls.AddFaultAsync(FaultRule.Latency(TimeSpan.FromMilliseconds(250)) with { Endpoint = "cancel" });
+
+        // Leads, so the lists and programs pages show members (seeding them derives list and program membership).
+        using var admin = Server.CreateAdminClient();
+        using var seeded = await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{MunchkinId}/seed", new { activities = 2_000, daysBack = 3, seed = 2, leads = 300 });
+        seeded.EnsureSuccessStatusCode();
     }
 }
 
@@ -51,7 +58,8 @@ public sealed class PagesTests : IClassFixture<PopulatedSession>
     }
 
     public static TheoryData<string> Pages =>
-        ["sign-in", "subscriptions", "overview", "jobs", "job", "requests", "request", "controls", "data", "activities", "leads", "not-found"];
+        ["sign-in", "subscriptions", "overview", "jobs", "job", "requests", "request", "controls", "data", "activities", "leads", "lists", "list", "programs",
+            "program", "not-found"];
 
     [Theory]
     [MemberData(nameof(Pages))]
@@ -94,6 +102,7 @@ public sealed class PagesTests : IClassFixture<PopulatedSession>
         [
             ("nav-jobs", $"Jobs of {m}"), ("nav-requests", $"Request log of {m}"), ("nav-controls", $"Controls of {m}"),
             ("nav-data", $"Data of {m}"), ("nav-activities", $"Activities of {m}"), ("nav-leads", $"Leads of {m}"),
+            ("nav-lists", $"Lists of {m}"), ("nav-programs", $"Programs of {m}"),
             ("nav-overview", $"Overview of {m}"), ("nav-subscriptions", "Subscriptions"),
         ];
         foreach (var (link, heading) in sections)
@@ -142,6 +151,8 @@ public sealed class PagesTests : IClassFixture<PopulatedSession>
         _console.AssertClean();
     }
 
+    private static string Inv(long value) => value.ToString(CultureInfo.InvariantCulture);
+
     private (string Url, string Heading, int Status) Describe(string name)
     {
         var m = ConsoleSession.MunchkinId;
@@ -159,6 +170,10 @@ public sealed class PagesTests : IClassFixture<PopulatedSession>
             "data" => (_console.SubscriptionUrl("/data"), $"Data of {m}", 200),
             "activities" => (_console.SubscriptionUrl("/activities"), $"Activities of {m}", 200),
             "leads" => (_console.SubscriptionUrl("/leads"), $"Leads of {m}", 200),
+            "lists" => (_console.SubscriptionUrl("/lists"), $"Lists of {m}", 200),
+            "list" => (_console.SubscriptionUrl($"/lists/{Inv(MarketingWorld.StaticListsToSeed[0].Id)}"), $"List {Inv(MarketingWorld.StaticListsToSeed[0].Id)} of {m}", 200),
+            "programs" => (_console.SubscriptionUrl("/programs"), $"Programs of {m}", 200),
+            "program" => (_console.SubscriptionUrl($"/programs/{Inv(MarketingWorld.Programs[0].Id)}"), $"Program {Inv(MarketingWorld.Programs[0].Id)} of {m}", 200),
             "not-found" => (_console.Url("/subscriptions/999-ZZZ-999"), "Not found", 404),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a console page"),
         };

@@ -50,6 +50,10 @@ internal static class ConsoleEndpoints
         subscription.MapPost("/data/seed", DataPage.SeedAsync);
         subscription.MapGet("/activities", ActivitiesPage.ShowAsync);
         subscription.MapGet("/leads", LeadsPage.ShowAsync);
+        subscription.MapGet("/lists", ListsPage.ShowAsync);
+        subscription.MapGet("/lists/{listId}", ListsPage.MembersAsync);
+        subscription.MapGet("/programs", ProgramsPage.ShowAsync);
+        subscription.MapGet("/programs/{programId}", ProgramsPage.MembersAsync);
     }
 
     private static async Task<IResult> SignInAsync(HttpContext http, AdminKey adminKey, CancellationToken ct)

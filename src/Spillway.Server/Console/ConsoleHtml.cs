@@ -29,6 +29,8 @@ internal static class ConsoleHtml
         ("data", "Data", "/data"),
         ("activities", "Activities", "/activities"),
         ("leads", "Leads", "/leads"),
+        ("lists", "Lists", "/lists"),
+        ("programs", "Programs", "/programs"),
     ];
 
     /// <summary>The console's security headers: no caching of pages, no framing, and nothing but our own script and styles.</summary>

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Spillway.Server.Activities.Catalog;
+using Spillway.Server.Storage;
 using Spillway.Server.Tests.Infrastructure;
 
 namespace Spillway.Server.Tests.Console;
@@ -33,6 +37,8 @@ public abstract class ConsolePagesTests : StoreTestBase
             (Base + "/data", $"Data of {Sub}"),
             (Base + "/activities", $"Activities of {Sub}"),
             (Base + "/leads", $"Leads of {Sub}"),
+            (Base + "/lists", $"Lists of {Sub}"),
+            (Base + "/programs", $"Programs of {Sub}"),
         ];
         foreach (var (path, heading) in pages)
         {
@@ -331,6 +337,96 @@ public abstract class ConsolePagesTests : StoreTestBase
         Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"{Base}/activities?day=April")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"{Base}/leads?from=-4")).Status);
         Assert.True((await browser.GetAsync($"{Base}/leads")).Has("leads-empty"));
+    }
+
+    [Fact]
+    public async Task The_lists_and_programs_pages_show_the_stores_members_page_by_page_and_refuse_bad_input()
+    {
+        await using var server = await StartWithRoomAsync();
+        var seeded = await server.Admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Sub}/seed", new { activities = 4_000, daysBack = 5, seed = 9, leads = 600 });
+        seeded.EnsureSuccessStatusCode();
+        var subscriptionId = (await server.Services.GetRequiredService<IIdentityStore>().FindSubscriptionAsync(Sub, CancellationToken.None))!.Id;
+        var lists = server.Services.GetRequiredService<IListStore>();
+        // The seeded lists hold a few dozen members each; one list gets 250 more leads, so its members span three pages.
+        var at = DateTimeOffset.UtcNow;
+        var extra = Enumerable.Range(1, 250).Select(i => new LeadRecord(5_000_000 + i, at, at, at,
+            new Dictionary<string, object> { ["email"] = $"page{i}@example.com" })).ToList();
+        await server.Services.GetRequiredService<ILeadStore>().PutAsync(subscriptionId, extra, CancellationToken.None);
+        var grown = (await lists.GetListsAsync(subscriptionId, CancellationToken.None))[0].Id;
+        var before = await lists.CountMembersAsync(subscriptionId, grown, long.MaxValue, CancellationToken.None);
+        var added = await lists.AddMembersAsync(subscriptionId, grown, [.. extra.Select(l => l.Id)], at, CancellationToken.None);
+        Assert.Empty(added.Missing);
+        using var browser = await ConsoleBrowser.SignInAsync(server);
+
+        // Every static list, with the store's member count; and the smart lists with their rules.
+        var page = await browser.GetAsync(Base + "/lists");
+        var rows = page.Tags("list-row").Select(t => (Id: long.Parse(ConsoleResponse.AttrOf(t, "data-list-id")!, CultureInfo.InvariantCulture),
+            Members: long.Parse(ConsoleResponse.AttrOf(t, "data-members")!, CultureInfo.InvariantCulture))).ToList();
+        var stored = await lists.GetListsAsync(subscriptionId, CancellationToken.None);
+        Assert.Equal(stored.Select(l => l.Id), rows.Select(r => r.Id));
+        foreach (var (id, members) in rows)
+        {
+            Assert.Equal(await lists.CountMembersAsync(subscriptionId, id, long.MaxValue, CancellationToken.None), members);
+        }
+
+        Assert.Equal((await lists.GetSmartListsAsync(subscriptionId, CancellationToken.None)).Count, page.Tags("smart-list-row").Count);
+        Assert.NotEmpty(page.Tags("smart-list-row"));
+
+        // The biggest list's members, a hundred at a time, in lead id order, all of them once.
+        var biggest = rows.MaxBy(r => r.Members);
+        Assert.Equal((grown, before + 250), biggest);
+        var seen = new List<long>();
+        var next = $"{Base}/lists/{biggest.Id}";
+        while (true)
+        {
+            var members = await browser.GetAsync(next);
+            Assert.Equal(HttpStatusCode.OK, members.Status);
+            Assert.Equal(biggest.Members.ToString(CultureInfo.InvariantCulture), members.Attr("list-members", "data-count"));
+            seen.AddRange(members.Tags("member-row").Select(t => long.Parse(ConsoleResponse.AttrOf(t, "data-lead-id")!, CultureInfo.InvariantCulture)));
+            if (!members.Has("members-next"))
+            {
+                break;
+            }
+
+            next = System.Net.WebUtility.HtmlDecode(ConsoleResponse.AttrOf(members.Tag("members-next"), "href")!);
+        }
+
+        Assert.Equal(await lists.GetMembersAsync(subscriptionId, biggest.Id, 0, int.MaxValue, CancellationToken.None), seen);
+
+        // Programs: every program of the world; a program's members filtered by a status of its channel.
+        var programs = await browser.GetAsync(Base + "/programs");
+        Assert.Equal(MarketingWorld.Programs.Select(p => p.Id.ToString(CultureInfo.InvariantCulture)),
+            programs.Tags("program-row").Select(t => ConsoleResponse.AttrOf(t, "data-program-id")));
+        var memberships = server.Services.GetRequiredService<IProgramMemberStore>();
+        var (program, status) = (0L, "");
+        foreach (var p in MarketingWorld.Programs)
+        {
+            var first = await memberships.ReadAsync(new ProgramMemberQuery(subscriptionId, [p.Id], 1), CancellationToken.None);
+            if (first.Count > 0)
+            {
+                (program, status) = (p.Id, first[0].StatusName);
+                break;
+            }
+        }
+
+        Assert.NotEqual(0, program);
+        var filtered = await browser.GetAsync($"{Base}/programs/{program}?status={Uri.EscapeDataString(status)}");
+        Assert.Equal(HttpStatusCode.OK, filtered.Status);
+        var expected = await memberships.ReadAsync(new ProgramMemberQuery(subscriptionId, [program], 100) { StatusNames = [status] }, CancellationToken.None);
+        Assert.Equal(expected.Select(m => m.LeadId.ToString(CultureInfo.InvariantCulture)),
+            filtered.Tags("program-member-row").Select(t => ConsoleResponse.AttrOf(t, "data-lead-id")));
+        Assert.All(filtered.Tags("program-member-row"), t => Assert.Equal(status, System.Net.WebUtility.HtmlDecode(ConsoleResponse.AttrOf(t, "data-status")!)));
+
+        // Bad input: unknown list or program 404, a bad position or status 400 with the reason.
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{Base}/lists/999999")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{Base}/lists/-1")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{Base}/programs/123456789")).Status);
+        var badAfter = await browser.GetAsync($"{Base}/lists/{biggest.Id}?after=x");
+        Assert.Equal(HttpStatusCode.BadRequest, badAfter.Status);
+        Assert.Equal("after is a lead id, a whole number from 0.", badAfter.Text("form-error"));
+        var badStatus = await browser.GetAsync($"{Base}/programs/{program}?status=Nope");
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus.Status);
+        Assert.StartsWith("status must be one of the ", badStatus.Text("form-error"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,6 +13,7 @@ public sealed class ConsoleSecurityTests
     private static readonly string[] Pages =
     [
         "/_spillway/console", Base, Base + "/jobs", Base + "/requests", Base + "/controls", Base + "/data", Base + "/activities", Base + "/leads",
+        Base + "/lists", Base + "/lists/1", Base + "/programs", Base + "/programs/1",
         Base + "/requests/1", Base + "/jobs/00000000-0000-0000-0000-000000000000",
     ];
 
