@@ -137,6 +137,7 @@ internal static class DataPage
         var count = ConsoleForms.Long(form, "activities", ref error);
         var daysBack = ConsoleForms.Int(form, "daysBack", ref error) ?? 45;
         var seed = ConsoleForms.Int(form, "seed", ref error) ?? 1;
+        var leads = ConsoleForms.Long(form, "leads", ref error);
         if (error is null && count is null)
         {
             error = "activities is the number of activities to seed.";
@@ -147,10 +148,11 @@ internal static class DataPage
             return Render(http, await PageAsync(http, s, identity, directory, null, error, null, ct) with { Status = StatusCodes.Status400BadRequest });
         }
 
-        var result = (IResult)(await AdminEndpoints.SeedAsync(s.MunchkinId, new SeedBody(count!.Value, daysBack, seed), admin, identity, activities, ct)).Result;
+        var result = (IResult)(await AdminEndpoints.SeedAsync(s.MunchkinId, new SeedBody(count!.Value, daysBack, seed, leads), admin, identity, activities, ct)).Result;
         var seeded = ConsoleForms.ValueOf<SeedView>(result);
         return await OutcomeAsync(http, s, identity, directory, result,
-            seeded is null ? null : $"{N(seeded.Added)} activities added; {N(seeded.Total)} in all.", null, ct);
+            seeded is null ? null : $"{N(seeded.Added)} activities added; {N(seeded.Total)} in all."
+                + $" {N(seeded.Leads)} leads written.", null, ct);
     }
 
     private static async Task<IResult> OutcomeAsync(HttpContext http, Subscription s, IIdentityStore identity, SubscriptionDirectory directory,
@@ -239,10 +241,11 @@ internal static class DataPage
 
         body.Append("</tbody></table></div><button type=\"submit\">Save the limits</button></form></section>");
 
-        body.Append("<section aria-labelledby=\"seed-h\"><h2 id=\"seed-h\">Seed</h2><p>Adds demo activities ending now, spread over the days back.</p>")
+        body.Append("<section aria-labelledby=\"seed-h\"><h2 id=\"seed-h\">Seed</h2><p>Adds a consistent demo world: its leads first, then activities ending now, spread over the days back, that name only those leads, and the list and program memberships the activities imply.</p>")
             .Append(PostForm(http, basePath + "/seed", "seed-form")).Append("<div class=\"fields\">")
             .Append(Field("seed", "activities", "Activities", type: "number", value: "1000", required: true, extra: " min=\"0\" max=\"100000000\""))
             .Append(Field("seed", "daysBack", "Days back", type: "number", value: "45", extra: " min=\"1\" max=\"3650\""))
+            .Append(Field("seed", "leads", "Leads", type: "number", hint: "Empty: one lead per eight activities, at least 100.", extra: " min=\"0\" max=\"20000000\""))
             .Append(Field("seed", "seed", "Seed", type: "number", value: "1", hint: "The same seed gives the same activities."))
             .Append("<button type=\"submit\">Seed</button></div></form></section>");
         return new ConsolePage($"Data of {s.MunchkinId}", body.ToString()) { MunchkinId = s.MunchkinId, Section = "data" };

@@ -300,7 +300,11 @@ public abstract class ConsolePagesTests : StoreTestBase
 
         var seeded = await browser.PostAsync(Base + "/data/seed", ("activities", "40"), ("daysBack", "1"), ("seed", "3"));
         Assert.Equal(HttpStatusCode.OK, seeded.Status);
-        Assert.Equal("40 activities added; 40 in all.", seeded.Text("flash"));
+        Assert.Equal("40 activities added; 40 in all. 100 leads written.", seeded.Text("flash"));
+        var withLeads = await browser.PostAsync(Base + "/data/seed", ("activities", "0"), ("leads", "12"), ("seed", "4"));
+        Assert.Equal("0 activities added; 40 in all. 12 leads written.", withLeads.Text("flash"));
+        Assert.Equal("Activities need at least one lead to name.", (await browser.PostAsync(Base + "/data/seed", ("activities", "5"), ("leads", "0"))).Text("form-error"));
+        Assert.Equal("leads is a whole number.", (await browser.PostAsync(Base + "/data/seed", ("activities", "5"), ("leads", "x"))).Text("form-error"));
         var badSeed = await browser.PostAsync(Base + "/data/seed", ("activities", "40"), ("daysBack", "0"));
         Assert.Equal("Seed at most 100,000,000 activities and 20,000,000 leads over 1 to 3650 days.", badSeed.Text("form-error"));
 
