@@ -59,7 +59,7 @@ internal sealed partial class BenchServer : IAsyncDisposable
         var args = new List<string>
         {
             $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={Data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
-            "--Spillway:Worker:PollSeconds=0.05", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         };
         if (_pg is not null)
         {

@@ -14,7 +14,7 @@ using DuckDB.NET.Data;
 /// </summary>
 internal static class ExportBench
 {
-    private const string Key = "bench-admin-key";
+    internal const string Key = "bench-admin-key";
     private const string Munchkin = "999-BEN-999";
 
     public static async Task<int> RunAsync(string[] args)
@@ -172,7 +172,7 @@ internal static class ExportBench
         foreach (var arg in new[]
                  {
                      $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={adminKey}", "--Spillway:Demo:Enabled=false",
-                     "--Spillway:Worker:PollSeconds=0.05", "--Logging:LogLevel:Default=Warning",
+                     "--Logging:LogLevel:Default=Warning",
                  })
         {
             info.ArgumentList.Add(arg);

@@ -17,6 +17,7 @@ using Spillway.Server.Storage;
 //   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 //   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export
+//   jobcost [--jobs 15] [--rows 30000]   a job's fixed cost: sequential small exports, enqueue to Completed, default worker settings
 return args switch
 {
     ["format", .. var rest] => FormatBench.Run(rest),
@@ -31,6 +32,7 @@ return args switch
     ["limiter", .. var rest] => await LimiterBench.RunAsync(rest),
     ["fuzz", .. var rest] => await FuzzBench.RunAsync(rest),
     ["leads", .. var rest] => await LeadsBench.RunAsync(rest),
+    ["jobcost", .. var rest] => await JobCostBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -45,6 +47,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench fuzz [--requests 100000] [--clients 4] [--seed 20261204] [--store embedded|postgres|both]");
     Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
     Console.Error.WriteLine("       Spillway.Bench leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]");
+    Console.Error.WriteLine("       Spillway.Bench jobcost [--jobs 15] [--rows 30000]");
     return 2;
 }
 

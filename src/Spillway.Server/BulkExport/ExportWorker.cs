@@ -48,6 +48,11 @@ public sealed class ExportWorker(
 
         var leaseDuration = TimeSpan.FromSeconds(_options.LeaseSeconds);
         var pollInterval = TimeSpan.FromSeconds(_options.PollSeconds);
+        // One wait on the signal at a time, kept across turns of the loop until it ends. A turn that ends because a
+        // run finished must not start a second wait beside the first: the semaphore hands a release to its oldest
+        // waiter, so the next enqueue would wake the abandoned wait and this loop would sleep out the poll interval
+        // (1 s by default) before starting every job but the first.
+        Task<bool>? wake = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -66,7 +71,7 @@ public sealed class ExportWorker(
                     _running.Add(Task.Run(() => RunAsync(claimed, stoppingToken), CancellationToken.None));
                 }
 
-                var wake = signal.WaitForWorkAsync(pollInterval, stoppingToken);
+                wake ??= signal.WaitForWorkAsync(pollInterval, stoppingToken);
                 if (_running.Count > 0)
                 {
                     await Task.WhenAny(wake, Task.WhenAny(_running));
@@ -74,6 +79,12 @@ public sealed class ExportWorker(
                 else
                 {
                     await wake;
+                }
+
+                if (wake.IsCompleted)
+                {
+                    await wake; // observes a cancellation as the OperationCanceledException below
+                    wake = null;
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -34,16 +34,30 @@ public abstract class LifecycleTests : StoreTestBase
         var body = await LargeWindowAsync(server);
         using var client = await server.AuthorizedClientAsync();
 
-        var created = Marketo.Job(await Marketo.SuccessAsync(await Marketo.PostCreateAsync(client, body)));
-        var id = created.GetProperty("exportId").GetString()!;
-        Assert.Equal("Created", created.GetProperty("status").GetString());
-        Assert.Equal(["exportId", "format", "status", "createdAt"], Members(await Marketo.StatusAsync(client, id)));
+        // The job runs for about a second; a test process starved on a loaded machine can miss that between two
+        // polls, so a job seen only Completed is run again (at most three times) until its Processing state is seen.
+        JsonElement created = default, queued = default, processing = default;
+        var id = "";
+        for (var attempt = 1; ; attempt++)
+        {
+            created = Marketo.Job(await Marketo.SuccessAsync(await Marketo.PostCreateAsync(client, body)));
+            id = created.GetProperty("exportId").GetString()!;
+            Assert.Equal("Created", created.GetProperty("status").GetString());
+            Assert.Equal(["exportId", "format", "status", "createdAt"], Members(await Marketo.StatusAsync(client, id)));
 
-        var queued = await Marketo.EnqueueAsync(client, id);
-        Assert.Equal("Queued", queued.GetProperty("status").GetString());
-        Assert.Equal(["exportId", "format", "status", "createdAt", "queuedAt"], Members(queued));
+            queued = await Marketo.EnqueueAsync(client, id);
+            Assert.Equal("Queued", queued.GetProperty("status").GetString());
+            Assert.Equal(["exportId", "format", "status", "createdAt", "queuedAt"], Members(queued));
 
-        var processing = await Marketo.WaitAsync(client, id, "Processing");
+            processing = await Marketo.WaitAsync(client, id, "Processing", "Completed");
+            if (processing.GetProperty("status").GetString() == "Processing")
+            {
+                break;
+            }
+
+            Assert.True(attempt < 3, "three jobs in a row completed before a status call saw them Processing");
+        }
+
         Assert.Equal(["exportId", "format", "status", "createdAt", "queuedAt", "startedAt"], Members(processing));
 
         var completed = await Marketo.WaitAsync(client, id);
