@@ -58,7 +58,9 @@ public sealed class ExportCompletion(
     {
         var incident = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
         logger.LogError(error, "Export {ExportId} failed (incident {Incident})", lease.ExportId, incident);
-        return await FailAsync(lease, $"Export failed: internal error (incident {incident})", ct);
+        return await FailAsync(lease, DiskFull.Is(error)
+            ? $"Export failed: the server ran out of disk space for the file (incident {incident})"
+            : $"Export failed: internal error (incident {incident})", ct);
     }
 
     /// <summary>Processing → Failed under the lease with exactly <paramref name="errorMsg"/>; false when the lease is no longer held.</summary>
