@@ -12,7 +12,8 @@ namespace Spillway.Server.Tests.Cluster;
 /// Several server processes on one PostgreSQL and one export folder behave as one server. Any node answers
 /// any request; the per-subscription limits (2 Processing, 10 Queued+Processing, the daily export quota, 606/615/607)
 /// hold across nodes under concurrent load; every job completes exactly once with a correct file; a node killed with
-/// SIGKILL in the middle of an export is taken over by another node once its lease expires.
+/// SIGKILL in the middle of an export is taken over by another node once its lease expires; a node paused (SIGSTOP)
+/// past its lease and resumed never completes the job another node took over.
 /// The figures each test writes to its output are the ones quoted in docs/deployment.md.
 /// </summary>
 public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>
@@ -338,6 +339,83 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         output.WriteLine(Invariant($"kill -9 of {victimId} (lease token {fencingToken}) at {killedAt:HH:mm:ss.fff} with {writtenBeforeKill / 1048576.0:F0} MB written; lease expired {(dead.Value.ExpiresAt - killedAt).TotalSeconds:F2} s after the kill"));
         output.WriteLine(Invariant($"takeover by {taker} (token {newToken}) {takeover.TotalSeconds:F2} s after the kill (lease {ClusterFixture.LeaseSeconds} s, renew {ClusterFixture.RenewSeconds} s, poll {ClusterFixture.PollSeconds} s); Completed {completion.TotalSeconds:F1} s after the kill"));
         output.WriteLine(Invariant($"file: {rows:N0} rows, {file.Bytes / 1048576.0:F0} MB, checksum verified; dead node restarted in {restart.TotalSeconds:F1} s; class wall time so far {cluster.Elapsed.TotalSeconds:F1} s"));
+    }
+
+    [Fact]
+    public async Task A_node_paused_past_its_lease_never_completes_the_job_another_node_took_over_and_rejoins_when_resumed()
+    {
+        var subscription = await cluster.SubscriptionIdAsync(ClusterFixture.Jobs);
+        var (token, _) = await cluster.TokenAsync(0, ClusterFixture.Jobs, 2);
+        var end = Seconds(cluster.SeededAt).AddMinutes(1);
+        var start = end.AddDays(-(ClusterFixture.JobsDaysBack + 1));
+        var exportId = await Marketo.CreateAsync(cluster.Client(0, token), Marketo.Window(start, end));
+        var id = Guid.Parse(exportId);
+        await Marketo.EnqueueAsync(cluster.Client(2, token), exportId);
+
+        var (victimId, fencingToken) = await PollAsync(async () =>
+        {
+            var lease = await LeaseAsync(id);
+            return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
+        }, "the job to be claimed");
+        var victim = Array.IndexOf(ClusterFixture.NodeIds, victimId);
+        var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+        await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 8 * 1024 * 1024), "the export to be under way");
+
+        // SIGSTOP in the middle of the export: the node holds its lease, its connections and its half-written file.
+        cluster.Nodes[victim].Pause();
+        var survivors = Enumerable.Range(0, Nodes).Where(n => n != victim).ToArray();
+        try
+        {
+            var (taker, newToken) = await PollAsync(async () =>
+            {
+                var lease = await LeaseAsync(id);
+                return lease is { } l && l.Token != fencingToken ? (l.Node, l.Token) : default((string?, long)?);
+            }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
+            Assert.True(newToken > fencingToken);
+            Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
+            var job = await WaitAsync(cluster.Client(survivors[0], token), exportId, TimeSpan.FromSeconds(90));
+            Assert.Equal("Completed", job.GetProperty("status").GetString());
+        }
+        finally
+        {
+            // Resumed after the takeover: it runs on from mid-export with a lease it no longer holds.
+            cluster.Nodes[victim].Resume();
+        }
+
+        var completed = await Marketo.StatusAsync(cluster.Client(survivors[0], token), exportId);
+        var finalToken = (await LeaseAsync(id))!.Value.Token;
+        var published = Path.Combine(ExportFolders.Files(cluster.ExportPath), $"{id:N}.{finalToken}.csv");
+        var before = await DownloadAsync(cluster.Client(survivors[1], token), exportId);
+
+        // The resumed run finds its lease gone at its next renewal or at its completion (a compare-and-set on the old
+        // fencing token): it stops, deletes its temporary file and publishes nothing that stays.
+        await WaitForAsync(() => Task.FromResult(!File.Exists(temporary)), "the paused node's temporary file to be removed after it resumed");
+        await Task.Delay(TimeSpan.FromSeconds(ClusterFixture.LeaseSeconds)); // past the renewal and any last write it had in hand
+        var after = await Marketo.StatusAsync(cluster.Client(victim, token), exportId);
+        foreach (var member in new[] { "status", "finishedAt", "numberOfRecords", "fileSize", "fileChecksum" })
+        {
+            Assert.Equal(completed.GetProperty(member).ToString(), after.GetProperty(member).ToString());
+        }
+
+        Assert.Equal(finalToken, (await LeaseAsync(id))!.Value.Token);
+        Assert.Equal([Path.GetFileName(published)], Directory.GetFiles(ExportFolders.Files(cluster.ExportPath), $"{id:N}.*").Select(Path.GetFileName));
+        var rows = await cluster.ScalarAsync<long>(
+            "SELECT count(*) FROM activity WHERE subscription_id = $1 AND activity_date >= $2 AND activity_date <= $3", subscription, start, end);
+        foreach (var node in Enumerable.Range(0, Nodes))
+        {
+            var file = await DownloadAsync(cluster.Client(node, token), exportId);
+            Assert.Equal(before, file);
+            Assert.Equal(rows, file.Records);
+            Assert.Equal(completed.GetProperty("fileChecksum").GetString(), file.Checksum);
+        }
+
+        await AssertExportFolderMatchesCompletedJobsAsync();
+
+        // It rejoined: it answers, and a job enqueued through it completes.
+        var small = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(end.AddHours(-2), end));
+        await Marketo.EnqueueAsync(cluster.Client(victim, token), small);
+        Assert.Equal("Completed", (await WaitAsync(cluster.Client(victim, token), small, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+        output.WriteLine(Invariant($"SIGSTOP of {victimId} (token {fencingToken}); taken over with token {finalToken}; the resumed node completed nothing; file {before.Bytes / 1048576.0:F0} MB verified on every node"));
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
