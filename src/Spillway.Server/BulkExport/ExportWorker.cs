@@ -165,6 +165,7 @@ public sealed class ExportWorker(
     {
         var interval = TimeSpan.FromSeconds(_options.RenewSeconds);
         var duration = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        var sinceRenewed = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             while (!stop.IsCancellationRequested)
@@ -174,9 +175,20 @@ public sealed class ExportWorker(
                 try
                 {
                     held = await jobs.RenewLeaseAsync(lease, clock.GetUtcNow() + duration, stop);
+                    sinceRenewed.Restart();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    // Cut off from the store past the lease's length, the lease has surely expired and another node
+                    // may run the job: stop instead of writing a file nobody will own. The fencing token would refuse
+                    // the completion anyway; this only saves the work and the disk.
+                    if (sinceRenewed.Elapsed >= duration)
+                    {
+                        logger.LogWarning(ex, "Lease of {ExportId} expired while the store was unreachable; stopping the run", lease.ExportId);
+                        await run.CancelAsync();
+                        return;
+                    }
+
                     logger.LogWarning(ex, "Lease renewal of {ExportId} failed; will retry", lease.ExportId);
                     continue;
                 }

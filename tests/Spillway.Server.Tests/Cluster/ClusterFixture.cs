@@ -147,12 +147,21 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public TimeSpan Elapsed => _since.Elapsed;
 
-    /// <summary>Starts node <paramref name="index"/> again (same port, same node id) after it was killed.</summary>
-    public async Task<TimeSpan> RestartAsync(int index)
+    /// <summary>
+    /// Starts node <paramref name="index"/> again (same port, same node id) after it was killed; with
+    /// <paramref name="overrides"/>, with those settings changed for this start only.
+    /// </summary>
+    public async Task<TimeSpan> RestartAsync(int index, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var watch = Stopwatch.StartNew();
         await Nodes[index].DisposeAsync();
-        Nodes[index] = await ServerProcess.StartAsync(_settings[index], _ports[index]);
+        var settings = new Dictionary<string, string?>(_settings[index]);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        Nodes[index] = await ServerProcess.StartAsync(settings, _ports[index]);
         lock (_clientsLock)
         {
             foreach (var key in _clients.Keys.Where(k => k.Node == index).ToList())

@@ -418,6 +418,119 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         output.WriteLine(Invariant($"SIGSTOP of {victimId} (token {fencingToken}); taken over with token {finalToken}; the resumed node completed nothing; file {before.Bytes / 1048576.0:F0} MB verified on every node"));
     }
 
+    [Fact]
+    public async Task A_node_cut_off_from_the_database_never_completes_the_job_another_node_took_over_and_rejoins_when_healed()
+    {
+        var subscription = await cluster.SubscriptionIdAsync(ClusterFixture.Jobs);
+        var (token, _) = await cluster.TokenAsync(0, ClusterFixture.Jobs, 3);
+        var end = Seconds(cluster.SeededAt).AddMinutes(1);
+        var start = end.AddDays(-(ClusterFixture.JobsDaysBack + 1));
+        const int victim = 2;
+        var victimId = ClusterFixture.NodeIds[victim];
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(cluster.ConnectionString);
+        await using var proxy = new Chaos.SeverableProxy(database.Host!, database.Port);
+        var proxied = new Npgsql.NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
+        await cluster.RestartAsync(victim, new Dictionary<string, string?> { ["Spillway:ConnectionString"] = proxied.ConnectionString });
+        try
+        {
+            // Enqueued through the node behind the proxy, which wakes its own worker at once; another node may still
+            // win the claim, so a job is tried until the proxied node holds one.
+            string exportId = "";
+            long fencingToken = 0;
+            for (var attempt = 0; ; attempt++)
+            {
+                Assert.True(attempt < 5, "the proxied node never claimed a job");
+                exportId = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(start, end));
+                await Marketo.EnqueueAsync(cluster.Client(victim, token), exportId);
+                var id0 = Guid.Parse(exportId);
+                var (holder, held) = await PollAsync(async () =>
+                {
+                    var lease = await LeaseAsync(id0);
+                    return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
+                }, "the job to be claimed");
+                if (holder == victimId)
+                {
+                    fencingToken = held;
+                    break;
+                }
+
+                await WaitAsync(cluster.Client(0, token), exportId, TimeSpan.FromSeconds(90));
+            }
+
+            var id = Guid.Parse(exportId);
+            var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+            await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 4 * 1024 * 1024), "the export to be under way");
+
+            proxy.Sever();
+            var survivors = new[] { 0, 1 };
+            var (taker, newToken) = await PollAsync(async () =>
+            {
+                var lease = await LeaseAsync(id);
+                return lease is { } l && l.Token != fencingToken ? (l.Node, l.Token) : default((string?, long)?);
+            }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
+            Assert.True(newToken > fencingToken);
+            Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
+            var job = await WaitAsync(cluster.Client(0, token), exportId, TimeSpan.FromSeconds(90));
+            Assert.Equal("Completed", job.GetProperty("status").GetString());
+
+            // While cut off, the node says it is not ready and serves no file: an answer it gives is an error or the
+            // whole, verified file, never a part of one.
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await cluster.Client(victim, null).GetAsync("/health/ready")).StatusCode);
+            using (var during = await cluster.Client(victim, token).GetAsync($"/bulk/v1/activities/export/{exportId}/file.json"))
+            {
+                var body = await during.Content.ReadAsByteArrayAsync();
+                if (during.Content.Headers.ContentType?.MediaType == "application/json")
+                {
+                    // A Marketo error envelope (the node cannot reach the job's row).
+                    using var error = JsonDocument.Parse(body);
+                    Assert.False(error.RootElement.GetProperty("success").GetBoolean());
+                    Assert.NotEmpty(error.RootElement.GetProperty("errors").EnumerateArray());
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.OK, during.StatusCode);
+                    Assert.Equal(job.GetProperty("fileChecksum").GetString(), "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)));
+                }
+            }
+
+            // Cut off past its lease, the node's run stopped itself and removed its temporary file.
+            await WaitForAsync(() => Task.FromResult(!File.Exists(temporary)), "the cut-off node's temporary file to be removed");
+
+            proxy.Heal();
+            await WaitForAsync(async () => (await cluster.Client(victim, null).GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, "the node to be ready again");
+            var finalToken = (await LeaseAsync(id))!.Value.Token;
+            Assert.Equal(newToken, finalToken);
+            var after = await Marketo.StatusAsync(cluster.Client(victim, token), exportId);
+            foreach (var member in new[] { "status", "finishedAt", "numberOfRecords", "fileSize", "fileChecksum" })
+            {
+                Assert.Equal(job.GetProperty(member).ToString(), after.GetProperty(member).ToString());
+            }
+
+            var rows = await cluster.ScalarAsync<long>(
+                "SELECT count(*) FROM activity WHERE subscription_id = $1 AND activity_date >= $2 AND activity_date <= $3", subscription, start, end);
+            foreach (var node in Enumerable.Range(0, Nodes))
+            {
+                var file = await DownloadAsync(cluster.Client(node, token), exportId);
+                Assert.Equal(rows, file.Records);
+                Assert.Equal(job.GetProperty("fileChecksum").GetString(), file.Checksum);
+            }
+
+            Assert.Equal([$"{id:N}.{finalToken}.csv"], Directory.GetFiles(ExportFolders.Files(cluster.ExportPath), $"{id:N}.*").Select(Path.GetFileName));
+            await AssertExportFolderMatchesCompletedJobsAsync();
+
+            // It rejoined: a job enqueued through it completes.
+            var small = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(end.AddHours(-2), end));
+            await Marketo.EnqueueAsync(cluster.Client(victim, token), small);
+            Assert.Equal("Completed", (await WaitAsync(cluster.Client(victim, token), small, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+            output.WriteLine(Invariant($"partition of {victimId} (token {fencingToken}); taken over by {taker} with token {finalToken}; healed and rejoined"));
+        }
+        finally
+        {
+            proxy.Heal();
+            await cluster.RestartAsync(victim); // back on the direct connection for the other tests
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     private static DateTimeOffset Seconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
