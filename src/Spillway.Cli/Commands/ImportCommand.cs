@@ -51,7 +51,7 @@ internal static class ImportCommand
         var (munchkin, files, format, batch, check) = Arguments(command, "Leads per store transaction.", LeadImporter.DefaultBatchSize);
         command.SetAction((result, ct) => RunAsync(result, munchkin, files, format, batch, "leads", app =>
         {
-            var importer = new LeadImporter(app.Get<ILeadStore>(), app.Get<TimeProvider>());
+            var importer = new LeadImporter(app.Get<ILeadStore>(), app.Get<TimeProvider>(), app.Get<ILeadFieldStore>());
             return async (subscriptionId, stream, fileFormat, onProgress, token) =>
             {
                 var issues = new List<ImportIssue>();

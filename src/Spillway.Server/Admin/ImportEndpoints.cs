@@ -47,11 +47,11 @@ internal static class ImportEndpoints
         }, ct);
 
     internal static Task<Results<Ok<ImportView>, ProblemHttpResult>> ImportLeadsAsync(string munchkinId, [FromQuery] string? format,
-        [FromQuery] int? batchSize, [FromQuery] bool? check, HttpRequest request, IIdentityStore identity, ILeadStore leads, TimeProvider clock,
-        CancellationToken ct) =>
+        [FromQuery] int? batchSize, [FromQuery] bool? check, HttpRequest request, IIdentityStore identity, ILeadStore leads, ILeadFieldStore fields,
+        TimeProvider clock, CancellationToken ct) =>
         ImportAsync(munchkinId, format, batchSize ?? LeadImporter.DefaultBatchSize, request, identity, async (subscriptionId, file, fileFormat, issues) =>
         {
-            var s = await new LeadImporter(leads, clock).ImportAsync(subscriptionId, file, fileFormat, issues, null, ct,
+            var s = await new LeadImporter(leads, clock, fields).ImportAsync(subscriptionId, file, fileFormat, issues, null, ct,
                 batchSize ?? LeadImporter.DefaultBatchSize, check ?? false);
             return (s.Read, s.Added, s.Replaced, s.Unchanged, s.Refused);
         }, ct);

@@ -85,7 +85,7 @@ internal abstract partial class SqlLeadStore : ILeadFieldStore
     /// The <c>custom</c> object of a lead's values: text, dates (yyyy-MM-dd) and date-times (yyyy-MM-ddTHH:mm:ssZ) as
     /// strings, numbers and booleans as JSON numbers and booleans. Values of fields no longer defined are not kept.
     /// </summary>
-    private static string CustomToJson(IReadOnlyDictionary<string, object> fields, IReadOnlyList<LeadColumn> custom)
+    protected static string CustomToJson(IReadOnlyDictionary<string, object> fields, IReadOnlyList<LeadColumn> custom)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))

@@ -95,7 +95,8 @@ public abstract class LeadRoundTripTests : StoreTestBase
     }
 
     private static LeadImporter Importer(SpillwayTestServer server) =>
-        new(server.Services.GetRequiredService<ILeadStore>(), server.Services.GetRequiredService<TimeProvider>());
+        new(server.Services.GetRequiredService<ILeadStore>(), server.Services.GetRequiredService<TimeProvider>(),
+            server.Services.GetRequiredService<ILeadFieldStore>());
 
     private static async Task<LeadImportSummary> ImportAsync(SpillwayTestServer server, int subscriptionId, byte[] file, ActivityFileFormat format,
         List<ImportIssue>? issues = null, int batchSize = LeadImporter.DefaultBatchSize) =>
@@ -177,6 +178,75 @@ public abstract class LeadRoundTripTests : StoreTestBase
             Assert.Equal(twice.Read, twice.Unchanged);
             var created = await Marketo.SuccessAsync(await copy.PostAsync("/rest/v1/leads.json", Marketo.Json("""{"input":[{"email":"new@example.com"}]}""")));
             Assert.Equal(141, created.GetProperty("result")[0].GetProperty("id").GetInt64());
+        }
+    }
+
+    [Fact]
+    public async Task Custom_field_values_survive_an_export_and_an_import_into_a_subscription_with_the_same_fields()
+    {
+        await using var server = await StartWithRoomAsync();
+        (string Name, string Type)[] definitions = [("shoeSize", "integer"), ("favouriteColour", "string"), ("vip", "boolean"), ("lastMet", "date"), ("ratio", "float")];
+        async Task DefineAsync(string munchkinId)
+        {
+            foreach (var (name, type) in definitions)
+            {
+                (await server.Admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/lead-fields", new { name, displayName = name, dataType = type }))
+                    .EnsureSuccessStatusCode();
+            }
+        }
+
+        await DefineAsync(SpillwayTestServer.MunchkinId);
+        var (source, secret) = await server.CreateApiUserAsync("custom@example.com", "Read-Write Lead");
+        using var client = await server.AuthorizedClientAsync(source, secret);
+        server.Clock.SetNow(Start.AddDays(3));
+        await SyncAsync(client, Enumerable.Range(0, 30).Select(i => new Dictionary<string, object?>
+        {
+            ["email"] = $"custom{i}@example.com",
+            ["shoeSize"] = i % 5 == 0 ? null : 30 + i,
+            ["favouriteColour"] = HardText[i % HardText.Length],
+            ["vip"] = i % 2 == 0,
+            ["lastMet"] = i % 4 == 0 ? null : new DateOnly(2025, 1, 1).AddDays(i * 9).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["ratio"] = i / 7.0,
+        }));
+
+        string[] fields = ["id", "email", "shoeSize", "favouriteColour", "vip", "lastMet", "ratio", "createdAt", "updatedAt"];
+        var body = "{\"fields\":[" + string.Join(",", fields.Select(f => $"\"{f}\"")) + "],\"filter\":{\"createdAt\":{\"startAt\":\""
+            + Start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) + "\",\"endAt\":\"" + Start.AddDays(10).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) + "\"}}}";
+        var csv = await ExportAsync(client, body);
+        var tsv = await ExportAsync(client, body[..^1] + ",\"format\":\"TSV\"}");
+        Assert.Contains(",true,", Encoding.UTF8.GetString(csv), StringComparison.Ordinal);
+        Assert.Contains(",31,", Encoding.UTF8.GetString(csv), StringComparison.Ordinal);
+
+        var (copyId, copy) = await FreshSubscriptionAsync(server, "333-CCC-333");
+        using (copy)
+        {
+            // Without the fields defined the file's custom columns are unknown: the whole file is refused.
+            var refused = await Assert.ThrowsAsync<ImportFormatException>(() => ImportAsync(server, copyId, csv, ActivityFileFormat.Csv));
+            Assert.Contains("'shoeSize' is not a lead field", refused.Message, StringComparison.Ordinal);
+
+            await DefineAsync("333-CCC-333");
+            var issues = new List<ImportIssue>();
+            var summary = await ImportAsync(server, copyId, csv, ActivityFileFormat.Csv, issues);
+            Assert.Empty(issues);
+            Assert.Equal(30, summary.Added);
+            Assert.Equal(30, (await ImportAsync(server, copyId, tsv, ActivityFileFormat.Tsv)).Unchanged);
+
+            var csvAgain = await ExportAsync(copy, body);
+            var tsvAgain = await ExportAsync(copy, body[..^1] + ",\"format\":\"TSV\"}");
+            Assert.Equal(Encoding.UTF8.GetString(csv), Encoding.UTF8.GetString(csvAgain));
+            Assert.Equal(Encoding.UTF8.GetString(tsv), Encoding.UTF8.GetString(tsvAgain));
+            Assert.Equal(csv, csvAgain);
+
+            // A custom value given as null clears it; one not given keeps it.
+            var leads = await server.Services.GetRequiredService<ILeadStore>().GetByIdsAsync(copyId, [2, 3], CancellationToken.None);
+            Assert.Equal(31L, leads[0].Get("shoeSize"));
+            var ndjson = Encoding.UTF8.GetBytes("{\"id\":2,\"shoeSize\":null}\n{\"id\":3,\"favouriteColour\":\"teal\"}\n");
+            var patched = await ImportAsync(server, copyId, ndjson, ActivityFileFormat.Ndjson);
+            Assert.Equal(2, patched.Replaced);
+            leads = await server.Services.GetRequiredService<ILeadStore>().GetByIdsAsync(copyId, [2, 3], CancellationToken.None);
+            Assert.Null(leads[0].Get("shoeSize"));
+            Assert.Equal("teal", leads[1].Get("favouriteColour"));
+            Assert.Equal(32L, leads[1].Get("shoeSize"));
         }
     }
 

@@ -23,12 +23,16 @@ public sealed record LeadImportRecord(long Id, DateTimeOffset? CreatedAt, DateTi
 /// </summary>
 public static class LeadFileReader
 {
-    /// <summary>Every record of the stream in file order: a lead, or the issue that kept its line out.</summary>
+    /// <summary>
+    /// Every record of the stream in file order: a lead, or the issue that kept its line out. <paramref name="custom"/>
+    /// are the subscription's custom fields, which a file may name beside the standard ones.
+    /// </summary>
     /// <exception cref="ImportFormatException">The header is missing, names a field twice or one that is not a lead field, or has no id.</exception>
-    public static IEnumerable<(LeadImportRecord? Lead, ImportIssue? Issue)> Read(Stream stream, ActivityFileFormat format, byte ssvDelimiter = (byte)' ') =>
+    public static IEnumerable<(LeadImportRecord? Lead, ImportIssue? Issue)> Read(Stream stream, ActivityFileFormat format,
+        IReadOnlyList<LeadColumn>? custom = null, byte ssvDelimiter = (byte)' ') =>
         format == ActivityFileFormat.Ndjson
-            ? ReadNdjson(stream)
-            : ReadDelimited(stream, format switch { ActivityFileFormat.Csv => (byte)',', ActivityFileFormat.Tsv => (byte)'\t', _ => ssvDelimiter });
+            ? ReadNdjson(stream, custom)
+            : ReadDelimited(stream, format switch { ActivityFileFormat.Csv => (byte)',', ActivityFileFormat.Tsv => (byte)'\t', _ => ssvDelimiter }, custom);
 
     /// <summary>What a value of the column must be, as the reasons of bad records say it.</summary>
     public static string Expected(LeadColumn column)
@@ -47,7 +51,7 @@ public static class LeadFileReader
         };
     }
 
-    private static IEnumerable<(LeadImportRecord?, ImportIssue?)> ReadDelimited(Stream stream, byte delimiter)
+    private static IEnumerable<(LeadImportRecord?, ImportIssue?)> ReadDelimited(Stream stream, byte delimiter, IReadOnlyList<LeadColumn>? custom)
     {
         using var parser = new MarketoCsvReader(stream, (char)delimiter, leaveOpen: true);
         if (!parser.Read())
@@ -59,7 +63,7 @@ public static class LeadFileReader
         for (var i = 0; i < parser.FieldCount; i++)
         {
             var name = parser.GetString(i);
-            columns[i] = LeadExtractColumns.Find(name)
+            columns[i] = LeadExtractColumns.Find(name, custom)
                 ?? throw new ImportFormatException($"Line 1: '{MarketoHttp.Clip(name)}' is not a lead field (expected REST names of the describe call, such as id, email, firstName, createdAt).");
             if (Array.FindIndex(columns, 0, i, c => c.RestName == name) >= 0)
             {
@@ -166,7 +170,7 @@ public static class LeadFileReader
     private static string Bad(MarketoCsvReader p, int i, string column, string expected) =>
         $"{column} '{MarketoHttp.Clip(p.GetString(i))}' is not {expected}";
 
-    private static IEnumerable<(LeadImportRecord?, ImportIssue?)> ReadNdjson(Stream stream)
+    private static IEnumerable<(LeadImportRecord?, ImportIssue?)> ReadNdjson(Stream stream, IReadOnlyList<LeadColumn>? custom)
     {
         using var reader = new StreamReader(stream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         long line = 0;
@@ -182,7 +186,7 @@ public static class LeadFileReader
             try
             {
                 using var document = JsonDocument.Parse(text);
-                result = ConvertJson(document.RootElement);
+                result = ConvertJson(document.RootElement, custom);
             }
             catch (JsonException ex)
             {
@@ -193,7 +197,7 @@ public static class LeadFileReader
         }
     }
 
-    private static (LeadImportRecord?, string?) ConvertJson(JsonElement e)
+    private static (LeadImportRecord?, string?) ConvertJson(JsonElement e, IReadOnlyList<LeadColumn>? custom)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -208,7 +212,7 @@ public static class LeadFileReader
         foreach (var property in e.EnumerateObject())
         {
             var name = property.Name;
-            if (LeadExtractColumns.Find(name) is not { } column)
+            if (LeadExtractColumns.Find(name, custom) is not { } column)
             {
                 return (null, $"'{MarketoHttp.Clip(name)}' is not a lead field");
             }

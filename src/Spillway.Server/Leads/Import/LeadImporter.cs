@@ -14,7 +14,7 @@ public sealed record LeadImportSummary(long Read, long Added, long Replaced, lon
 /// lead's, else the import time; a missing <c>updatedAt</c> the stored lead's, else <c>createdAt</c>). No activity
 /// is written. Leads go to the store in batches, each in one transaction.
 /// </summary>
-public sealed class LeadImporter(ILeadStore store, TimeProvider clock)
+public sealed class LeadImporter(ILeadStore store, TimeProvider clock, ILeadFieldStore? fields = null)
 {
     public const int DefaultBatchSize = 1_000;
 
@@ -44,8 +44,11 @@ public sealed class LeadImporter(ILeadStore store, TimeProvider clock)
             progress?.Report(new ImportProgress(input.CanSeek ? input.Position : 0, read, added + replaced, refused));
         }
 
+        // The subscription's custom fields may be columns of the file, as its lead extracts write them.
+        IReadOnlyList<LeadColumn> custom = fields is null ? [] : [.. (await fields.ListCustomFieldsAsync(subscriptionId, ct)).Select(LeadCustomFields.Column)];
+
         // The reader is synchronous (it streams the file); each batch is written before the next is read.
-        foreach (var (lead, issue) in LeadFileReader.Read(input, format))
+        foreach (var (lead, issue) in LeadFileReader.Read(input, format, custom))
         {
             if (lead is null)
             {

@@ -11,7 +11,7 @@ internal sealed partial class PostgresLeadStore
     /// ten thousand leads instead of ten thousand.
     /// </summary>
     protected override async Task PutBatchAsync(DbConnection connection, DbTransaction tx, int subscriptionId, IReadOnlyList<LeadRecord> batch,
-        CancellationToken ct)
+        IReadOnlyList<LeadColumn> custom, CancellationToken ct)
     {
         var npgsql = (NpgsqlConnection)connection;
         await using (var stage = new NpgsqlCommand(
@@ -60,6 +60,8 @@ internal sealed partial class PostgresLeadStore
                             break;
                     }
                 }
+
+                await copy.WriteAsync(CustomToJson(lead.Fields, custom), NpgsqlDbType.Jsonb, ct);
             }
 
             await copy.CompleteAsync(ct);
