@@ -2,6 +2,8 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 
+using static Spillway.Server.Storage.SqlCommands;
+
 namespace Spillway.Server.Storage;
 
 /// <summary>
@@ -279,13 +281,5 @@ internal abstract class SqlProgramMemberStore : IProgramMemberStore
             sql.Append(i == 0 ? "@" : ", @").Append(name);
             AddParameter(command, name, values[i]);
         }
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

@@ -3,6 +3,8 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 
+using static Spillway.Server.Storage.SqlCommands;
+
 namespace Spillway.Server.Storage;
 
 internal abstract partial class SqlLeadStore : ILeadFieldStore

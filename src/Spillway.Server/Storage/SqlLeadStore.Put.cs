@@ -2,6 +2,8 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 
+using static Spillway.Server.Storage.SqlCommands;
+
 namespace Spillway.Server.Storage;
 
 internal abstract partial class SqlLeadStore

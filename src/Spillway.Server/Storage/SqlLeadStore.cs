@@ -2,6 +2,8 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 
+using static Spillway.Server.Storage.SqlCommands;
+
 namespace Spillway.Server.Storage;
 
 /// <summary>
@@ -400,21 +402,5 @@ internal abstract partial class SqlLeadStore : ILeadStore, ILeadWindowStreamer
         }
 
         return leads;
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

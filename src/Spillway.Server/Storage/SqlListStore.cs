@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 
+using static Spillway.Server.Storage.SqlCommands;
+
 namespace Spillway.Server.Storage;
 
 /// <summary>
@@ -36,14 +38,14 @@ internal abstract class SqlListStore : IListStore
             ON CONFLICT (subscription_id, id) DO UPDATE SET name = excluded.name, description = excluded.description,
                 program_id = excluded.program_id, program_name = excluded.program_name, updated_at = excluded.updated_at
             """);
-        Add(command, "s", subscriptionId);
-        Add(command, "id", list.Id);
-        Add(command, "name", list.Name);
-        Add(command, "description", (object?)list.Description ?? DBNull.Value);
-        Add(command, "programId", (object?)list.ProgramId ?? DBNull.Value);
-        Add(command, "programName", (object?)list.ProgramName ?? DBNull.Value);
-        Add(command, "created", TimeToDb(list.CreatedAt));
-        Add(command, "updated", TimeToDb(list.UpdatedAt));
+        AddParameter(command, "s", subscriptionId);
+        AddParameter(command, "id", list.Id);
+        AddParameter(command, "name", list.Name);
+        AddParameter(command, "description", (object?)list.Description ?? DBNull.Value);
+        AddParameter(command, "programId", (object?)list.ProgramId ?? DBNull.Value);
+        AddParameter(command, "programName", (object?)list.ProgramName ?? DBNull.Value);
+        AddParameter(command, "created", TimeToDb(list.CreatedAt));
+        AddParameter(command, "updated", TimeToDb(list.UpdatedAt));
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -58,10 +60,10 @@ internal abstract class SqlListStore : IListStore
         await using var command = Command(connection, null,
             "SELECT id, name, description, program_id, program_name, created_at, updated_at FROM static_list WHERE subscription_id = @s"
             + (listId is null ? "" : " AND id = @id") + " ORDER BY id");
-        Add(command, "s", subscriptionId);
+        AddParameter(command, "s", subscriptionId);
         if (listId is { } id)
         {
-            Add(command, "id", id);
+            AddParameter(command, "id", id);
         }
 
         var lists = new List<StaticList>();
@@ -81,9 +83,9 @@ internal abstract class SqlListStore : IListStore
         await using var connection = await OpenAsync(ct);
         await using var command = Command(connection, null, string.Create(CultureInfo.InvariantCulture,
             $"SELECT lead_id FROM list_member WHERE subscription_id = @s AND list_id = @l AND lead_id > @after ORDER BY lead_id LIMIT {Math.Max(0, limit)}"));
-        Add(command, "s", subscriptionId);
-        Add(command, "l", listId);
-        Add(command, "after", afterLeadId);
+        AddParameter(command, "s", subscriptionId);
+        AddParameter(command, "l", listId);
+        AddParameter(command, "after", afterLeadId);
         return await ReadIdsAsync(command, ct);
     }
 
@@ -92,8 +94,8 @@ internal abstract class SqlListStore : IListStore
         await using var connection = await OpenAsync(ct);
         await using var command = Command(connection, null, string.Create(CultureInfo.InvariantCulture,
             $"SELECT count(*) FROM (SELECT 1 FROM list_member WHERE subscription_id = @s AND list_id = @l LIMIT {Math.Max(0, cap)}) AS m"));
-        Add(command, "s", subscriptionId);
-        Add(command, "l", listId);
+        AddParameter(command, "s", subscriptionId);
+        AddParameter(command, "l", listId);
         return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 
@@ -108,9 +110,9 @@ internal abstract class SqlListStore : IListStore
         await using var connection = await OpenAsync(ct);
         await using var command = Command(connection, null,
             $"SELECT lead_id FROM list_member WHERE subscription_id = @s AND list_id = @l AND lead_id IN ({IdSet("ids")})");
-        Add(command, "s", subscriptionId);
-        Add(command, "l", listId);
-        Add(command, "ids", IdSetValue(leadIds));
+        AddParameter(command, "s", subscriptionId);
+        AddParameter(command, "l", listId);
+        AddParameter(command, "ids", IdSetValue(leadIds));
         return (await ReadIdsAsync(command, ct)).ToHashSet();
     }
 
@@ -148,8 +150,8 @@ internal abstract class SqlListStore : IListStore
         var missing = new HashSet<long>(ids);
         await using (var existing = Command(connection, tx, $"SELECT id FROM lead WHERE subscription_id = @s AND id IN ({IdSet("ids")})"))
         {
-            Add(existing, "s", subscriptionId);
-            Add(existing, "ids", IdSetValue(ids));
+            AddParameter(existing, "s", subscriptionId);
+            AddParameter(existing, "ids", IdSetValue(ids));
             foreach (var id in await ReadIdsAsync(existing, ct))
             {
                 missing.Remove(id);
@@ -159,12 +161,12 @@ internal abstract class SqlListStore : IListStore
         List<long> changed;
         await using (var change = Command(connection, tx, sql))
         {
-            Add(change, "s", subscriptionId);
-            Add(change, "l", listId);
-            Add(change, "ids", IdSetValue(ids));
+            AddParameter(change, "s", subscriptionId);
+            AddParameter(change, "l", listId);
+            AddParameter(change, "ids", IdSetValue(ids));
             if (at is { } time)
             {
-                Add(change, "at", TimeToDb(time));
+                AddParameter(change, "at", TimeToDb(time));
             }
 
             changed = await ReadIdsAsync(change, ct);
@@ -186,15 +188,15 @@ internal abstract class SqlListStore : IListStore
                 rule_field = excluded.rule_field, rule_operator = excluded.rule_operator, rule_value = excluded.rule_value,
                 updated_at = excluded.updated_at
             """);
-        Add(command, "s", subscriptionId);
-        Add(command, "id", list.Id);
-        Add(command, "name", list.Name);
-        Add(command, "description", (object?)list.Description ?? DBNull.Value);
-        Add(command, "field", list.Rule.Field);
-        Add(command, "op", list.Rule.Operator.ToString());
-        Add(command, "value", list.Rule.Value);
-        Add(command, "created", TimeToDb(list.CreatedAt));
-        Add(command, "updated", TimeToDb(list.UpdatedAt));
+        AddParameter(command, "s", subscriptionId);
+        AddParameter(command, "id", list.Id);
+        AddParameter(command, "name", list.Name);
+        AddParameter(command, "description", (object?)list.Description ?? DBNull.Value);
+        AddParameter(command, "field", list.Rule.Field);
+        AddParameter(command, "op", list.Rule.Operator.ToString());
+        AddParameter(command, "value", list.Rule.Value);
+        AddParameter(command, "created", TimeToDb(list.CreatedAt));
+        AddParameter(command, "updated", TimeToDb(list.UpdatedAt));
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -205,7 +207,7 @@ internal abstract class SqlListStore : IListStore
             SELECT id, name, description, rule_field, rule_operator, rule_value, created_at, updated_at
               FROM smart_list WHERE subscription_id = @s ORDER BY id
             """);
-        Add(command, "s", subscriptionId);
+        AddParameter(command, "s", subscriptionId);
         var lists = new List<SmartList>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -227,7 +229,7 @@ internal abstract class SqlListStore : IListStore
             "DELETE FROM smart_list WHERE subscription_id = @s"])
         {
             await using var command = Command(connection, tx, sql);
-            Add(command, "s", subscriptionId);
+            AddParameter(command, "s", subscriptionId);
             var deleted = await command.ExecuteNonQueryAsync(ct);
             lists = sql.Contains("static_list", StringComparison.Ordinal) ? deleted : lists;
         }
@@ -246,21 +248,5 @@ internal abstract class SqlListStore : IListStore
         }
 
         return ids;
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
