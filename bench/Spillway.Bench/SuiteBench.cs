@@ -91,6 +91,11 @@ internal static class SuiteBench
                             Console.WriteLine($"  [{kind} {n:N0}] {name} native run {run + 1}: {native[^1]:F2} s, CPU {nativeCpu[^1]:F2} s");
                         }
 
+                        // The spread of the runs beside each median: on a shared VM a single run can fall far from the
+                        // others, and a ratio near 1 can land on either side of it.
+                        string Spread(IEnumerable<double> seconds) => runs > 1 ? $" (runs {seconds.Min():F2}-{seconds.Max():F2} s)" : "";
+                        var ratios = results.Select(r => r.Seconds).Order().Zip(native.Order(), (a, b) => a / b).ToList();
+                        var ratioSpread = runs > 1 ? $" ({ratios.Min():F2}-{ratios.Max():F2})" : "";
                         var mine = results.OrderBy(r => r.Seconds).ToList()[results.Count / 2];
                         var nat = native.Order().ToList()[native.Count / 2];
                         var natCpu = nativeCpu.Order().ToList()[nativeCpu.Count / 2];
@@ -99,13 +104,14 @@ internal static class SuiteBench
                         if (main)
                         {
                             table.Add(new SuiteRows(kind, "export", name,
-                                $"{mine.Seconds:F2} s; {mine.Rows:N0} rows; {mine.Rows / mine.Seconds:N0} rows/s; {mine.Bytes / 1e6 / mine.Seconds:F0} MB/s; {mine.Bytes / 1e6:F0} MB; RSS peak {peak} MB; server CPU {mine.CpuSeconds:F2} s",
-                                $"{nat:F2} s{cpuText}", $"{mine.Seconds / nat:F2}"));
+                                $"{mine.Seconds:F2} s{Spread(results.Select(r => r.Seconds))}; {mine.Rows:N0} rows; {mine.Rows / mine.Seconds:N0} rows/s; {mine.Bytes / 1e6 / mine.Seconds:F0} MB/s; {mine.Bytes / 1e6:F0} MB; RSS peak {peak} MB; server CPU {mine.CpuSeconds:F2} s",
+                                $"{nat:F2} s{Spread(native)}{cpuText}", $"{mine.Seconds / nat:F2}{ratioSpread}"));
                         }
 
                         if (types is null)
                         {
-                            table.Add(new SuiteRows(kind, "scale", $"store of {n:N0}: 31-day window", $"{mine.Seconds:F2} s ({mine.Rows:N0} rows)", $"{nat:F2} s", $"{mine.Seconds / nat:F2}"));
+                            table.Add(new SuiteRows(kind, "scale", $"store of {n:N0}: 31-day window", $"{mine.Seconds:F2} s{Spread(results.Select(r => r.Seconds))} ({mine.Rows:N0} rows)",
+                                $"{nat:F2} s{Spread(native)}", $"{mine.Seconds / nat:F2}{ratioSpread}"));
                         }
                     }
                 }
@@ -136,7 +142,7 @@ internal static class SuiteBench
         text.AppendLine(CultureInfo.InvariantCulture, $"* Commit: `{commit}` (when the run started), run finished {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
         text.AppendLine(CultureInfo.InvariantCulture, $"* Machine: {Environment.ProcessorCount} cores (`nproc`), {CpuModel()}, {MemTotal()} memory, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         text.AppendLine(CultureInfo.InvariantCulture, $"* Load average (1/5/15 min): {string.Join("; ", load)}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"* Data: {rows:N0} activities over {Days} days per store (scale points {rows / 10:N0} and {rows * 3 / 10:N0}); each time is the median of {runs} run(s); native export and Spillway run in the same suite run, the ratio is Spillway / native.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"* Data: {rows:N0} activities over {Days} days per store (scale points {rows / 10:N0} and {rows * 3 / 10:N0}); each time is the median of {runs} run(s), with the fastest and slowest run in brackets; native export and Spillway run in the same suite run, the ratio is Spillway / native (in brackets: the fastest run over the fastest native run, and so on up to the slowest over the slowest).");
         text.AppendLine();
         text.AppendLine("| store | what | figure | native export | ratio |");
         text.AppendLine("|---|---|---|---:|---:|");
