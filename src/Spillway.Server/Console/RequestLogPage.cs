@@ -98,7 +98,9 @@ internal static class RequestLogPage
             .Append("<dt>Marketo code</dt><dd data-testid=\"request-code\">").Append(E(entry.Code ?? "none (success)")).Append("</dd>")
             .Append("<dt>requestId</dt><dd><code>").Append(E(entry.RequestId)).Append("</code></dd>")
             .Append("<dt>Duration</dt><dd>").Append(Inv(entry.DurationMs)).Append(" ms</dd>")
-            .Append("<dt>Fault rule</dt><dd>").Append(E(entry.Fault ?? "none")).Append("</dd></dl>");
+            .Append("<dt>Fault rule</dt><dd>").Append(E(entry.Fault ?? "none")).Append("</dd></dl>")
+            .Append("<h2>Request body</h2><pre data-testid=\"request-body\" tabindex=\"0\">").Append(E(entry.RequestBody ?? "(none)")).Append("</pre>")
+            .Append("<h2>Response body</h2><pre data-testid=\"response-body\" tabindex=\"0\">").Append(E(entry.ResponseBody ?? "(none)")).Append("</pre>");
         return Render(http, new ConsolePage($"Request {Inv(entry.Sequence)}", body.ToString()) { MunchkinId = s.MunchkinId, Section = "requests" });
     }
 

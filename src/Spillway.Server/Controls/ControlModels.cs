@@ -96,4 +96,6 @@ public sealed record RequestLogEntry(
     string? Code,
     string RequestId,
     string? Fault,
-    double DurationMs);
+    double DurationMs,
+    string? RequestBody = null,
+    string? ResponseBody = null);

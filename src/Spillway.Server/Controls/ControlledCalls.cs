@@ -20,8 +20,24 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     private const string CallKey = "Spillway.Controls.Call";
     private static readonly ConcurrentDictionary<Type, PropertyInfo?> ErrorsProperty = new();
 
+    /// <summary>How much of a request or response body the log keeps.</summary>
+    public const int BodyBytesKept = 4096;
+
+    /// <summary>Bodies up to this size are buffered so the log can read them back; a larger one is only counted.</summary>
+    private const long BufferedBodyLimit = 64 * 1024;
+
     /// <summary>Names the call's subscription and API user, for the request log.</summary>
-    public void Identify(HttpContext http, int subscriptionId, string email) => http.Items[CallKey] = new CallNote(subscriptionId, email);
+    public void Identify(HttpContext http, int subscriptionId, string email)
+    {
+        http.Items[CallKey] = new CallNote(subscriptionId, email);
+
+        // The endpoint reads the body after this; buffered, the log can read its start again once the call is answered.
+        // Only small bodies: an ingest call of a megabyte is not copied for the log.
+        if (http.Request.ContentLength is > 0 and <= BufferedBodyLimit && !http.Request.HasFormContentType)
+        {
+            http.Request.EnableBuffering();
+        }
+    }
 
     /// <summary>Applies the first fault rule that fires: an answer instead of the endpoint's, or null to go on.</summary>
     public async ValueTask<IResult?> ApplyFaultsAsync(HttpContext http, int subscriptionId, int apiUserId, string email)
@@ -76,7 +92,7 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     }
 
     /// <summary>Adds the call to its subscription's request log, once the answer is known.</summary>
-    public void Record(HttpContext http, object? returned, long startedTimestamp)
+    public async ValueTask RecordAsync(HttpContext http, object? returned, long startedTimestamp)
     {
         if (http.Items[CallKey] is not CallNote note)
         {
@@ -87,10 +103,79 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
         var outcome = note.Result ?? returned;
 
         var status = outcome is IStatusCodeHttpResult { StatusCode: { } s } ? s : http.Response.StatusCode;
+        var duration = Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds;
         controls.Record(note.SubscriptionId, new RequestLogEntry(0, controls.NowOf(note.SubscriptionId), http.Request.Method,
-            http.Request.Path.Value ?? "", note.Email, status, CodeOf(outcome), http.RequestId(), note.Fault,
-            Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds));
+            http.Request.Path.Value ?? "", note.Email, status, CodeOf(outcome), http.RequestId(), note.Fault, duration,
+            await RequestBodyAsync(http.Request), ResponseBody(http, outcome)));
     }
+
+    /// <summary>The start of the request body as text, an access token in it masked; or what it was when it is not kept.</summary>
+    private static async ValueTask<string?> RequestBodyAsync(HttpRequest request)
+    {
+        if (request.ContentLength is null or 0)
+        {
+            return null;
+        }
+
+        if (request.HasFormContentType)
+        {
+            return $"(form, {request.ContentLength:N0} bytes, not kept)";
+        }
+
+        if (!request.Body.CanSeek)
+        {
+            return $"({request.ContentLength:N0} bytes, not kept: the log keeps bodies of up to {BufferedBodyLimit / 1024} KB)";
+        }
+
+        try
+        {
+            request.Body.Position = 0;
+            var buffer = new byte[BodyBytesKept];
+            var read = await request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+            return Mask(Clip(System.Text.Encoding.UTF8.GetString(buffer, 0, read), request.ContentLength.Value - read));
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        {
+            return null; // the client went away; the log keeps the rest of the call
+        }
+    }
+
+    /// <summary>The answer as JSON (its start), or what it was when it is a file.</summary>
+    private static string? ResponseBody(HttpContext http, object? outcome)
+    {
+        while (outcome is INestedHttpResult nested)
+        {
+            outcome = nested.Result;
+        }
+
+        if (outcome is not IValueHttpResult { Value: { } value })
+        {
+            return http.Response.ContentLength is { } length && !(http.Response.ContentType ?? "").Contains("json", StringComparison.OrdinalIgnoreCase)
+                ? $"({http.Response.ContentType ?? "body"}, {length:N0} bytes)"
+                : null;
+        }
+
+        try
+        {
+            // The wire's own contract first (the Marketo envelopes), then whatever the app's JSON options resolve.
+            var info = MarketoJsonContext.Wire.GetTypeInfo(value.GetType())
+                ?? http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value
+                    .SerializerOptions.GetTypeInfo(value.GetType());
+            var text = System.Text.Json.JsonSerializer.Serialize(value, info);
+            return Clip(text.Length <= BodyBytesKept ? text : text[..BodyBytesKept], Math.Max(0, text.Length - BodyBytesKept));
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string Clip(string text, long more) => more > 0 ? $"{text}… ({more:N0} more bytes)" : text;
+
+    /// <summary>A token never lands in the log, in a form or a JSON body.</summary>
+    private static string Mask(string text) =>
+        System.Text.RegularExpressions.Regex.Replace(text, "(access_token\"?\\s*[=:]\\s*\"?)[^&\"\\s]+", "$1***", System.Text.RegularExpressions.RegexOptions.None,
+            TimeSpan.FromMilliseconds(50));
 
     /// <summary>Remembers the answer an endpoint produced (executed inside the filter), for the log.</summary>
     public void NoteResult(HttpContext http, IResult result)

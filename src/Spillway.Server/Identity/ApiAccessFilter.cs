@@ -25,7 +25,7 @@ internal sealed class ApiAccessFilter(TokenService tokens, SubscriptionDirectory
         }
         finally
         {
-            interventions.Record(context.HttpContext, outcome, started);
+            await interventions.RecordAsync(context.HttpContext, outcome, started);
         }
     }
 

@@ -17,7 +17,7 @@ public interface IApiCallInterventions
     void NoteResult(HttpContext http, IResult result);
 
     /// <summary>Logs the call once its answer is known (<paramref name="returned"/> is what the filter returned).</summary>
-    void Record(HttpContext http, object? returned, long startedTimestamp);
+    ValueTask RecordAsync(HttpContext http, object? returned, long startedTimestamp);
 }
 
 /// <summary>No rig: calls go straight to their endpoints and nothing is logged.</summary>
@@ -33,7 +33,5 @@ public sealed class NoApiCallInterventions : IApiCallInterventions
     {
     }
 
-    public void Record(HttpContext http, object? returned, long startedTimestamp)
-    {
-    }
+    public ValueTask RecordAsync(HttpContext http, object? returned, long startedTimestamp) => ValueTask.CompletedTask;
 }

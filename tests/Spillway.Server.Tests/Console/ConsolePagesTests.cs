@@ -182,6 +182,8 @@ public abstract class ConsolePagesTests : StoreTestBase
         var detail = await browser.GetAsync($"{Base}/requests/{ConsoleResponse.AttrOf(faulted, "data-sequence")}");
         Assert.Equal("606", detail.Text("request-code"));
         Assert.Contains("/bulk/v1/activities/export.json", detail.Text("request-detail"), StringComparison.Ordinal);
+        Assert.Equal("(none)", detail.Text("request-body"));
+        Assert.Contains("\"code\":\"606\"", detail.Text("response-body"), StringComparison.Ordinal);
 
         var removed = await browser.PostAsync($"{Base}/controls/faults/{rule}/remove");
         Assert.True(removed.Has("faults-empty"));

@@ -357,6 +357,25 @@ public abstract class ControlsTests : StoreTestBase
         Assert.Equal("610", log[2].GetProperty("code").GetString());
         Assert.Contains('#', log[2].GetProperty("requestId").GetString()!);
 
+        // Bodies: the create call's request as sent, its answer as JSON; a call without a body has none.
+        Assert.Equal(Window, log[0].GetProperty("requestBody").GetString());
+        Assert.Contains($"\"exportId\":\"{id}\"", log[0].GetProperty("responseBody").GetString(), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, log[2].GetProperty("requestBody").ValueKind);
+        Assert.Contains("\"610\"", log[2].GetProperty("responseBody").GetString(), StringComparison.Ordinal);
+
+        // A long body keeps its first 4 KB and says how much is left out; one over 64 KB is only counted.
+        await server.Admin.DeleteAsync($"/_spillway/admin/subscriptions/{Sub}/requests");
+        var padded = Window[..^1] + ",\"pad\":\"" + new string('x', 10_000) + "\"}";
+        await client.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json(padded));
+        var huge = Window[..^1] + ",\"pad\":\"" + new string('y', 70_000) + "\"}";
+        await client.PostAsync("/bulk/v1/activities/export/create.json", Marketo.Json(huge));
+        log = await RequestLogAsync(server);
+        var kept = log[0].GetProperty("requestBody").GetString()!;
+        Assert.StartsWith(padded[..4096], kept, StringComparison.Ordinal);
+        Assert.EndsWith($"… ({padded.Length - 4096:N0} more bytes)", kept, StringComparison.Ordinal);
+        Assert.Equal($"({huge.Length:N0} bytes, not kept: the log keeps bodies of up to 64 KB)", log[1].GetProperty("requestBody").GetString());
+        await server.Admin.DeleteAsync($"/_spillway/admin/subscriptions/{Sub}/requests");
+
         for (var i = 0; i < 1100; i++)
         {
             await client.GetAsync("/bulk/v1/activities/export.json");
@@ -364,7 +383,7 @@ public abstract class ControlsTests : StoreTestBase
 
         log = await RequestLogAsync(server);
         Assert.Equal(1000, log.Length);
-        Assert.Equal(1103, log[^1].GetProperty("sequence").GetInt64());
+        Assert.Equal(1105, log[^1].GetProperty("sequence").GetInt64());
     }
 
     [Fact]

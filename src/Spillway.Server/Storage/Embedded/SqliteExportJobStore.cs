@@ -167,9 +167,11 @@ internal sealed class SqliteExportJobStore(SqliteDatabase db) : IExportJobStore
     {
         await using var c = await db.OpenAsync(ct);
         await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
+        // startedAt is never before queuedAt: a worker's "now" can be taken just before an enqueue commits the job it
+        // then claims.
         await using var claim = SqliteDatabase.Command(c, tx, """
             UPDATE export_job
-               SET status = 'Processing', started_at = COALESCE(started_at, $now), lease_node = $node, lease_expires_at = $exp,
+               SET status = 'Processing', started_at = COALESCE(started_at, MAX($now, queued_at)), lease_node = $node, lease_expires_at = $exp,
                    fencing_token = fencing_token + 1
              WHERE export_id = (
                    SELECT j.export_id FROM export_job j

@@ -279,10 +279,12 @@ internal sealed class PostgresExportJobStore(NpgsqlDataSource dataSource) : IExp
         }
 
         ExportLease? lease;
+        // startedAt is never before queuedAt: a worker's "now" can be taken just before an enqueue commits the job it
+        // then claims.
         await using (var claim = Command(connection, transaction,
             $"""
             UPDATE export_job j
-            SET status = 'Processing', started_at = coalesce(j.started_at, $3), lease_node = $4, lease_expires_at = $5,
+            SET status = 'Processing', started_at = coalesce(j.started_at, greatest($3, j.queued_at)), lease_node = $4, lease_expires_at = $5,
                 fencing_token = j.fencing_token + 1
             FROM (SELECT export_id FROM export_job
                   WHERE subscription_id = $1 AND status = 'Queued' AND NOT held
