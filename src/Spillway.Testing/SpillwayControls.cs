@@ -168,7 +168,14 @@ public sealed class SpillwayControls
 /// <param name="Fault">The id of the fault rule that fired on it, if any.</param>
 /// <param name="DurationMs">How long the server took.</param>
 public sealed record LoggedCall(long Sequence, DateTimeOffset Time, string Method, string Path, string? ApiUser, int HttpStatus,
-    string? Code, string RequestId, string? Fault, double DurationMs);
+    string? Code, string RequestId, string? Fault, double DurationMs)
+{
+    /// <summary>The start of the request body (4 KB, an access token masked), what it was when not kept, or null for none.</summary>
+    public string? RequestBody { get; init; }
+
+    /// <summary>The start of the JSON answer (4 KB), or the type and size of a file answer.</summary>
+    public string? ResponseBody { get; init; }
+}
 
 /// <summary>
 /// A fault rule: which calls it matches (endpoint, API user) and how often it fires (the next <see cref="Count"/>

@@ -33,7 +33,10 @@ public sealed class PopulatedSession : ConsoleSession
         await Server.Controls.AddFaultAsync(FaultRule.Error("604") with { Endpoint = "status", Count = 1 });
         Assert.Equal("604", MarketoApi.ErrorCode(await Marketo.CallAsync(HttpMethod.Get, $"bulk/v1/activities/export/{ExportId}/status.json")));
         await Marketo.StatusAsync(ExportId);
-        FaultedSequence = (await Server.Controls.GetRequestLogAsync()).Single(c => c.Code == "604").Sequence;
+        var faulted = (await Server.Controls.GetRequestLogAsync()).Single(c => c.Code == "604");
+        FaultedSequence = faulted.Sequence;
+        Assert.Null(faulted.RequestBody); // a GET
+        Assert.Contains("\"code\":\"604\"", faulted.ResponseBody, StringComparison.Ordinal);
         await Server.Controls.AddFaultAsync(FaultRule.Latency(TimeSpan.FromMilliseconds(250)) with { Endpoint = "cancel" });
 
         // Leads, so the lists and programs pages show members (seeding them derives list and program membership).
