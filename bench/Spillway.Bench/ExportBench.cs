@@ -37,17 +37,7 @@ internal static class ExportBench
             DateTimeOffset dataEnd;
             if (fresh)
             {
-                (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
-                (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
-                {
-                    email = "bench@example.com",
-                    permissions = new[] { "Read-Write Activity" },
-                    clientId = "bench",
-                    clientSecret = "bench-secret-0123456789",
-                })).EnsureSuccessStatusCode();
-                // The bench polls fast and exports gigabytes: lift the call and export quotas of its subscription.
-                (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits",
-                    new { rateLimitCalls = 1_000_000, concurrentCalls = 100, dailyCallQuota = 100_000_000, dailyExportQuotaMegabytes = 1_000_000 })).EnsureSuccessStatusCode();
+                await CreateBenchSubscriptionAsync(admin, Munchkin, "bench");
                 var seedWatch = Stopwatch.StartNew();
                 var seeded = await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = rows, daysBack = days, seed = 20250101 });
                 seeded.EnsureSuccessStatusCode();
@@ -62,11 +52,7 @@ internal static class ExportBench
             var windowEnd = windowStart.AddDays(31).AddSeconds(-1);
             Console.WriteLine($"window: {windowStart:yyyy-MM-ddTHH:mm:ssZ} .. {windowEnd:yyyy-MM-ddTHH:mm:ssZ} (inclusive)");
 
-            using var api = new HttpClient { BaseAddress = admin.BaseAddress, Timeout = TimeSpan.FromHours(1) };
-            using (var token = JsonDocument.Parse(await api.GetStringAsync("/identity/oauth/token?grant_type=client_credentials&client_id=bench&client_secret=bench-secret-0123456789")))
-            {
-                api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
-            }
+            using var api = await ApiClientAsync(admin.BaseAddress!, "bench");
 
             var results = new List<(string Name, long Rows, long Bytes, double Seconds, long PeakRss, long BaseRss)>();
             foreach (var (name, types) in new[] { ("31 days, all types", (int[]?)null), ("31 days, types 2,10,11", [2, 10, 11]) })
@@ -164,6 +150,36 @@ internal static class ExportBench
 
         return (job.GetProperty("numberOfRecords").GetInt64(), job.GetProperty("fileSize").GetInt64(), watch.Elapsed.TotalSeconds, peak, baseRss, cpu);
     }
+
+    /// <summary>
+    /// A subscription with one API user (client id <paramref name="clientId"/>, secret derived from it) that may export,
+    /// and its call and export quotas lifted: the bench polls fast and exports gigabytes.
+    /// </summary>
+    internal static async Task CreateBenchSubscriptionAsync(HttpClient admin, string munchkinId, string clientId)
+    {
+        (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId })).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/users", new
+        {
+            email = $"{clientId}@example.com",
+            permissions = new[] { "Read-Write Activity" },
+            clientId,
+            clientSecret = SecretOf(clientId),
+        })).EnsureSuccessStatusCode();
+        (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/limits",
+            new { rateLimitCalls = 1_000_000, concurrentCalls = 100, dailyCallQuota = 100_000_000, dailyExportQuotaMegabytes = 1_000_000 })).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>A client of the API with a token of the user <see cref="CreateBenchSubscriptionAsync"/> made.</summary>
+    internal static async Task<HttpClient> ApiClientAsync(Uri server, string clientId)
+    {
+        var api = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromHours(1) };
+        using var token = JsonDocument.Parse(await api.GetStringAsync(
+            $"/identity/oauth/token?grant_type=client_credentials&client_id={clientId}&client_secret={SecretOf(clientId)}"));
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
+        return api;
+    }
+
+    private static string SecretOf(string clientId) => $"{clientId}-secret-0123456789";
 
     internal static Process StartServer(string data, int port, string adminKey = Key)
     {

@@ -29,19 +29,9 @@ internal static class JobCostBench
             using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
             admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", ExportBench.Key);
             await ExportBench.WaitHealthyAsync(admin);
-            (await admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
-            (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users",
-                new { email = "jobcost@example.com", permissions = new[] { "Read-Write Activity" }, clientId = "jobcost", clientSecret = "jobcost-secret-0123456789" }))
-                .EnsureSuccessStatusCode();
-            (await admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits",
-                new { rateLimitCalls = 1_000_000, concurrentCalls = 100, dailyCallQuota = 100_000_000, dailyExportQuotaMegabytes = 1_000_000 })).EnsureSuccessStatusCode();
+            await ExportBench.CreateBenchSubscriptionAsync(admin, Munchkin, "jobcost");
             (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = rows, daysBack = 31, seed = 7 })).EnsureSuccessStatusCode();
-
-            using var api = new HttpClient { BaseAddress = admin.BaseAddress };
-            using (var token = JsonDocument.Parse(await api.GetStringAsync("/identity/oauth/token?grant_type=client_credentials&client_id=jobcost&client_secret=jobcost-secret-0123456789")))
-            {
-                api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
-            }
+            using var api = await ExportBench.ApiClientAsync(admin.BaseAddress!, "jobcost");
 
             var end = DateTimeOffset.UtcNow.AddMinutes(1);
             var filter = new { createdAt = new { startAt = end.AddDays(-31).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), endAt = end.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };

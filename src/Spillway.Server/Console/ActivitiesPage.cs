@@ -82,7 +82,7 @@ internal static class ActivitiesPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Activity types table (scrolls sideways)\"><table data-testid=\"activity-types-table\"><caption>Activities of ").Append(dayIso)
+            body.Append(TableStart("Activity types table", "activity-types-table")).Append("<caption>Activities of ").Append(dayIso)
                 .Append(sink.Counted >= MaxCounted ? $" (the first {N(MaxCounted)} counted)" : "")
                 .Append("</caption><thead><tr><th scope=\"col\">Type</th><th scope=\"col\">Name</th><th scope=\"col\" class=\"num\">Activities</th></tr></thead><tbody>");
             foreach (var (id, n) in sink.Counts.OrderBy(c => c.Key))
@@ -104,7 +104,7 @@ internal static class ActivitiesPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Activities table (scrolls sideways)\"><table data-testid=\"activities-table\"><caption>In export order</caption><thead><tr>")
+            body.Append(TableStart("Activities table", "activities-table")).Append("<caption>In export order</caption><thead><tr>")
                 .Append("<th scope=\"col\">marketoGUID</th><th scope=\"col\">activityDate</th><th scope=\"col\">Type</th><th scope=\"col\">leadId</th>")
                 .Append("<th scope=\"col\">primaryAttributeValue</th><th scope=\"col\">attributes</th></tr></thead><tbody>");
             foreach (var row in sink.Rows)

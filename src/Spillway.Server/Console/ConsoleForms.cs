@@ -30,6 +30,27 @@ internal static class ConsoleForms
 
     public static string Query(HttpContext http, string name) => http.Request.Query[name].ToString().Trim();
 
+    /// <summary>
+    /// The <c>after</c> query of a paged member list: the lead id the page starts after, 0 when absent. Anything but a
+    /// whole number from 0 sets <paramref name="error"/> and gives 0.
+    /// </summary>
+    public static long AfterLeadId(HttpContext http, ref string? error)
+    {
+        var text = Query(http, "after");
+        if (text.Length == 0)
+        {
+            return 0;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var after))
+        {
+            return after;
+        }
+
+        error ??= "after is a lead id, a whole number from 0.";
+        return 0;
+    }
+
     /// <summary>An optional whole number: empty is null; anything else must parse, or <paramref name="error"/> says why.</summary>
     public static long? Long(IFormCollection? form, string name, ref string? error)
     {

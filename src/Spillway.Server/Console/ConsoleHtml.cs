@@ -162,6 +162,13 @@ internal static class ConsoleHtml
         return html.Append("</select></div>").ToString();
     }
 
+    /// <summary>
+    /// The opening of a data table: a focusable, labelled region that scrolls sideways on a narrow screen (so a wide table
+    /// never widens the page), then the table with its test id. Close it with <c>&lt;/table&gt;&lt;/div&gt;</c>.
+    /// </summary>
+    public static string TableStart(string label, string testId) =>
+        $"<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{label} (scrolls sideways)\"><table data-testid=\"{testId}\">";
+
     /// <summary>Text cut to <paramref name="max"/> characters, saying how much was left out.</summary>
     public static string Clip(string text, int max) =>
         text.Length <= max ? text : string.Concat(text.AsSpan(0, max), $"… ({N(text.Length - max)} more characters)");

@@ -198,7 +198,7 @@ internal static class ControlsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Faults table (scrolls sideways)\"><table data-testid=\"faults-table\"><caption>Rules, tried in order on every matching call</caption><thead><tr>")
+            body.Append(TableStart("Faults table", "faults-table")).Append("<caption>Rules, tried in order on every matching call</caption><thead><tr>")
                 .Append("<th scope=\"col\">Rule</th><th scope=\"col\">Kind</th><th scope=\"col\">Endpoint</th><th scope=\"col\">API user</th>")
                 .Append("<th scope=\"col\">Fires</th><th scope=\"col\">Answer</th><th scope=\"col\" class=\"num\">Matched</th><th scope=\"col\" class=\"num\">Fired</th>")
                 .Append("<th scope=\"col\"><span class=\"note\">Remove</span></th></tr></thead><tbody>");

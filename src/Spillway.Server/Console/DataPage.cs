@@ -151,8 +151,7 @@ internal static class DataPage
         var result = (IResult)(await AdminEndpoints.SeedAsync(s.MunchkinId, new SeedBody(count!.Value, daysBack, seed, leads), admin, identity, activities, ct)).Result;
         var seeded = ConsoleForms.ValueOf<SeedView>(result);
         return await OutcomeAsync(http, s, identity, directory, result,
-            seeded is null ? null : $"{N(seeded.Added)} activities added; {N(seeded.Total)} in all."
-                + $" {N(seeded.Leads)} leads written.", null, ct);
+            seeded is null ? null : $"{N(seeded.Added)} activities added; {N(seeded.Total)} in all. {N(seeded.Leads)} leads written.", null, ct);
     }
 
     private static async Task<IResult> OutcomeAsync(HttpContext http, Subscription s, IIdentityStore identity, SubscriptionDirectory directory,
@@ -184,7 +183,7 @@ internal static class DataPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Users table (scrolls sideways)\"><table data-testid=\"users-table\"><caption>API users of ").Append(E(s.MunchkinId))
+            body.Append(TableStart("Users table", "users-table")).Append("<caption>API users of ").Append(E(s.MunchkinId))
                 .Append("</caption><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Permissions</th><th scope=\"col\">Credentials</th></tr></thead><tbody>");
             foreach (var user in users)
             {
@@ -215,7 +214,7 @@ internal static class DataPage
         body.Append("<section aria-labelledby=\"limits-h\"><h2 id=\"limits-h\">Limits</h2>")
             .Append("<p class=\"note\">An empty override uses the server's default. Saving replaces every override with the form's values.</p>")
             .Append(PostForm(http, basePath + "/limits", "limits-form"))
-            .Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Limits table (scrolls sideways)\"><table data-testid=\"limits-table\"><caption>Limits in force, and this subscription's overrides</caption><thead><tr>")
+            .Append(TableStart("Limits table", "limits-table")).Append("<caption>Limits in force, and this subscription's overrides</caption><thead><tr>")
             .Append("<th scope=\"col\">Limit</th><th scope=\"col\">In force</th><th scope=\"col\">Override</th></tr></thead><tbody>");
         foreach (var (name, label, effective, overridden) in Limits)
         {

@@ -90,7 +90,7 @@ internal static class JobsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Jobs table (scrolls sideways)\"><table data-testid=\"jobs-table\"><caption>")
+            body.Append(TableStart("Jobs table", "jobs-table")).Append("<caption>")
                 .Append(matching.Count > MaxRows ? $"The newest {MaxRows} of {N(matching.Count)} jobs" : $"{N(matching.Count)} jobs, newest first")
                 .Append("</caption><thead><tr><th scope=\"col\">exportId</th><th scope=\"col\">Kind</th><th scope=\"col\">State</th>")
                 .Append("<th scope=\"col\">API user</th><th scope=\"col\">Created</th><th scope=\"col\" class=\"num\">Rows</th>")

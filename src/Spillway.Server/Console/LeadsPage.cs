@@ -42,7 +42,7 @@ internal static class LeadsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Leads table (scrolls sideways)\"><table data-testid=\"leads-table\"><caption>Leads with ids ").Append(Inv(from)).Append(" to ")
+            body.Append(TableStart("Leads table", "leads-table")).Append("<caption>Leads with ids ").Append(Inv(from)).Append(" to ")
                 .Append(Inv(from + PageSize - 1)).Append("</caption><thead><tr><th scope=\"col\">id</th>");
             foreach (var column in Columns)
             {

@@ -30,7 +30,7 @@ internal static class ListsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Static lists table (scrolls sideways)\"><table data-testid=\"lists-table\">")
+            body.Append(TableStart("Static lists table", "lists-table"))
                 .Append("<caption>").Append(N(statics.Count)).Append(" static lists</caption><thead><tr><th scope=\"col\">id</th><th scope=\"col\">name</th>")
                 .Append("<th scope=\"col\">program</th><th scope=\"col\">members</th><th scope=\"col\">updatedAt</th></tr></thead><tbody>");
             foreach (var list in statics)
@@ -53,7 +53,7 @@ internal static class ListsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Smart lists table (scrolls sideways)\"><table data-testid=\"smart-lists-table\">")
+            body.Append(TableStart("Smart lists table", "smart-lists-table"))
                 .Append("<caption>").Append(N(smart.Count)).Append(" smart lists (members are the leads that match the rule when read)</caption>")
                 .Append("<thead><tr><th scope=\"col\">id</th><th scope=\"col\">name</th><th scope=\"col\">rule</th></tr></thead><tbody>");
             foreach (var list in smart)
@@ -83,14 +83,8 @@ internal static class ListsPage
             return Render(http, NotFound($"No static list {listId} in {s.MunchkinId}."));
         }
 
-        var afterText = ConsoleForms.Query(http, "after");
-        long after = 0;
         string? error = null;
-        if (afterText.Length > 0 && (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after) || after < 0))
-        {
-            error = "after is a lead id, a whole number from 0.";
-            after = 0;
-        }
+        var after = ConsoleForms.AfterLeadId(http, ref error);
 
         var total = await lists.CountMembersAsync(s.Id, id, CountCap, ct);
         var ids = error is null ? await lists.GetMembersAsync(s.Id, id, after, PageSize, ct) : [];
@@ -104,7 +98,7 @@ internal static class ListsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Members table (scrolls sideways)\"><table data-testid=\"members-table\">")
+            body.Append(TableStart("Members table", "members-table"))
                 .Append("<caption>Members after lead id ").Append(Inv(after)).Append("</caption><thead><tr><th scope=\"col\">lead id</th><th scope=\"col\">email</th>")
                 .Append("<th scope=\"col\">firstName</th><th scope=\"col\">lastName</th></tr></thead><tbody>");
             foreach (var lead in page)

@@ -62,7 +62,7 @@ internal static class OverviewPage
         body.Append("</div>");
 
         body.Append("<section aria-labelledby=\"states-h\"><h2 id=\"states-h\">Jobs by state</h2>")
-            .Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Job counts (scrolls sideways)\"><table data-testid=\"job-counts\"><caption>Export jobs of every kind and API user</caption><thead><tr>")
+            .Append(TableStart("Job counts", "job-counts")).Append("<caption>Export jobs of every kind and API user</caption><thead><tr>")
             .Append("<th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Jobs</th></tr></thead><tbody>");
         foreach (var (status, n) in count)
         {

@@ -22,7 +22,7 @@ internal static class ProgramsPage
         }
 
         var body = new StringBuilder("<p>The programs, their channels and smart campaigns are the same in every subscription; the members are this subscription's.</p>");
-        body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Programs table (scrolls sideways)\"><table data-testid=\"programs-table\">")
+        body.Append(TableStart("Programs table", "programs-table"))
             .Append("<caption>").Append(N(MarketingWorld.Programs.Count)).Append(" programs</caption><thead><tr><th scope=\"col\">id</th><th scope=\"col\">name</th>")
             .Append("<th scope=\"col\">type</th><th scope=\"col\">channel</th><th scope=\"col\">status</th><th scope=\"col\">smart campaigns</th></tr></thead><tbody>");
         foreach (var program in MarketingWorld.Programs)
@@ -54,13 +54,7 @@ internal static class ProgramsPage
         }
 
         string? error = null;
-        var afterText = ConsoleForms.Query(http, "after");
-        long after = 0;
-        if (afterText.Length > 0 && (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after) || after < 0))
-        {
-            error = "after is a lead id, a whole number from 0.";
-            after = 0;
-        }
+        var after = ConsoleForms.AfterLeadId(http, ref error);
 
         var status = ConsoleForms.Query(http, "status");
         if (status.Length > 0 && program.Channel.Statuses.All(p => p.Name != status))
@@ -85,7 +79,7 @@ internal static class ProgramsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Program members table (scrolls sideways)\"><table data-testid=\"program-members-table\">")
+            body.Append(TableStart("Program members table", "program-members-table"))
                 .Append("<caption>Members after lead id ").Append(Inv(after)).Append("</caption><thead><tr><th scope=\"col\">lead id</th><th scope=\"col\">status</th>")
                 .Append("<th scope=\"col\">success</th><th scope=\"col\">membershipDate</th><th scope=\"col\">updatedAt</th></tr></thead><tbody>");
             foreach (var member in page)

@@ -49,7 +49,7 @@ internal static class RequestLogPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Requests table (scrolls sideways)\"><table data-testid=\"requests-table\"><caption>")
+            body.Append(TableStart("Requests table", "requests-table")).Append("<caption>")
                 .Append(entries.Count > MaxRows ? $"The newest {MaxRows} of {N(entries.Count)} calls" : $"{N(entries.Count)} calls, newest first")
                 .Append("</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Time</th><th scope=\"col\">Method</th><th scope=\"col\">Path</th>")
                 .Append("<th scope=\"col\">API user</th><th scope=\"col\">Code</th><th scope=\"col\" class=\"num\">Duration</th><th scope=\"col\">Fault</th>")

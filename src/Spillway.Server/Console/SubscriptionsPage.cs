@@ -35,7 +35,7 @@ internal static class SubscriptionsPage
         }
         else
         {
-            body.Append("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Subscriptions table (scrolls sideways)\"><table data-testid=\"subscriptions-table\"><caption>Subscriptions on this server</caption><thead><tr>")
+            body.Append(TableStart("Subscriptions table", "subscriptions-table")).Append("<caption>Subscriptions on this server</caption><thead><tr>")
                 .Append("<th scope=\"col\">Munchkin id</th><th scope=\"col\">Name</th><th scope=\"col\">Created</th></tr></thead><tbody>");
             foreach (var s in subscriptions)
             {

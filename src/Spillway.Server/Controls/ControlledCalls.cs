@@ -161,8 +161,10 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
             var info = MarketoJsonContext.Wire.GetTypeInfo(value.GetType())
                 ?? http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value
                     .SerializerOptions.GetTypeInfo(value.GetType());
-            var text = System.Text.Json.JsonSerializer.Serialize(value, info);
-            return Clip(text.Length <= BodyBytesKept ? text : text[..BodyBytesKept], Math.Max(0, text.Length - BodyBytesKept));
+            // Bytes, as the request body is kept: the answer's UTF-8 once, its head decoded, the rest only counted.
+            var utf8 = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, info);
+            var kept = Math.Min(utf8.Length, BodyBytesKept);
+            return Clip(System.Text.Encoding.UTF8.GetString(utf8, 0, kept), utf8.Length - kept);
         }
         catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
         {

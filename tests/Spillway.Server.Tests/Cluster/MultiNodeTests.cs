@@ -279,14 +279,10 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         await Marketo.EnqueueAsync(cluster.Client(1, token), exportId);
 
         // Find the node that holds the lease, and wait until its temporary file has real content.
-        var (victimId, fencingToken) = await PollAsync(async () =>
-        {
-            var lease = await LeaseAsync(id);
-            return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
-        }, "the job to be claimed");
+        var (victimId, fencingToken) = await ClaimedAsync(id);
         var victim = Array.IndexOf(ClusterFixture.NodeIds, victimId);
         Assert.InRange(victim, 0, Nodes - 1);
-        var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+        var temporary = TemporaryFile(id, victimId, fencingToken);
         await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 8 * 1024 * 1024), "the export to be under way");
 
         // kill -9 in the middle of the export.
@@ -352,13 +348,9 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         var id = Guid.Parse(exportId);
         await Marketo.EnqueueAsync(cluster.Client(2, token), exportId);
 
-        var (victimId, fencingToken) = await PollAsync(async () =>
-        {
-            var lease = await LeaseAsync(id);
-            return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
-        }, "the job to be claimed");
+        var (victimId, fencingToken) = await ClaimedAsync(id);
         var victim = Array.IndexOf(ClusterFixture.NodeIds, victimId);
-        var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+        var temporary = TemporaryFile(id, victimId, fencingToken);
         await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 8 * 1024 * 1024), "the export to be under way");
 
         // SIGSTOP in the middle of the export: the node holds its lease, its connections and its half-written file.
@@ -366,11 +358,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         var survivors = Enumerable.Range(0, Nodes).Where(n => n != victim).ToArray();
         try
         {
-            var (taker, newToken) = await PollAsync(async () =>
-            {
-                var lease = await LeaseAsync(id);
-                return lease is { } l && l.Token != fencingToken ? (l.Node, l.Token) : default((string?, long)?);
-            }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
+            var (taker, newToken) = await TakenOverAsync(id, fencingToken);
             Assert.True(newToken > fencingToken);
             Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
             var job = await WaitAsync(cluster.Client(survivors[0], token), exportId, TimeSpan.FromSeconds(90));
@@ -412,9 +400,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
         await AssertExportFolderMatchesCompletedJobsAsync();
 
         // It rejoined: it answers, and a job enqueued through it completes.
-        var small = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(end.AddHours(-2), end));
-        await Marketo.EnqueueAsync(cluster.Client(victim, token), small);
-        Assert.Equal("Completed", (await WaitAsync(cluster.Client(victim, token), small, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+        await AssertJobThroughNodeCompletesAsync(victim, token, end);
         output.WriteLine(Invariant($"SIGSTOP of {victimId} (token {fencingToken}); taken over with token {finalToken}; the resumed node completed nothing; file {before.Bytes / 1048576.0:F0} MB verified on every node"));
     }
 
@@ -443,11 +429,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
                 exportId = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(start, end));
                 await Marketo.EnqueueAsync(cluster.Client(victim, token), exportId);
                 var id0 = Guid.Parse(exportId);
-                var (holder, held) = await PollAsync(async () =>
-                {
-                    var lease = await LeaseAsync(id0);
-                    return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
-                }, "the job to be claimed");
+                var (holder, held) = await ClaimedAsync(id0);
                 if (holder == victimId)
                 {
                     fencingToken = held;
@@ -458,16 +440,12 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
             }
 
             var id = Guid.Parse(exportId);
-            var temporary = Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{id:N}.{victimId.Replace("-", "", StringComparison.Ordinal)}.{fencingToken}.tmp");
+            var temporary = TemporaryFile(id, victimId, fencingToken);
             await WaitForAsync(() => Task.FromResult(File.Exists(temporary) && new FileInfo(temporary).Length > 4 * 1024 * 1024), "the export to be under way");
 
             proxy.Sever();
             var survivors = new[] { 0, 1 };
-            var (taker, newToken) = await PollAsync(async () =>
-            {
-                var lease = await LeaseAsync(id);
-                return lease is { } l && l.Token != fencingToken ? (l.Node, l.Token) : default((string?, long)?);
-            }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
+            var (taker, newToken) = await TakenOverAsync(id, fencingToken);
             Assert.True(newToken > fencingToken);
             Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
             var job = await WaitAsync(cluster.Client(0, token), exportId, TimeSpan.FromSeconds(90));
@@ -519,9 +497,7 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
             await AssertExportFolderMatchesCompletedJobsAsync();
 
             // It rejoined: a job enqueued through it completes.
-            var small = await Marketo.CreateAsync(cluster.Client(victim, token), Marketo.Window(end.AddHours(-2), end));
-            await Marketo.EnqueueAsync(cluster.Client(victim, token), small);
-            Assert.Equal("Completed", (await WaitAsync(cluster.Client(victim, token), small, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+            await AssertJobThroughNodeCompletesAsync(victim, token, end);
             output.WriteLine(Invariant($"partition of {victimId} (token {fencingToken}); taken over by {taker} with token {finalToken}; healed and rejoined"));
         }
         finally
@@ -532,6 +508,32 @@ public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper out
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Polls until a node holds the job Processing; its node id and fencing token.</summary>
+    private async Task<(string Node, long Token)> ClaimedAsync(Guid exportId) => await PollAsync(async () =>
+    {
+        var lease = await LeaseAsync(exportId);
+        return lease is { Status: "Processing", Node: { } node } ? (node, lease.Value.Token) : default((string, long)?);
+    }, "the job to be claimed");
+
+    /// <summary>Polls until the job's fencing token moves past <paramref name="token"/>: the node and token of the taker.</summary>
+    private async Task<(string? Node, long Token)> TakenOverAsync(Guid exportId, long token) => await PollAsync(async () =>
+    {
+        var lease = await LeaseAsync(exportId);
+        return lease is { } l && l.Token != token ? (l.Node, l.Token) : default((string?, long)?);
+    }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
+
+    /// <summary>The temporary file of a node's run of a job under a fencing token.</summary>
+    private string TemporaryFile(Guid exportId, string nodeId, long token) =>
+        Path.Combine(ExportFolders.Temp(cluster.ExportPath), $"{exportId:N}.{nodeId.Replace("-", "", StringComparison.Ordinal)}.{token}.tmp");
+
+    /// <summary>A small job created and enqueued through the node completes: the node serves and its worker claims.</summary>
+    private async Task AssertJobThroughNodeCompletesAsync(int node, string token, DateTimeOffset end)
+    {
+        var small = await Marketo.CreateAsync(cluster.Client(node, token), Marketo.Window(end.AddHours(-2), end));
+        await Marketo.EnqueueAsync(cluster.Client(node, token), small);
+        Assert.Equal("Completed", (await WaitAsync(cluster.Client(node, token), small, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+    }
 
     private static DateTimeOffset Seconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
 
