@@ -14,7 +14,7 @@ public interface IExportInterventions
     bool HoldsAtEnqueue(int subscriptionId);
 
     /// <summary>The errorMsg the job must fail with instead of running, if any; taken, so it fires once.</summary>
-    string? TakeInjectedFailure(Guid exportId);
+    ValueTask<string?> TakeInjectedFailureAsync(Guid exportId, CancellationToken ct);
 
     /// <summary>How often a status poll of the subscription's jobs sees a fresh state, in seconds (0 = always current).</summary>
     double StatusRefreshSeconds(int subscriptionId);
@@ -25,7 +25,7 @@ public sealed class DefaultExportInterventions(IOptions<SpillwayOptions> options
 {
     public bool HoldsAtEnqueue(int subscriptionId) => false;
 
-    public string? TakeInjectedFailure(Guid exportId) => null;
+    public ValueTask<string?> TakeInjectedFailureAsync(Guid exportId, CancellationToken ct) => ValueTask.FromResult<string?>(null);
 
     public double StatusRefreshSeconds(int subscriptionId) => Math.Max(0, options.Value.Realism.StatusRefreshSeconds);
 }

@@ -128,7 +128,7 @@ public sealed class ExportWorker(
 
             var job = await jobs.GetByIdAsync(lease.ExportId, cts.Token)
                 ?? throw new InvalidOperationException($"Claimed job {lease.ExportId} vanished.");
-            if (interventions.TakeInjectedFailure(lease.ExportId) is { } injected)
+            if (await interventions.TakeInjectedFailureAsync(lease.ExportId, cts.Token) is { } injected)
             {
                 // The job was doomed before it ran: it fails with exactly that errorMsg.
                 await completion.FailAsync(lease, injected, CancellationToken.None);

@@ -13,13 +13,16 @@ namespace Spillway.Server.Console;
 /// </summary>
 internal static class ControlsPage
 {
-    public const string Scope = "The clock, progression and fault rules are kept in memory on each server node, as the admin API keeps them: "
-        + "on a cluster, set them on every node (or through each node's admin API); a restart clears them.";
+    /// <summary>Where the controls live, as the page says it.</summary>
+    public static string Scope(SubscriptionControls controls) => controls.Shared
+        ? "The clock, progression and fault rules are kept in the shared database, as the admin API keeps them: set through any node, "
+          + "they apply on every node; a fault rule's count is spent across all of them."
+        : "The clock, progression and fault rules are kept in this server's memory, as the admin API keeps them; a restart clears them.";
 
     public static async Task<IResult> ShowAsync(HttpContext http, string munchkinId, IIdentityStore identity, SubscriptionControls controls,
         CancellationToken ct) =>
         await ConsoleData.FindAsync(identity, munchkinId, ct) is { } s
-            ? Render(http, Page(http, s, controls, null, null))
+            ? Render(http, await PageAsync(http, s, controls, null, null, ct))
             : Render(http, NotFound($"No subscription {munchkinId}."));
 
     public static async Task<IResult> ClockAsync(HttpContext http, string munchkinId, IIdentityStore identity, SubscriptionControls controls,
@@ -141,12 +144,12 @@ internal static class ControlsPage
     {
         if (refused is not null)
         {
-            return Render(http, Page(http, s, controls, null, refused) with { Status = StatusCodes.Status400BadRequest });
+            return Render(http, await PageAsync(http, s, controls, null, refused, CancellationToken.None) with { Status = StatusCodes.Status400BadRequest });
         }
 
         var result = await run();
         var error = ConsoleForms.ProblemOf(result);
-        return Render(http, Page(http, s, controls, error is null ? success(result) : null, error) with
+        return Render(http, await PageAsync(http, s, controls, error is null ? success(result) : null, error, CancellationToken.None) with
         {
             Status = error is null ? StatusCodes.Status200OK : ConsoleForms.StatusOf(result),
         });
@@ -154,14 +157,16 @@ internal static class ControlsPage
 
     private static string? Optional(IFormCollection? form, string name) => ConsoleForms.Text(form, name) is { Length: > 0 } text ? text : null;
 
-    private static ConsolePage Page(HttpContext http, Subscription s, SubscriptionControls controls, string? flash, string? error)
+    private static async Task<ConsolePage> PageAsync(HttpContext http, Subscription s, SubscriptionControls controls, string? flash, string? error,
+        CancellationToken ct)
     {
+        var rules = await controls.RuleViewsAsync(s.Id, ct);
         var basePath = SubscriptionPath(s.MunchkinId, "/controls");
         var now = controls.NowOf(s.Id);
         var offset = controls.OffsetOf(s.Id);
         var progression = controls.ProgressionOf(s.Id);
         var body = new StringBuilder(Flash(flash, error));
-        body.Append("<p class=\"note\" data-testid=\"controls-scope\">").Append(E(Scope)).Append("</p>");
+        body.Append("<p class=\"note\" data-testid=\"controls-scope\">").Append(E(Scope(controls))).Append("</p>");
 
         body.Append("<section aria-labelledby=\"clock-h\"><h2 id=\"clock-h\">Clock</h2><p>The subscription's clock says ")
             .Append(Time(now, "clock-value")).Append(" (").Append(offset == TimeSpan.Zero ? "the server's time" : $"{Inv(offset.TotalSeconds)} s from the server's time")
@@ -190,7 +195,6 @@ internal static class ControlsPage
                 hint: "Realistic only; 60 when empty."))
             .Append("<button type=\"submit\">Set progression</button></div></form></section>");
 
-        var rules = controls.RulesOf(s.Id).Select(r => r.View()).ToList();
         body.Append("<section aria-labelledby=\"faults-h\"><h2 id=\"faults-h\">Fault rules</h2>");
         if (rules.Count == 0)
         {

@@ -8,15 +8,18 @@ namespace Spillway.Server.Console;
 
 /// <summary>
 /// A subscription's API calls as they arrive: method, path, API user, Marketo code, duration and the fault rule that
-/// answered, filterable by code and user, and one call in full. Live. The log is the one the admin API serves: kept in
-/// memory on each node, so a cluster's console shows the calls the node it talks to answered.
+/// answered, filterable by code and user, and one call in full. Live. The log is the one the admin API serves: on
+/// PostgreSQL the shared one, so every node of a cluster shows the calls of all of them.
 /// </summary>
 internal static class RequestLogPage
 {
     private const int MaxRows = 200;
 
-    public const string Scope = "The request log is kept in memory on each server node (the last 1,000 calls per subscription): "
-        + "on a cluster it shows the calls this node answered, and a restart clears it.";
+    /// <summary>Where the log lives, as the page says it.</summary>
+    public static string Scope(SubscriptionControls controls) => controls.Shared
+        ? "The request log is kept in the shared database (the last 1,000 calls per subscription): it shows the calls every node "
+          + "answered, each node's within a quarter second."
+        : "The request log is kept in this server's memory (the last 1,000 calls per subscription); a restart clears it.";
 
     public static async Task<IResult> ListAsync(HttpContext http, string munchkinId, IIdentityStore identity, SubscriptionControls controls,
         CancellationToken ct)
@@ -28,13 +31,14 @@ internal static class RequestLogPage
 
         var code = ConsoleForms.Query(http, "code");
         var apiUser = ConsoleForms.Query(http, "apiUser");
-        var entries = controls.RequestsOf(s.Id).Reverse().Where(e =>
+        var logged = await controls.RequestsOfAsync(s.Id, 0, SubscriptionControls.RequestLogCapacity, ct);
+        var entries = logged.Reverse().Where(e =>
             (code.Length == 0 || (code.Equals("success", StringComparison.OrdinalIgnoreCase) ? e.Code is null && e.HttpStatus < 400
                 : string.Equals(e.Code, code, StringComparison.OrdinalIgnoreCase) || e.HttpStatus.ToString(CultureInfo.InvariantCulture) == code))
             && (apiUser.Length == 0 || string.Equals(e.ApiUser, apiUser, StringComparison.OrdinalIgnoreCase))).ToList();
 
         var body = new StringBuilder();
-        body.Append("<p class=\"note\" data-testid=\"request-log-scope\">").Append(E(Scope)).Append("</p>")
+        body.Append("<p class=\"note\" data-testid=\"request-log-scope\">").Append(E(Scope(controls))).Append("</p>")
             .Append("<form method=\"get\" data-testid=\"requests-filter-form\" action=\"").Append(E(SubscriptionPath(s.MunchkinId, "/requests")))
             .Append("\"><div class=\"fields\">")
             .Append(Field("requests", "code", "Code", value: code, hint: "A Marketo code (606), an HTTP status (503), or success."))
@@ -80,15 +84,15 @@ internal static class RequestLogPage
         }
 
         var entry = long.TryParse(sequence, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            ? controls.RequestsOf(s.Id).FirstOrDefault(e => e.Sequence == number)
+            ? (await controls.RequestsOfAsync(s.Id, number - 1, SubscriptionControls.RequestLogCapacity, ct)).FirstOrDefault(e => e.Sequence == number)
             : null;
         if (entry is null)
         {
-            return Render(http, NotFound($"No call {sequence} in the request log of {munchkinId} on this node."));
+            return Render(http, NotFound($"No call {sequence} in the request log of {munchkinId}."));
         }
 
         var body = new StringBuilder();
-        body.Append("<p class=\"note\" data-testid=\"request-log-scope\">").Append(E(Scope)).Append("</p>")
+        body.Append("<p class=\"note\" data-testid=\"request-log-scope\">").Append(E(Scope(controls))).Append("</p>")
             .Append("<dl class=\"facts\" data-testid=\"request-detail\">")
             .Append("<dt>Time</dt><dd>").Append(Time(entry.Time)).Append("</dd>")
             .Append("<dt>Method</dt><dd>").Append(E(entry.Method)).Append("</dd>")

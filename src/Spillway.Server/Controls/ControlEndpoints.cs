@@ -67,20 +67,7 @@ internal static class ControlEndpoints
             return TypedResults.Problem(SpillwayClock.OutOfRangeMessage, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        if (body.Reset)
-        {
-            controls.ResetClock(s.Id);
-        }
-
-        if (body.Now is { } now)
-        {
-            controls.SetClock(s.Id, now);
-        }
-
-        if (body.AdvanceSeconds is { } advance)
-        {
-            controls.AdvanceClock(s.Id, TimeSpan.FromSeconds(advance));
-        }
+        await controls.ChangeClockAsync(s.Id, body.Reset, body.Now, body.AdvanceSeconds is { } advance ? TimeSpan.FromSeconds(advance) : null, ct);
 
         return TypedResults.Ok(ClockOf(s, controls, clock));
     }
@@ -110,7 +97,7 @@ internal static class ControlEndpoints
         }
 
         var settings = mode == ProgressionMode.Realistic ? new ProgressionSettings(mode, latency, refresh) : new ProgressionSettings(mode);
-        controls.SetProgression(s.Id, settings);
+        await controls.SetProgressionAsync(s.Id, settings, ct);
         await jobs.ReleaseDueAsync(ct); // leaving manual mode releases the held jobs at once
         return TypedResults.Ok(settings);
     }
@@ -136,7 +123,7 @@ internal static class ControlEndpoints
     internal static async Task<Results<Ok<List<FaultRuleView>>, ProblemHttpResult>> ListFaultsAsync(string munchkinId, IIdentityStore identity,
         SubscriptionControls controls, CancellationToken ct) =>
         await Find(identity, munchkinId, ct) is { } s
-            ? TypedResults.Ok(controls.RulesOf(s.Id).Select(r => r.View()).ToList())
+            ? TypedResults.Ok((await controls.RuleViewsAsync(s.Id, ct)).ToList())
             : NoSubscription(munchkinId);
 
     internal static async Task<Results<Created<FaultRuleView>, ProblemHttpResult>> AddFaultAsync(string munchkinId, FaultRuleBody body,
@@ -153,7 +140,7 @@ internal static class ControlEndpoints
             return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        if (!controls.AddRule(s.Id, rule))
+        if (!await controls.AddRuleAsync(s.Id, rule, ct))
         {
             return TypedResults.Problem($"A subscription holds at most {SubscriptionControls.MaxRules} fault rules.", statusCode: StatusCodes.Status409Conflict);
         }
@@ -169,7 +156,7 @@ internal static class ControlEndpoints
             return NoSubscription(munchkinId);
         }
 
-        return controls.RemoveRule(s.Id, ruleId)
+        return await controls.RemoveRuleAsync(s.Id, ruleId, ct)
             ? TypedResults.NoContent()
             : TypedResults.Problem($"No fault rule {ruleId}.", statusCode: StatusCodes.Status404NotFound);
     }
@@ -182,14 +169,14 @@ internal static class ControlEndpoints
             return NoSubscription(munchkinId);
         }
 
-        controls.ClearRules(s.Id);
+        await controls.ClearRulesAsync(s.Id, ct);
         return TypedResults.NoContent();
     }
 
     internal static async Task<Results<Ok<IReadOnlyList<RequestLogEntry>>, ProblemHttpResult>> RequestsAsync(string munchkinId, long? after,
         int? limit, IIdentityStore identity, SubscriptionControls controls, CancellationToken ct) =>
         await Find(identity, munchkinId, ct) is { } s
-            ? TypedResults.Ok(controls.RequestsOf(s.Id, after ?? 0, Math.Clamp(limit ?? SubscriptionControls.RequestLogCapacity, 1, SubscriptionControls.RequestLogCapacity)))
+            ? TypedResults.Ok(await controls.RequestsOfAsync(s.Id, after ?? 0, Math.Clamp(limit ?? SubscriptionControls.RequestLogCapacity, 1, SubscriptionControls.RequestLogCapacity), ct))
             : NoSubscription(munchkinId);
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> ClearRequestsAsync(string munchkinId, IIdentityStore identity,
@@ -200,7 +187,7 @@ internal static class ControlEndpoints
             return NoSubscription(munchkinId);
         }
 
-        controls.ClearRequests(s.Id);
+        await controls.ClearRequestsAsync(s.Id, ct);
         return TypedResults.NoContent();
     }
 
@@ -231,6 +218,7 @@ public static class ControlsRegistration
         services.Replace(ServiceDescriptor.Singleton<IApiCallInterventions>(sp => sp.GetRequiredService<ControlledCalls>()));
         services.AddSingleton<JobControls>();
         services.AddHostedService<ProgressionReleaser>();
+        services.AddHostedService<ControlReplication>();
         return services;
     }
 }

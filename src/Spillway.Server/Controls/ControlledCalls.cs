@@ -43,7 +43,7 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
     public async ValueTask<IResult?> ApplyFaultsAsync(HttpContext http, int subscriptionId, int apiUserId, string email)
     {
         var path = http.Request.Path.Value ?? "";
-        var rule = controls.Match(subscriptionId, path, email);
+        var rule = await controls.MatchAsync(subscriptionId, path, email, http.RequestAborted);
         if (rule is null)
         {
             return null;
@@ -73,7 +73,7 @@ public sealed class ControlledCalls(SubscriptionControls controls, IExportJobSto
             case FaultKinds.FailJob:
                 if (ExportIdOf(http) is { } doomed)
                 {
-                    controls.InjectFailure(doomed, rule.ErrorMsg!);
+                    await controls.InjectFailureAsync(doomed, rule.ErrorMsg!, http.RequestAborted);
                 }
 
                 return null;

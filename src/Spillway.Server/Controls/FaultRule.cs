@@ -31,6 +31,7 @@ internal sealed class FaultRule
     private FaultRule(string id, FaultRuleBody body, string kind, string? endpoint, Regex? path, MarketoError? error)
     {
         Id = id;
+        Body = body;
         Kind = kind;
         Endpoint = endpoint;
         _path = path;
@@ -48,6 +49,12 @@ internal sealed class FaultRule
     }
 
     public string Id { get; }
+
+    /// <summary>The body the rule was made from (the shared store keeps it, and every node makes the rule from it).</summary>
+    public FaultRuleBody Body { get; }
+
+    /// <summary>The count the rule started with (null: open-ended).</summary>
+    public int? InitialCount => Body.Count;
 
     public string Kind { get; }
 
@@ -101,11 +108,17 @@ internal sealed class FaultRule
         return true;
     }
 
+    /// <summary>The node's draw for a rule without a count (the shared store decides the rest): true when it would fire.</summary>
+    public bool Chance() => Probability >= 1 || _random.NextDouble() < Probability;
+
+    /// <summary>The rule with the counters the cluster shares.</summary>
+    public FaultRuleView View(int? remaining, long matched, long fired) => View() with { Remaining = remaining, Matched = matched, Fired = fired };
+
     public FaultRuleView View() => new(Id, Kind, Endpoint, ApiUser, Probability, _remaining, InitialSkip, Error?.Code, Error?.Message,
         Status, LatencyMs, AfterBytes, ErrorMsg, _matched, _fired);
 
     /// <summary>Validates a rule body; the error says what is wrong.</summary>
-    public static (FaultRule? Rule, string? Error) Create(FaultRuleBody body)
+    public static (FaultRule? Rule, string? Error) Create(FaultRuleBody body, string? id = null)
     {
         var kind = FaultKinds.All.FirstOrDefault(k => string.Equals(k, body.Kind?.Trim(), StringComparison.OrdinalIgnoreCase));
         if (kind is null)
@@ -167,7 +180,7 @@ internal sealed class FaultRule
                 return (null, "errorMsg is required (at most 2000 characters).");
         }
 
-        var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+        id ??= Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
         return (new FaultRule(id, body, kind, endpoint, path, error), null);
     }
 

@@ -102,7 +102,7 @@ public sealed class JobControls(
         await lists.DeleteSubscriptionAsync(subscription.Id, ct);
         await leads.DeleteSubscriptionAsync(subscription.Id, ct);
         limiter.Reset(subscription.Id);
-        controls.Reset(subscription.Id);
+        await controls.ResetAsync(subscription.Id, ct);
         directory.Invalidate(subscription.Id);
         // Files whose job is gone belong to nobody now; a run still writing for a deleted job loses its lease and stops.
         await sweeper.SweepAsync(ct);

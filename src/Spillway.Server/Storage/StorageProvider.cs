@@ -48,6 +48,7 @@ public abstract class StorageProvider
         services.AddSingleton<IStoreSnapshot>(Snapshot);
         services.AddSingleton<IListStore>(Lists);
         services.AddSingleton<IProgramMemberStore>(ProgramMembers);
+        AddSharedControls(services);
     }
 
     /// <summary>
@@ -99,4 +100,12 @@ public abstract class StorageProvider
     protected abstract IListStore Lists(IServiceProvider services);
     /// <summary>Program membership, beside the leads it belongs to.</summary>
     protected abstract IProgramMemberStore ProgramMembers(IServiceProvider services);
+
+    /// <summary>
+    /// Registers the store of the controls the nodes share (<see cref="ISharedControlStore"/>), for a provider whose
+    /// store several nodes can reach; a solo store has none and its node keeps its controls in memory.
+    /// </summary>
+    protected virtual void AddSharedControls(IServiceCollection services)
+    {
+    }
 }

@@ -28,6 +28,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string Calls = "100-CAL-003";
     /// <summary>The export quota test: 1 MB a day, 10,000 activities.</summary>
     public const string Quota = "100-QUO-004";
+    /// <summary>The cluster-wide controls test: 2,000 activities over a day.</summary>
+    public const string Controls = "100-CTL-005";
 
     public const long JobsActivities = 600_000;
     public const int JobsDaysBack = 20;
@@ -99,11 +101,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         await CreateSubscriptionAsync(Rate, new { rateLimitCalls = 20, rateLimitWindowSeconds = 20, room.concurrentCalls, room.dailyCallQuota }, 1);
         await CreateSubscriptionAsync(Calls, new { room.rateLimitCalls, concurrentCalls = 3, dailyCallQuota = 10 }, 1);
         await CreateSubscriptionAsync(Quota, new { room.rateLimitCalls, room.concurrentCalls, room.dailyCallQuota, dailyExportQuotaMegabytes = 1 }, 1);
+        await CreateSubscriptionAsync(Controls, new { room.rateLimitCalls, room.concurrentCalls, room.dailyCallQuota }, 1);
 
         var seed = Stopwatch.StartNew();
         await Task.WhenAll(
             SeedAsync(1, Jobs, JobsActivities, JobsDaysBack, 7),
-            SeedAsync(2, Quota, 10_000, 1, 11));
+            SeedAsync(2, Quota, 10_000, 1, 11),
+            SeedAsync(0, Controls, 2_000, 1, 13));
         SeedTime = seed.Elapsed;
         SeededAt = DateTimeOffset.UtcNow;
     }
@@ -240,7 +244,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         return rows;
     }
 
-    private HttpClient Admin(int node)
+    /// <summary>A new client of node <paramref name="node"/>'s admin API (the caller disposes it).</summary>
+    public HttpClient Admin(int node)
     {
         var admin = new HttpClient { BaseAddress = Nodes[node].BaseAddress, Timeout = TimeSpan.FromMinutes(3) };
         admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", AdminKey);

@@ -16,7 +16,7 @@ namespace Spillway.Server.Tests.Cluster;
 /// past its lease and resumed never completes the job another node took over.
 /// The figures each test writes to its output are the ones quoted in docs/deployment.md.
 /// </summary>
-public sealed class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>
+public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>
 {
     private const int Clients = 16;
     private const int Nodes = ClusterFixture.NodeCount;

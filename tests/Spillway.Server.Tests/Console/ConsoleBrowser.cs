@@ -50,17 +50,25 @@ public sealed partial class ConsoleBrowser : IDisposable
     private string? _token;
 
     public ConsoleBrowser(SpillwayTestServer server)
+        : this(server.BaseAddress)
     {
-        _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress };
+    }
+
+    public ConsoleBrowser(Uri baseAddress)
+    {
+        _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = baseAddress };
     }
 
     public string? Cookie => _cookie;
 
-    public static async Task<ConsoleBrowser> SignInAsync(SpillwayTestServer server)
+    public static Task<ConsoleBrowser> SignInAsync(SpillwayTestServer server) => SignInAsync(server.BaseAddress, SpillwayTestServer.AdminKey);
+
+    /// <summary>Signs in to the console of the server at <paramref name="baseAddress"/> (a node of a cluster, say).</summary>
+    public static async Task<ConsoleBrowser> SignInAsync(Uri baseAddress, string adminKey)
     {
-        var browser = new ConsoleBrowser(server);
+        var browser = new ConsoleBrowser(baseAddress);
         var response = await browser._http.PostAsync(Prefix + "/sign-in",
-            new FormUrlEncodedContent([new KeyValuePair<string, string>("key", SpillwayTestServer.AdminKey)]));
+            new FormUrlEncodedContent([new KeyValuePair<string, string>("key", adminKey)]));
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         browser._cookie = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
         return browser;

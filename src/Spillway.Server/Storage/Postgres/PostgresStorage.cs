@@ -66,6 +66,10 @@ public sealed class PostgresStorage : StorageProvider
 
     protected override IProgramMemberStore ProgramMembers(IServiceProvider services) => new PostgresProgramMemberStore(DataSource(services));
 
+    // Clock, progression, fault rules and the request log: set through one node, they apply on every node.
+    protected override void AddSharedControls(IServiceCollection services) =>
+        services.AddSingleton<ISharedControlStore>(s => new PostgresControlStore(DataSource(s)));
+
     private static NpgsqlDataSource DataSource(IServiceProvider services) => services.GetRequiredService<NpgsqlDataSource>();
 
     private static PostgresActivityStore ActivityStore(IServiceProvider services) => services.GetRequiredService<PostgresActivityStore>();
