@@ -131,6 +131,15 @@ internal sealed class MarketoPipelineMiddleware(RequestDelegate next, TimeProvid
         {
             // The client went away; nothing to answer.
         }
+        catch (Exception ex) when (DiskFull.Is(ex) && !context.Response.HasStarted)
+        {
+            // An operator's problem, not a defect: one line that says what to do, no stack trace. Every store write is
+            // one transaction, so the call stored nothing and the client may send it again once there is room.
+            logger.LogError("The disk is full: {Method} {Path} answered 611 System error and stored nothing; free space under the data folder ({Reason})",
+                context.Request.Method, context.Request.Path, ex.GetBaseException().Message);
+            context.Response.Clear();
+            await MarketoHttp.WriteFailureAsync(context, MarketoErrors.SystemError);
+        }
         catch (Exception ex)
         {
             logger.LogError(ex, "Unhandled error in {Method} {Path}; answered 611 System error", context.Request.Method,

@@ -57,6 +57,9 @@ public sealed class SpillwayTestServer : IAsyncDisposable
 
     public string DataPath => _dataPath;
 
+    /// <summary>Leaves the data folder at dispose, for a test that starts another server on it (and deletes it itself).</summary>
+    public bool KeepData { get; set; }
+
     /// <summary>The test's own PostgreSQL database, when the server runs on PostgreSQL.</summary>
     public string? PostgresConnectionString { get; private init; }
 
@@ -259,6 +262,11 @@ public sealed class SpillwayTestServer : IAsyncDisposable
         Http.Dispose();
         Admin.Dispose();
         await _server.DisposeAsync();
+        if (KeepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataPath, recursive: true);
