@@ -181,7 +181,7 @@ internal static class ExportBench
 
     private static string SecretOf(string clientId) => $"{clientId}-secret-0123456789";
 
-    internal static Process StartServer(string data, int port, string adminKey = Key)
+    internal static Process StartServer(string data, int port, string adminKey = Key, params string[] settings)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
@@ -189,7 +189,7 @@ internal static class ExportBench
                  {
                      $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={adminKey}", "--Spillway:Demo:Enabled=false",
                      "--Logging:LogLevel:Default=Warning",
-                 })
+                 }.Concat(settings))
         {
             info.ArgumentList.Add(arg);
         }

@@ -8,15 +8,21 @@ using System.Text;
 using System.Text.Json;
 
 /// <summary>
-/// The soak run (issue 7): an embedded-store server as its own process on loopback, 4 subscriptions with 4 API users
-/// each, and many clients looping the whole flow (token, create, enqueue, poll, download and verify, sometimes cancel)
-/// for a bounded time and request count. Every 10 s it prints requests, errors, latency percentiles and the server's
-/// RSS; at the end, totals and whether memory stayed flat. Usage: <c>soak [--minutes 3] [--clients 16] [--max-requests 2000000]</c>.
+/// The soak run: a server as its own process on loopback (embedded store, or a private PostgreSQL), 4 subscriptions
+/// with 4 API users each, many clients looping the whole export flow (token, create, enqueue, poll, download and
+/// verify, sometimes cancel), clients adding activities through external.json, each adding 300 a second, and fault rules on one subscription
+/// (a 503 on 2% of its status polls, 50 ms more on 5% of its calls), for a bounded time and request count. Every 10 s
+/// it prints requests, errors, latency percentiles, the server's RSS, open file descriptors and threads; at the end,
+/// totals and whether memory and handles stayed flat.
+/// Usage: <c>soak [--store embedded|postgres] [--minutes 3] [--clients 16] [--ingest-clients 2] [--max-requests 2000000]</c>.
 /// </summary>
 internal static class SoakBench
 {
     private const string Key = "soak-admin-key";
     private static readonly string[] Subscriptions = ["101-SOA-101", "202-SOA-202", "303-SOA-303", "404-SOA-404"];
+
+    /// <summary>The subscription whose calls the fault rules hit.</summary>
+    private const string Faulted = "404-SOA-404";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -29,12 +35,32 @@ internal static class SoakBench
         var minutes = Math.Clamp(Arg("--minutes", 3), 0.1, 120);
         var clients = (int)Math.Clamp(Arg("--clients", 16), 1, 256);
         var maxRequests = (long)Math.Clamp(Arg("--max-requests", 2_000_000), 100, 100_000_000);
+        var ingestClients = (int)Math.Clamp(Arg("--ingest-clients", 2), 0, 64);
+        var store = SuiteBench.Arg(args, "--store") ?? "embedded";
+        if (store is not ("embedded" or "postgres"))
+        {
+            Console.Error.WriteLine("--store is embedded or postgres");
+            return 2;
+        }
+
         var data = Path.Combine(Path.GetTempPath(), "spillway-soak-" + Guid.NewGuid().ToString("N")[..8]);
-        Console.WriteLine($"soak: {minutes} min, {clients} clients, at most {maxRequests:N0} requests, loopback, data in {data}");
+        Console.WriteLine($"soak: {store}, {minutes} min, {clients} export clients, {ingestClients} ingest clients, at most {maxRequests:N0} requests, loopback, commit {SuiteBench.Git("rev-parse --short HEAD")}, {SuiteBench.LoadAverage()}");
         Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
 
+        var root = SuiteBench.RepoRoot();
+        var pgDir = Path.Combine(root, ".bench", $"soak-pg-{Environment.ProcessId}");
+        PgCluster? pg = null;
+        var settings = new List<string>();
+        if (store == "postgres")
+        {
+            pg = PgCluster.Start(root, pgDir);
+            pg.RecreateDatabase("soak");
+            settings.Add("--Spillway:Provider=Postgres");
+            settings.Add($"--Spillway:ConnectionString={pg.ConnectionString("soak")}");
+        }
+
         var port = ExportBench.FreePort();
-        var server = ExportBench.StartServer(data, port, Key);
+        var server = ExportBench.StartServer(data, port, Key, [.. settings]);
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
         try
         {
@@ -54,20 +80,36 @@ internal static class SoakBench
                     var clientId = $"soak-{munchkin}-{u}";
                     const string Secret = "soak-secret-0123456789";
                     (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkin}/users",
-                        new { email = $"u{u}@{munchkin}.example.com", permissions = new[] { "Read-Write Activity" }, clientId, clientSecret = Secret })).EnsureSuccessStatusCode();
+                        new { email = $"u{u}@{munchkin}.example.com", permissions = new[] { "Read-Write Activity", "Read-Write Activity Metadata", "Read-Write Lead" }, clientId, clientSecret = Secret })).EnsureSuccessStatusCode();
                     credentials.Add((clientId, Secret));
                 }
+            }
+
+            // The fault rules: the clients of the faulted subscription must ride out a 503 and added latency.
+            (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Faulted}/faults",
+                new { kind = "http", status = 503, endpoint = "status", probability = 0.02, seed = 7 })).EnsureSuccessStatusCode();
+            (await admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Faulted}/faults",
+                new { kind = "latency", latencyMs = 50, probability = 0.05, seed = 8 })).EnsureSuccessStatusCode();
+            var typeIds = new Dictionary<string, int>();
+            foreach (var munchkin in Subscriptions)
+            {
+                typeIds[munchkin] = await CustomTypeAsync(baseAddress, credentials[Array.IndexOf(Subscriptions, munchkin) * 4]);
             }
 
             var stats = new Stats();
             using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
             var start = Stopwatch.StartNew();
             var workers = Enumerable.Range(0, clients)
-                .Select(i => Task.Run(() => ClientLoopAsync(baseAddress, credentials[i % credentials.Count], i, stats, maxRequests, stop)))
+                .Select(i => Task.Run(() => ClientLoopAsync(baseAddress, credentials[i % credentials.Count], SubscriptionOf(i % credentials.Count), i, stats, maxRequests, stop)))
+                .Concat(Enumerable.Range(0, ingestClients).Select(i =>
+                {
+                    var user = (i * 5 + 1) % credentials.Count;
+                    return Task.Run(() => IngestLoopAsync(baseAddress, credentials[user], typeIds[SubscriptionOf(user)], 1000 + i, stats, maxRequests, stop));
+                }))
                 .ToList();
 
-            var samples = new List<(double Minutes, long Rss)>();
-            Console.WriteLine("   t(s)  requests   req/s  errors  queue-full  exports  p50(ms)  p99(ms)  max(ms)  server RSS(MB)");
+            var samples = new List<(double Minutes, long Rss, int Fds, int Threads)>();
+            Console.WriteLine("   t(s)  requests   req/s  errors  queue-full  faults  exports   ingested  p50(ms)  p99(ms)  max(ms)  RSS(MB)  fds  threads");
             var lastCount = 0L;
             while (!stop.IsCancellationRequested && workers.Any(w => !w.IsCompleted))
             {
@@ -81,18 +123,21 @@ internal static class SoakBench
 
                 var latencies = stats.TakeLatencies();
                 var rss = ExportBench.Rss(server);
-                samples.Add((start.Elapsed.TotalMinutes, rss));
+                var (fds, threads) = Handles(server);
+                samples.Add((start.Elapsed.TotalMinutes, rss, fds, threads));
                 var count = Interlocked.Read(ref stats.Requests);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{start.Elapsed.TotalSeconds,7:F0} {count,9:N0} {(count - lastCount) / 10.0,7:F0} {stats.Errors,7} {stats.QueueFull,11} {stats.Exports,8} {Percentile(latencies, 0.5),8:F1} {Percentile(latencies, 0.99),8:F1} {Percentile(latencies, 1),8:F1} {rss / 1048576.0,15:F0}"));
+                    $"{start.Elapsed.TotalSeconds,7:F0} {count,9:N0} {(count - lastCount) / 10.0,7:F0} {stats.Errors,7} {stats.QueueFull,11} {stats.Faults,7} {stats.Exports,8} {stats.Ingested,10:N0} {Percentile(latencies, 0.5),8:F1} {Percentile(latencies, 0.99),8:F1} {Percentile(latencies, 1),8:F1} {rss / 1048576.0,8:F0} {fds,4} {threads,8}"));
                 lastCount = count;
             }
 
             await stop.CancelAsync();
             await Task.WhenAll(workers);
             var all = stats.AllLatencies();
-            var firstMinute = samples.Where(s => s.Minutes <= Math.Max(1, minutes / 3)).Select(s => s.Rss).DefaultIfEmpty(0).Max();
-            var lastMinute = samples.Where(s => s.Minutes >= minutes * 2 / 3).Select(s => s.Rss).DefaultIfEmpty(0).Max();
+            var firstThird = samples.Where(s => s.Minutes <= Math.Max(1, minutes / 3)).ToList();
+            var lastThird = samples.Where(s => s.Minutes >= minutes * 2 / 3).ToList();
+            var firstMinute = firstThird.Select(s => s.Rss).DefaultIfEmpty(0).Max();
+            var lastMinute = lastThird.Select(s => s.Rss).DefaultIfEmpty(0).Max();
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"total: {stats.Requests:N0} requests in {start.Elapsed.TotalSeconds:F0} s ({stats.Requests / start.Elapsed.TotalSeconds:F0}/s), {stats.Exports:N0} exports downloaded and verified, {stats.Cancels:N0} cancels ({stats.LateCancels:N0} too late: 1003, job already finished)"));
@@ -102,6 +147,10 @@ internal static class SoakBench
                 $"latency over the run: p50 {Percentile(all, 0.5):F1} ms, p99 {Percentile(all, 0.99):F1} ms, p99.9 {Percentile(all, 0.999):F1} ms, max {Percentile(all, 1):F1} ms"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"server RSS: peak {firstMinute / 1048576.0:F0} MB in the first third, {lastMinute / 1048576.0:F0} MB in the last third"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"open file descriptors: at most {firstThird.Select(s => s.Fds).DefaultIfEmpty(0).Max()} in the first third, {lastThird.Select(s => s.Fds).DefaultIfEmpty(0).Max()} in the last; threads: {firstThird.Select(s => s.Threads).DefaultIfEmpty(0).Max()} and {lastThird.Select(s => s.Threads).DefaultIfEmpty(0).Max()}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ingest: {stats.Ingested:N0} activities added through external.json; fault answers ridden out: {stats.Faults:N0} (503 from the rule)"));
             foreach (var error in stats.Samples.Take(10))
             {
                 Console.WriteLine("  error: " + error);
@@ -117,6 +166,12 @@ internal static class SoakBench
                 await server.WaitForExitAsync();
             }
 
+            pg?.Stop();
+            if (Directory.Exists(pgDir))
+            {
+                Directory.Delete(pgDir, recursive: true);
+            }
+
             try
             {
                 Directory.Delete(data, recursive: true);
@@ -127,9 +182,113 @@ internal static class SoakBench
         }
     }
 
-    private static async Task ClientLoopAsync(Uri baseAddress, (string ClientId, string Secret) credential, int seed, Stats stats, long maxRequests,
-        CancellationTokenSource stop)
+    private static string SubscriptionOf(int user) => Subscriptions[user / 4];
+
+    /// <summary>Open file descriptors and threads of the server process.</summary>
+    private static (int Fds, int Threads) Handles(Process server)
     {
+        try
+        {
+            var fds = Directory.GetFiles($"/proc/{server.Id}/fd").Length;
+            var threads = File.ReadLines($"/proc/{server.Id}/status").Where(l => l.StartsWith("Threads:", StringComparison.Ordinal))
+                .Select(l => int.Parse(l.Split(':')[1].Trim(), CultureInfo.InvariantCulture)).FirstOrDefault();
+            return (fds, threads);
+        }
+        catch (IOException)
+        {
+            return (0, 0);
+        }
+    }
+
+    /// <summary>Creates and approves a custom activity type for the ingest clients; returns its id.</summary>
+    private static async Task<int> CustomTypeAsync(Uri baseAddress, (string ClientId, string Secret) credential)
+    {
+        const string Type = @"{""apiName"":""soakVisit"",""name"":""Soak Visit"",""triggerName"":""Visits Soak"",""filterName"":""Visited Soak"",""primaryAttribute"":{""apiName"":""page"",""name"":""Page""}}";
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        using (var token = JsonDocument.Parse(await http.GetStringAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={credential.ClientId}&client_secret={credential.Secret}")))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
+        }
+
+        (await http.PostAsync("/rest/v1/activities/external/type.json", new StringContent(Type, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        using var approved = JsonDocument.Parse(await (await http.PostAsync("/rest/v1/activities/external/type/soakVisit/approve.json", null)).Content.ReadAsStringAsync());
+        return approved.RootElement.GetProperty("result")[0].GetProperty("id").GetInt32();
+    }
+
+    /// <summary>Adds batches of 300 activities through external.json, each answer checked record by record.</summary>
+    private static async Task IngestLoopAsync(Uri baseAddress, (string ClientId, string Secret) credential, int typeId, int seed, Stats stats,
+        long maxRequests, CancellationTokenSource stop)
+    {
+        var random = new Random(seed);
+        var ct = stop.Token;
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        try
+        {
+            using (var token = JsonDocument.Parse(await http.GetStringAsync($"/identity/oauth/token?grant_type=client_credentials&client_id={credential.ClientId}&client_secret={credential.Secret}", ct)))
+            {
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("access_token").GetString());
+            }
+
+            // Its own 300 leads (Sync Leads), so every activity it adds names a lead that exists.
+            var leads = string.Join(',', Enumerable.Range(0, 300).Select(i => $"{{\"email\":\"soak-{seed}-{i}@example.com\"}}"));
+            using var synced = JsonDocument.Parse(await (await http.PostAsync("/rest/v1/leads.json",
+                new StringContent($"{{\"action\":\"createOrUpdate\",\"lookupField\":\"email\",\"input\":[{leads}]}}", Encoding.UTF8, "application/json"), ct)).Content.ReadAsStringAsync(ct));
+            var leadIds = synced.RootElement.GetProperty("result").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
+
+            while (!ct.IsCancellationRequested)
+            {
+                if (Interlocked.Increment(ref stats.Requests) > maxRequests)
+                {
+                    await stop.CancelAsync();
+                    break;
+                }
+
+                var now = DateTimeOffset.UtcNow;
+                var body = new StringBuilder("{\"input\":[");
+                for (var i = 0; i < 300; i++)
+                {
+                    var date = now.AddSeconds(-random.Next(86_400 * 9)).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+                    body.Append(i == 0 ? "" : ",").Append(CultureInfo.InvariantCulture,
+                        $"{{\"leadId\":{leadIds[random.Next(leadIds.Length)]},\"activityDate\":\"{date}\",\"activityTypeId\":{typeId},\"primaryAttributeValue\":\"/page/{random.Next(1000)}\"}}");
+                }
+
+                body.Append("]}");
+                var watch = Stopwatch.StartNew();
+                using var response = await http.PostAsync("/rest/v1/activities/external.json", new StringContent(body.ToString(), Encoding.UTF8, "application/json"), ct);
+                var text = await response.Content.ReadAsStringAsync(ct);
+                stats.Record(watch.Elapsed.TotalMilliseconds);
+                using var json = JsonDocument.Parse(text);
+                if (!response.IsSuccessStatusCode || !json.RootElement.GetProperty("success").GetBoolean())
+                {
+                    stats.Error($"external.json: HTTP {(int)response.StatusCode} {text[..Math.Min(200, text.Length)]}");
+                    continue;
+                }
+
+                var added = json.RootElement.GetProperty("result").EnumerateArray().Count(r => r.GetProperty("status").GetString() == "added");
+                if (added != 300)
+                {
+                    stats.Error($"external.json: {added} of 300 added: {text[..Math.Min(300, text.Length)]}");
+                }
+
+                Interlocked.Add(ref stats.Ingested, added);
+
+                // A steady trickle (300 a second per client), so the store grows the same way over a long run.
+                await Task.Delay(1000, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            stats.Error($"ingest {seed}: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private static async Task ClientLoopAsync(Uri baseAddress, (string ClientId, string Secret) credential, string munchkin, int seed, Stats stats,
+        long maxRequests, CancellationTokenSource stop)
+    {
+        var faulted = false;
         var random = new Random(seed);
         using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
         var ct = stop.Token;
@@ -146,6 +305,14 @@ internal static class SoakBench
             using var response = await send();
             var body = await response.Content.ReadAsByteArrayAsync(ct);
             stats.Record(watch.Elapsed.TotalMilliseconds);
+            faulted = (int)response.StatusCode == 503 && munchkin == Faulted && what == "status";
+            if (faulted)
+            {
+                // The fault rule's answer, as a load balancer would give it: the client polls again.
+                Interlocked.Increment(ref stats.Faults);
+                return null;
+            }
+
             if ((int)response.StatusCode >= 500)
             {
                 stats.Error($"{what}: HTTP {(int)response.StatusCode}");
@@ -216,6 +383,12 @@ internal static class SoakBench
                 while (!ct.IsCancellationRequested)
                 {
                     job = (await CallAsync(() => http.GetAsync($"/bulk/v1/activities/export/{id}/status.json", ct), "status"))?.GetProperty("result")[0];
+                    if (job is null && faulted)
+                    {
+                        await Task.Delay(random.Next(20, 100), ct);
+                        continue;
+                    }
+
                     if (job?.GetProperty("status").GetString() is "Completed" or "Failed" or "Cancelled" or null)
                     {
                         break;
@@ -276,6 +449,8 @@ internal static class SoakBench
         public long Exports;
         public long Cancels;
         public long LateCancels;
+        public long Faults;
+        public long Ingested;
         public readonly ConcurrentQueue<string> Samples = new();
         private readonly object _gate = new();
         private List<double> _window = [];
