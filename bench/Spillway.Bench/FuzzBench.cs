@@ -7,8 +7,8 @@ using Spillway.Server.Tests.Fuzz;
 using Spillway.Testing;
 
 /// <summary>
-/// The fuzz at scale: seeded hostile requests (the test command's generator, <c>FuzzRequests</c>, and raw malformed
-/// framing, <c>FuzzFraming</c>) against a real server per store, from several clients at once. Reports answers by
+/// The fuzz at scale: seeded hostile requests (the test command's generator, <c>FuzzRequests</c>, one in five of
+/// them to the console's pages and forms, and raw malformed framing, <c>FuzzFraming</c>) against a real server per store, from several clients at once. Reports answers by
 /// HTTP status and Marketo code, every answer that breaks the rules (a 5xx, a 611, an undocumented code, an envelope
 /// that does not parse), every Error log line, and whether the server still answers afterwards. A failure replays
 /// with the same seed.
@@ -72,6 +72,11 @@ internal static class FuzzBench
         await server.SeedAsync(2_000, daysBack: 3);
         var token = await server.GetAccessTokenAsync();
         var completed = await CompleteOneAsync(server, token);
+        FuzzRequests.ConsoleSession console;
+        using (var signIn = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress })
+        {
+            console = await FuzzRequests.SignInAsync(signIn, server.AdminKey);
+        }
 
         var byAnswer = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var failures = new ConcurrentQueue<string>();
@@ -96,7 +101,9 @@ internal static class FuzzBench
                     continue;
                 }
 
-                using var request = FuzzRequests.Generate(random, token, completed, server.AdminKey, server.MunchkinId);
+                using var request = random.Next(5) == 0
+                    ? FuzzRequests.GenerateConsole(random, console, completed, server.MunchkinId)
+                    : FuzzRequests.Generate(random, token, completed, server.AdminKey, server.MunchkinId);
                 var description = $"client {c} #{i} {request.Method} {request.RequestUri}";
                 try
                 {

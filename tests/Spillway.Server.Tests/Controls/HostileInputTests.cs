@@ -39,11 +39,15 @@ public abstract class HostileInputTests : StoreTestBase
             var (completedId, _) = await Marketo.CompleteAsync(client, Marketo.Window(day, day.AddDays(1)));
             using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress };
 
+            var console = await FuzzRequests.SignInAsync(http, SpillwayTestServer.AdminKey);
             var random = new Random(20260707);
             var failures = new List<string>();
             for (var i = 0; i < Requests; i++)
             {
-                using var request = FuzzRequests.Generate(random, token, completedId, SpillwayTestServer.AdminKey, SpillwayTestServer.MunchkinId);
+                // One request in five is the console's (pages and forms).
+                using var request = random.Next(5) == 0
+                    ? FuzzRequests.GenerateConsole(random, console, completedId, SpillwayTestServer.MunchkinId)
+                    : FuzzRequests.Generate(random, token, completedId, SpillwayTestServer.AdminKey, SpillwayTestServer.MunchkinId);
                 var description = $"#{i} {request.Method} {request.RequestUri}";
                 HttpResponseMessage response;
                 try

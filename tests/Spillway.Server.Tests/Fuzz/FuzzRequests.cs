@@ -6,7 +6,8 @@ namespace Spillway.Server.Tests.Fuzz;
 
 /// <summary>
 /// Seeded hostile HTTP requests across every endpoint family (bulk extracts, REST activities and leads, identity,
-/// admin and controls) and the check every answer must pass: never a 5xx, never 611, always a documented answer.
+/// admin and controls, the console's pages and forms) and the check every answer must pass: never a 5xx, never 611,
+/// always a documented answer.
 /// Bodies: random bytes, deep nesting, oversize, form posts, mutated create bodies, invalid UTF-8, escaped lone
 /// surrogates, lead syncs and custom activities with extreme values, admin bodies with extreme values. The same
 /// seed gives the same requests. Shared by the test command's fuzz test (hundreds of requests) and the bench's
@@ -45,6 +46,104 @@ public static class FuzzRequests
         "/_spillway/admin/subscriptions/{id}/progression", "/_spillway/admin/clock",
     ];
 
+    /// <summary>The console's pages and forms (GET, or POST when marked); sign-in and seeding are left out (a wrong key is delayed on purpose, a seed is long).</summary>
+    public static readonly (string Method, string Path)[] ConsolePaths =
+    [
+        ("GET", ""), ("GET", "/subscriptions/{id}"), ("GET", "/subscriptions/{id}/jobs"), ("GET", "/subscriptions/{id}/jobs/{job}"),
+        ("GET", "/subscriptions/{id}/jobs/{job}/file"), ("POST", "/subscriptions/{id}/jobs/{job}/cancel"), ("POST", "/subscriptions/{id}/jobs/{job}/fail"),
+        ("GET", "/subscriptions/{id}/requests"), ("GET", "/subscriptions/{id}/requests/{job}"), ("GET", "/subscriptions/{id}/controls"),
+        ("POST", "/subscriptions/{id}/controls/clock"), ("POST", "/subscriptions/{id}/controls/progression"), ("POST", "/subscriptions/{id}/controls/faults"),
+        ("POST", "/subscriptions/{id}/controls/faults/{job}/remove"), ("POST", "/subscriptions/{id}/controls/reset"), ("GET", "/subscriptions/{id}/data"),
+        ("POST", "/subscriptions/{id}/data/users"), ("POST", "/subscriptions/{id}/data/users/rotate"), ("POST", "/subscriptions/{id}/data/limits"),
+        ("GET", "/subscriptions/{id}/activities"), ("GET", "/subscriptions/{id}/leads"), ("GET", "/subscriptions/{id}/lists"),
+        ("GET", "/subscriptions/{id}/lists/{job}"), ("GET", "/subscriptions/{id}/programs"), ("GET", "/subscriptions/{id}/programs/{job}"),
+        ("POST", "/subscriptions"), ("POST", "/sign-out"), ("GET", "/assets/console.css"), ("GET", "/sign-in"), ("GET", "/{job}"),
+    ];
+
+    /// <summary>Field names the console's forms and filters read, and a few they do not.</summary>
+    private static readonly string[] ConsoleFields =
+    [
+        "now", "advanceSeconds", "reset", "mode", "startLatencySeconds", "statusRefreshSeconds", "kind", "endpoint", "apiUser", "probability",
+        "count", "skip", "seed", "code", "variant", "message", "status", "latencyMs", "afterBytes", "errorMsg", "confirm", "email",
+        "permissions", "clientId", "munchkinId", "rateLimitCalls", "maxWindowDays", "dailyExportQuotaMegabytes", "state", "day", "type",
+        "after", "q", "field", "value", "page", "_method", "__proto__",
+    ];
+
+    /// <summary>
+    /// Values no form accepts: every one is refused by the rules the API applies, so a fuzzed form never changes the
+    /// server's behaviour for the requests that follow (no valid fault rule, limit or seed).
+    /// </summary>
+    private static readonly string[] ConsoleValues =
+    [
+        "", " ", "-1", "99999999999999999999", "1e400", "NaN", "Infinity", "0x10", "meteor", "2026-13-45T99:99:99Z", "0001-01-01", "9999-12-31T23:59:59Z",
+        "<script>alert(1)</script>", "\" onmouseover=\"x", "%00", "' OR 1=1 --", "🙂", "\ud800", "..\\..\\", "${jndi:ldap://x}",
+    ];
+
+    /// <summary>A signed-in console session: its cookie and its anti-forgery token.</summary>
+    public sealed record ConsoleSession(string Cookie, string Csrf);
+
+    /// <summary>Signs in to the console with the admin key (cookie and form token for the console requests).</summary>
+    public static async Task<ConsoleSession> SignInAsync(HttpClient http, string adminKey)
+    {
+        using var signIn = await http.PostAsync("/_spillway/console/sign-in", new FormUrlEncodedContent([new KeyValuePair<string, string>("key", adminKey)]));
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+        using var page = new HttpRequestMessage(HttpMethod.Get, "/_spillway/console");
+        page.Headers.Add("Cookie", cookie);
+        using var response = await http.SendAsync(page);
+        var html = await response.Content.ReadAsStringAsync();
+        var csrf = System.Text.RegularExpressions.Regex.Match(html, "name=\"_csrf\" value=\"([0-9a-f]+)\"").Groups[1].Value;
+        return new ConsoleSession(cookie, csrf);
+    }
+
+    /// <summary>One seeded hostile console request: junk in the path, the query and the form, with or without the session and its token.</summary>
+    public static HttpRequestMessage GenerateConsole(Random random, ConsoleSession session, string completedId, string munchkinId)
+    {
+        var (method, template) = ConsolePaths[random.Next(ConsolePaths.Length)];
+        string Id() => random.Next(3) switch
+        {
+            0 => munchkinId,
+            1 => Ids[random.Next(Ids.Length)],
+            _ => Uri.EscapeDataString(Junk(random, random.Next(1, 40))),
+        };
+        var path = "/_spillway/console" + template.Replace("{id}", Id(), StringComparison.Ordinal)
+            .Replace("{job}", random.Next(2) == 0 ? completedId : Id(), StringComparison.Ordinal);
+        string Value() => random.Next(3) == 0 ? Junk(random, random.Next(0, 300)) : ConsoleValues[random.Next(ConsoleValues.Length)];
+        var query = new StringBuilder();
+        for (var q = random.Next(4); q > 0; q--)
+        {
+            query.Append(query.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(ConsoleFields[random.Next(ConsoleFields.Length)]))
+                .Append('=').Append(Uri.EscapeDataString(Value()));
+        }
+
+        var request = new HttpRequestMessage(new HttpMethod(random.Next(20) == 0 ? "PUT" : method), path + query) { Version = HttpVersion.Version11 };
+        if (random.Next(4) != 0)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", random.Next(10) == 0 ? "spillway-console=" + Ascii(Junk(random, 40)) : session.Cookie);
+        }
+
+        if (method == "POST")
+        {
+            var fields = new List<KeyValuePair<string, string>>();
+            for (var f = random.Next(6); f > 0; f--)
+            {
+                fields.Add(new(ConsoleFields[random.Next(ConsoleFields.Length)], Value()));
+            }
+
+            if (random.Next(4) != 0)
+            {
+                fields.Add(new("_csrf", random.Next(10) == 0 ? Junk(random, 64) : session.Csrf));
+            }
+
+            request.Content = random.Next(8) == 0 ? Body(random) : new FormUrlEncodedContent(fields);
+            if (random.Next(6) == 0)
+            {
+                request.Headers.TryAddWithoutValidation("Origin", random.Next(2) == 0 ? "https://evil.example" : Ascii(Junk(random, 30)));
+            }
+        }
+
+        return request;
+    }
+
     public static readonly string[] Ranges =
     [
         "bytes=0-0", "bytes=-0", "bytes=0-", "bytes=5-1", "bytes=0-1,2-3", "items=0-1", "bytes=99999999999999999999-", "bytes=--1",
@@ -66,6 +165,12 @@ public static class FuzzRequests
         }
 
         var path = request.RequestUri!.AbsolutePath;
+        if (path.StartsWith("/_spillway/console", StringComparison.Ordinal))
+        {
+            // A page, a redirect to sign in, or a refusal page; never an error the rules do not name.
+            return status is 200 or 302 or 303 or 400 or 401 or 403 or 404 or 405 or 409 or 413 or 415 ? null : $"HTTP {status}";
+        }
+
         var body = await response.Content.ReadAsByteArrayAsync();
         var isJson = response.Content.Headers.ContentType?.MediaType == "application/json";
         if (!isJson || status != 200 || !(path.StartsWith("/rest", StringComparison.Ordinal) || path.StartsWith("/bulk", StringComparison.Ordinal)))
