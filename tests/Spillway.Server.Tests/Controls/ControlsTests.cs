@@ -287,6 +287,27 @@ public abstract class ControlsTests : StoreTestBase
     }
 
     [Fact]
+    public async Task A_rule_pattern_that_would_backtrack_matches_in_linear_time_and_never_answers_611()
+    {
+        await using var server = await StartWithRoomAsync();
+        using var client = await server.AuthorizedClientAsync();
+        // Twenty double stars before a letter the path never holds: a backtracking matcher tries the 3,000 letters of
+        // the export id in about 3000^20 ways (it answered 611 once its time limit ran out).
+        var pattern = "/" + string.Concat(Enumerable.Repeat("**a", 20)) + "**b";
+        Assert.Equal(HttpStatusCode.Created, (await AddFaultAsync(server, new { kind = "http", status = 502, endpoint = pattern })).StatusCode);
+        var response = await client.GetAsync("/bulk/v1/activities/export/" + new string('a', 3000) + "/status.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var envelope = await Marketo.EnvelopeAsync(response);
+        Assert.False(envelope.GetProperty("success").GetBoolean());
+        Assert.NotEqual("611", envelope.GetProperty("errors")[0].GetProperty("code").GetString());
+
+        // The same shape with a letter the path holds does match.
+        await server.Admin.DeleteAsync($"/_spillway/admin/subscriptions/{Sub}/faults");
+        await AddFaultAsync(server, new { kind = "http", status = 502, endpoint = "/" + string.Concat(Enumerable.Repeat("**a", 20)) + "**json" });
+        Assert.Equal(HttpStatusCode.BadGateway, (await client.GetAsync("/bulk/v1/activities/export/" + new string('a', 3000) + "/status.json")).StatusCode);
+    }
+
+    [Fact]
     public async Task Latency_cut_download_failed_job_and_missing_file_rules()
     {
         await using var server = await StartWithRoomAsync();
