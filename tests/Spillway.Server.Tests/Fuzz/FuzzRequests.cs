@@ -75,7 +75,7 @@ public static class FuzzRequests
     /// </summary>
     private static readonly string[] ConsoleValues =
     [
-        "", " ", "-1", "99999999999999999999", "1e400", "NaN", "Infinity", "0x10", "meteor", "2026-13-45T99:99:99Z", "0001-01-01", "9999-12-31T23:59:59Z",
+        "", " ", "-99999999999", "99999999999999999999", "1e400", "NaN", "Infinity", "0x10", "meteor", "2026-13-45T99:99:99Z", "0001-01-01", "10000-01-01T00:00:00Z",
         "<script>alert(1)</script>", "\" onmouseover=\"x", "%00", "' OR 1=1 --", "🙂", "\ud800", "..\\..\\", "${jndi:ldap://x}",
     ];
 
