@@ -16,7 +16,7 @@ namespace Spillway.Server.Tests.Cluster;
 /// past its lease and resumed never completes the job another node took over.
 /// The figures each test writes to its output are the ones quoted in docs/deployment.md.
 /// </summary>
-public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>
+public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>, IAsyncLifetime
 {
     private const int Clients = 16;
     private const int Nodes = ClusterFixture.NodeCount;
@@ -299,20 +299,29 @@ public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHe
 
         // Another node takes the job over only once the dead node's lease has expired, with a new fencing token.
         var survivors = Enumerable.Range(0, Nodes).Where(n => n != victim).ToArray();
-        var (taker, newToken, observedAt) = await PollAsync(async () =>
+        var (taker, newToken, status, observedAt) = await PollAsync(async () =>
         {
             var lease = await LeaseAsync(id);
-            return lease is { } l && (l.Token != fencingToken || l.Status != "Processing") ? (l.Node, l.Token, DateTimeOffset.UtcNow) : default((string?, long, DateTimeOffset)?);
+            return lease is { } l && (l.Token != fencingToken || l.Status != "Processing") ? (l.Node, l.Token, l.Status, DateTimeOffset.UtcNow) : default((string?, long, string, DateTimeOffset)?);
         }, "another node to take the job over", timeout: TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(20));
         var takeover = sinceKill.Elapsed;
         Assert.True(newToken > fencingToken);
         Assert.True(observedAt >= dead.Value.ExpiresAt, $"taken over at {observedAt:O}, before the dead lease expired at {dead.Value.ExpiresAt:O}");
-        Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
+        if (taker is null)
+        {
+            // On a loaded machine this poll can stall past the whole takeover run; a finished job no longer names its
+            // node. The victim's process has exited, so only a survivor can have completed it; any other end is a fault.
+            Assert.True(status == "Completed", $"after the kill the job went {status} (token {newToken}) without being seen taken over: {await ErrorOfAsync(id)}");
+        }
+        else
+        {
+            Assert.Contains(taker, survivors.Select(n => ClusterFixture.NodeIds[n]));
+        }
 
         // It completes with a correct file; the dead run's temporary file is gone and exactly one file is published.
         var job = await WaitAsync(cluster.Client(survivors[0], token), exportId, TimeSpan.FromSeconds(90));
         var completion = sinceKill.Elapsed;
-        Assert.Equal("Completed", job.GetProperty("status").GetString());
+        Assert.True(job.GetProperty("status").GetString() == "Completed", $"job {job}");
         var samples = await sampler.StopAsync();
         var file = await DownloadAsync(cluster.Client(survivors[1], token), exportId);
         var rows = await cluster.ScalarAsync<long>(
@@ -333,7 +342,7 @@ public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHe
         await Marketo.SuccessAsync(await cluster.Client(victim, token).GetAsync($"/bulk/v1/activities/export/{exportId}/status.json"));
 
         output.WriteLine(Invariant($"kill -9 of {victimId} (lease token {fencingToken}) at {killedAt:HH:mm:ss.fff} with {writtenBeforeKill / 1048576.0:F0} MB written; lease expired {(dead.Value.ExpiresAt - killedAt).TotalSeconds:F2} s after the kill"));
-        output.WriteLine(Invariant($"takeover by {taker} (token {newToken}) {takeover.TotalSeconds:F2} s after the kill (lease {ClusterFixture.LeaseSeconds} s, renew {ClusterFixture.RenewSeconds} s, poll {ClusterFixture.PollSeconds} s); Completed {completion.TotalSeconds:F1} s after the kill"));
+        output.WriteLine(Invariant($"takeover by {taker ?? "a survivor, seen only once Completed"} (token {newToken}) {takeover.TotalSeconds:F2} s after the kill (lease {ClusterFixture.LeaseSeconds} s, renew {ClusterFixture.RenewSeconds} s, poll {ClusterFixture.PollSeconds} s); Completed {completion.TotalSeconds:F1} s after the kill"));
         output.WriteLine(Invariant($"file: {rows:N0} rows, {file.Bytes / 1048576.0:F0} MB, checksum verified; dead node restarted in {restart.TotalSeconds:F1} s; class wall time so far {cluster.Elapsed.TotalSeconds:F1} s"));
     }
 
@@ -507,6 +516,10 @@ public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHe
         }
     }
 
+    public Task InitializeAsync() => cluster.RestartExitedNodesAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     /// <summary>Polls until a node holds the job Processing; its node id and fencing token.</summary>
@@ -541,6 +554,9 @@ public sealed partial class MultiNodeTests(ClusterFixture cluster, ITestOutputHe
 
     private async Task<long> InFlightAsync(int subscription) => await cluster.ScalarAsync<long>(
         "SELECT coalesce(sum(in_flight), 0)::bigint FROM api_call_node WHERE subscription_id = $1 AND expires_at > now()", subscription);
+
+    private async Task<string?> ErrorOfAsync(Guid exportId) =>
+        (await cluster.QueryAsync("SELECT error_msg FROM export_job WHERE export_id = $1", r => r.IsDBNull(0) ? null : r.GetString(0), exportId)).SingleOrDefault();
 
     private async Task<(string Status, string? Node, long Token, DateTimeOffset ExpiresAt)?> LeaseAsync(Guid exportId)
     {
