@@ -342,14 +342,21 @@ public sealed class SubscriptionControls(SpillwayClock clock, IOptions<SpillwayO
     /// <summary>Writes the calls this node logged and has not written yet to the shared store.</summary>
     internal async Task WriteRequestsAsync(CancellationToken ct)
     {
-        if (shared is null || _unwritten.IsEmpty)
+        if (shared is null)
         {
             return;
         }
 
+        // Wait for a write in flight even when nothing is left to take: its calls are out of the queue but not yet in
+        // the database, and a read of the log on this node must see them.
         await _writing.WaitAsync(ct);
         try
         {
+            if (_unwritten.IsEmpty)
+            {
+                return;
+            }
+
             var taken = new List<(int SubscriptionId, RequestLogEntry Entry)>();
             while (taken.Count < 5000 && _unwritten.TryDequeue(out var item))
             {
