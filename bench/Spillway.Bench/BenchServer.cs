@@ -13,6 +13,8 @@ internal sealed partial class BenchServer : IAsyncDisposable
     private const int Days = 90;
 
     private Process? _process;
+    private readonly List<Process> _extraNodes = [];
+    private readonly List<Uri> _nodes = [];
     private HttpClient _admin = null!;
     private HttpClient _api = null!;
     private readonly string _kind;
@@ -51,33 +53,76 @@ internal sealed partial class BenchServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Extra options for every node this server starts (e.g. <c>--Spillway:CallGrants=false</c>), set before <see cref="StartAsync"/>
+    /// through the environment variable SPILLWAY_BENCH_SERVER_ARGS (space-separated).
+    /// </summary>
+    private static IEnumerable<string> ExtraArgs() =>
+        (Environment.GetEnvironmentVariable("SPILLWAY_BENCH_SERVER_ARGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
     private async Task LaunchAsync()
     {
         var port = ExportBench.FreePort();
+        _process = StartNode(port, Data, null);
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromHours(1) };
+        _admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromHours(1) };
+        _admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", Key);
+        _api = new HttpClient(handler) { BaseAddress = _admin.BaseAddress, Timeout = TimeSpan.FromHours(1) };
+        _nodes.Add(_admin.BaseAddress);
+        await ExportBench.WaitHealthyAsync(_admin);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> more nodes on the same PostgreSQL database and export folder (a cluster); the
+    /// status poll then spreads its calls over every node in turn.
+    /// </summary>
+    public async Task AddNodesAsync(int count)
+    {
+        if (_pg is null)
+        {
+            throw new InvalidOperationException("More nodes need the PostgreSQL store.");
+        }
+
+        for (var n = 0; n < count; n++)
+        {
+            var port = ExportBench.FreePort();
+            var data = $"{Data}-node{n + 2}";
+            Directory.CreateDirectory(data);
+            _extraNodes.Add(StartNode(port, data, Path.Combine(Data, "exports")));
+            using var probe = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await ExportBench.WaitHealthyAsync(probe);
+            _nodes.Add(probe.BaseAddress);
+        }
+    }
+
+    private Process StartNode(int port, string data, string? exports)
+    {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
         var args = new List<string>
         {
-            $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={Data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
+            $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         };
+        if (exports is not null)
+        {
+            args.Add($"--Spillway:ExportPath={exports}");
+        }
+
         if (_pg is not null)
         {
             args.Add("--Spillway:Provider=Postgres");
             args.Add($"--Spillway:ConnectionString={_pg.ConnectionString(Database)}");
         }
 
+        args.AddRange(ExtraArgs());
         args.ForEach(info.ArgumentList.Add);
-        _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromHours(1) };
-        _admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromHours(1) };
-        _admin.DefaultRequestHeaders.Add("X-Spillway-Admin-Key", Key);
-        _api = new HttpClient(handler) { BaseAddress = _admin.BaseAddress, Timeout = TimeSpan.FromHours(1) };
-        await ExportBench.WaitHealthyAsync(_admin);
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>Builds the data set if it is not cached; returns the ingest figures of the main data set.</summary>
@@ -250,7 +295,7 @@ internal sealed partial class BenchServer : IAsyncDisposable
         var service = new double[total];
         var errors = 0;
         var running = new Task[total];
-        var uri = new Uri(_api.BaseAddress!, $"/bulk/v1/activities/export/{id}/status.json");
+        var uris = _nodes.Select(node => new Uri(node, $"/bulk/v1/activities/export/{id}/status.json")).ToArray();
         var ticksPerRequest = Stopwatch.Frequency / rate;
         var started = Stopwatch.GetTimestamp();
 
@@ -260,7 +305,7 @@ internal sealed partial class BenchServer : IAsyncDisposable
             var from = Math.Min(due, sent);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+                using var request = new HttpRequestMessage(HttpMethod.Get, uris[i % uris.Length]);
                 using var response = await _api.SendAsync(request, HttpCompletionOption.ResponseContentRead);
                 var body = await response.Content.ReadAsByteArrayAsync();
                 var done = Stopwatch.GetTimestamp();
@@ -366,6 +411,12 @@ internal sealed partial class BenchServer : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        foreach (var node in _extraNodes.Where(p => !p.HasExited))
+        {
+            node.Kill(entireProcessTree: true);
+            await node.WaitForExitAsync();
+        }
+
         if (_process is { HasExited: false })
         {
             _process.Kill(entireProcessTree: true);

@@ -10,7 +10,7 @@ using Spillway.Server.Storage.Postgres;
 
 /// <summary>
 /// The PostgreSQL call limiter alone (docs/performance.md, "Status poll on PostgreSQL"): admit + release through two
-/// limiter instances (two nodes) on one subscription, in a fresh database of the given cluster, first closed-loop from
+/// limiter instances (nodes; two unless told) on one subscription, in a fresh database of the given cluster, first closed-loop from
 /// several clients (throughput), then paced open-loop (latency). The subscription's limits are lifted as the suite
 /// lifts them, so every call is admitted and the window holds rate x window stamps, as under the suite's status poll.
 /// </summary>
@@ -20,7 +20,7 @@ internal static class LimiterBench
     {
         if (args.Length < 1)
         {
-            Console.Error.WriteLine("usage: Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
+            Console.Error.WriteLine("usage: Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000] [nodes=2] [grants=on|off]");
             return 2;
         }
 
@@ -28,6 +28,8 @@ internal static class LimiterBench
         var seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         var clients = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
         var rate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1000;
+        var nodeCount = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 2;
+        var grants = args.Length > 5 && args[5] == "off" ? CallGrantOptions.Off : CallGrantOptions.Default;
 
         var database = $"limiter_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
         await using (var admin = NpgsqlDataSource.Create(connectionString))
@@ -47,9 +49,7 @@ internal static class LimiterBench
             }
 
             await using var dataSource = NpgsqlDataSource.Create(benchConnection);
-            using var a = new PostgresApiCallLimiter(dataSource);
-            using var b = new PostgresApiCallLimiter(dataSource);
-            var nodes = new[] { a, b };
+            var nodes = Enumerable.Range(0, nodeCount).Select(_ => new PostgresApiCallLimiter(dataSource, grants: grants)).ToArray();
             var t0 = DateTimeOffset.UtcNow;
             var subscription = new Subscription(1, "111-BEN-111", "Bench", SubscriptionLimitOverrides.None, t0);
             var caller = new ApiCaller(new ApiUser(1, 1, "bench@example.com", ["Read-Only Activity"], t0), subscription,
@@ -61,7 +61,7 @@ internal static class LimiterBench
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var (permit, error) = await nodes[node % 2].TryAdmitAsync(caller, DateTimeOffset.UtcNow, CancellationToken.None);
+                    var (permit, error) = await nodes[node % nodes.Length].TryAdmitAsync(caller, DateTimeOffset.UtcNow, CancellationToken.None);
                     if (permit is null)
                     {
                         throw new InvalidOperationException($"refused: {error?.Code}");
@@ -121,6 +121,13 @@ internal static class LimiterBench
             elapsed = watch.Elapsed.TotalSeconds;
             Console.WriteLine($"paced at {rate:N0}/s, {seconds:F0} s: {open.Count / elapsed:N0} admit+release/s; p50 {Pct(open, 0.5):F2} ms; " +
                 $"p99 {Pct(open, 0.99):F2} ms; max {open[^1]:F1} ms; errors {errors}");
+            Console.WriteLine($"{nodes.Length} nodes, grants {(grants.Enabled ? "on" : "off")}: {nodes.Sum(n => n.Counters.Admissions):N0} admissions in the database, " +
+                $"{nodes.Sum(n => n.Counters.Granted):N0} under grants, {nodes.Sum(n => n.Counters.Recalls):N0} recalls");
+            foreach (var node in nodes)
+            {
+                node.Dispose();
+            }
+
             return 0;
         }
         finally

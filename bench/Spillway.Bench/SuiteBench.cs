@@ -214,16 +214,23 @@ internal static class SuiteBench
         var runs = int.Parse(Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         var seconds = double.Parse(Arg(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
         var rate = double.Parse(Arg(args, "--rate") ?? "1000", CultureInfo.InvariantCulture);
+        var nodes = int.Parse(Arg(args, "--nodes") ?? "1", CultureInfo.InvariantCulture);
         var root = RepoRoot();
         var bench = Path.Combine(root, ".bench", "suite");
         Directory.CreateDirectory(bench);
         var commit = Git("rev-parse --short HEAD") + (Git("status --porcelain --untracked-files=no").Length > 0 ? " (with uncommitted changes)" : "");
-        Console.WriteLine($"api: {kind}, commit {commit}, status poll at {rate:N0}/s for {seconds} s, {runs} run(s); load {LoadAverage()}");
+        Console.WriteLine($"api: {kind}, {nodes} node(s), commit {commit}, status poll at {rate:N0}/s for {seconds} s, {runs} run(s); " +
+            $"server options '{Environment.GetEnvironmentVariable("SPILLWAY_BENCH_SERVER_ARGS")}'; load {LoadAverage()}");
         PgCluster? pg = kind == "postgres" ? PgCluster.Start(root, Path.Combine(bench, "pg")) : null;
         try
         {
             await using var server = await BenchServer.StartAsync(kind, bench, rows, pg);
             await server.EnsureSeededAsync(rows, main: false);
+            if (nodes > 1)
+            {
+                await server.AddNodesAsync(nodes - 1);
+            }
+
             Console.WriteLine($"  server pid {server.ProcessId}");
             for (var run = 0; run < runs; run++)
             {

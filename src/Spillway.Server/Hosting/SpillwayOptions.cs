@@ -46,6 +46,12 @@ public sealed class SpillwayOptions
     /// <summary>Reject <c>access_token</c> in the query string with 601 (rehearse Marketo's deprecation).</summary>
     public bool RejectQueryStringToken { get; set; }
 
+    /// <summary>
+    /// On PostgreSQL, lets each node hold call grants: while a subscription is far from its call limits, a node admits
+    /// calls without a database round trip (docs/deployment.md). Off: every call is checked in the database.
+    /// </summary>
+    public bool CallGrants { get; set; } = true;
+
     public DemoOptions Demo { get; set; } = new();
 
     public LimitDefaults Limits { get; set; } = new();

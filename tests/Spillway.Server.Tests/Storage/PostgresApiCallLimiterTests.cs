@@ -247,7 +247,8 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
             await (await _nodes[i % 3].TryAdmitAsync(high, start.AddMilliseconds(100 * i), None)).Permit!.DisposeAsync();
         }
 
-        // At 4.9 s, stamps up to 2.9 s are gone: 20 remain (3.0 .. 4.9 s).
+        // At 4.9 s, stamps up to 2.9 s are gone: 20 remain (3.0 .. 4.9 s). Calls admitted under grants land when reported.
+        await ReportAllAsync();
         Assert.Equal(20L, await StampsAsync());
         Assert.Equal(20, await ScalarAsync<int>("SELECT stamps FROM api_call_state WHERE subscription_id = 7"));
     }
@@ -307,6 +308,172 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         Assert.Equal("615", (await _nodes[2].TryAdmitAsync(caller, T0, None)).Error?.Code);
         await after!.DisposeAsync();
         Assert.NotNull((await _nodes[2].TryAdmitAsync(caller, T0, None)).Permit);
+    }
+
+    [Fact]
+    public async Task Far_from_the_limits_nodes_admit_under_grants_and_every_call_is_counted_once_reported()
+    {
+        var caller = Caller(calls: 100_000, window: 20, concurrent: 1000, daily: 1_000_000);
+        for (var i = 0; i < 900; i++)
+        {
+            var (permit, error) = await _nodes[i % 3].TryAdmitAsync(caller, T0.AddMilliseconds(i), None);
+            Assert.Null(error);
+            await permit!.DisposeAsync();
+        }
+
+        // A grant holds 256 calls: a handful of the 900 went to the database, the rest were admitted in memory.
+        Assert.InRange(_nodes.Sum(n => n.Counters.Admissions), 3, 30);
+        Assert.Equal(900 - _nodes.Sum(n => n.Counters.Admissions), _nodes.Sum(n => n.Counters.Granted));
+
+        await ReportAllAsync();
+        Assert.Equal(900, (await _nodes[1].UsageAsync(caller, T0, None)).Total);
+        Assert.Equal(900L, await _nodes[2].CallsInWindowAsync(caller.CallLimits(), T0.AddMilliseconds(900), None));
+        Assert.Equal(900L, await StampsAsync());
+        Assert.Equal(900, await ScalarAsync<int>("SELECT stamps FROM api_call_state WHERE subscription_id = 7"));
+
+        // Released calls under grants left nothing in flight: the whole concurrency limit is free on every node.
+        var held = new List<CallPermit>();
+        for (var i = 0; i < 1000; i++)
+        {
+            var (permit, error) = await _nodes[i % 3].TryAdmitAsync(caller, T0.AddSeconds(1), None);
+            Assert.True(permit is not null, $"call {i}: {error?.Code}");
+            held.Add(permit!);
+        }
+
+        Assert.Equal("615", (await _nodes[0].TryAdmitAsync(caller, T0.AddSeconds(1), None)).Error?.Code);
+        foreach (var permit in held)
+        {
+            await permit.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task With_grants_in_play_decisions_still_match_the_single_node_limiter_call_for_call()
+    {
+        // As the walk above, with limits high enough for grants (25 calls, 8 slots each): nodes admit in memory far
+        // from the limits, and near them every refusal is decided after the grants in the way were recalled.
+        var random = new Random(17);
+        var single = new InMemoryApiCallLimiter();
+        var midnight = new DateTimeOffset(2026, 1, 16, 6, 0, 0, TimeSpan.Zero);
+        var now = midnight.AddSeconds(-5);
+        var admitted = new List<DateTimeOffset>();
+        var held = new List<(CallPermit Pg, CallPermit Single)>();
+        var (calls, window, concurrent, daily) = (400, 2, 64, 1_200);
+        var decisions = new Dictionary<string, int>();
+        for (var step = 0; step < 4_000; step++)
+        {
+            if (step == 2_500)
+            {
+                calls = 320;
+            }
+
+            var edge = admitted.Count >= calls ? admitted[^calls].AddSeconds(window) : (DateTimeOffset?)null;
+            now = random.Next(40) switch
+            {
+                0 when edge > now => edge.Value,
+                1 when edge > now => edge.Value.AddTicks(-1),
+                2 when edge > now => edge.Value.AddTicks(1),
+                < 20 => now,
+                _ => now.AddMilliseconds(random.Next(1, 6)),
+            };
+
+            if (held.Count > 0 && random.Next(5) == 0)
+            {
+                var (pg, one) = held[random.Next(held.Count)];
+                held.Remove((pg, one));
+                await pg.DisposeAsync();
+                await one.DisposeAsync();
+                continue;
+            }
+
+            var caller = Caller(random.Next(2) == 0 ? "a@example.com" : "b@example.com", calls, window, concurrent, daily);
+            var expected = await single.TryAdmitAsync(caller, now, None);
+            var actual = await _nodes[step % 3].TryAdmitAsync(caller, now, None);
+            Assert.True(expected.Error?.Code == actual.Error?.Code,
+                $"step {step} at {now:O}: single node {expected.Error?.Code ?? "admitted"}, PostgreSQL {actual.Error?.Code ?? "admitted"}");
+            var key = expected.Error?.Code ?? "admitted";
+            decisions[key] = decisions.GetValueOrDefault(key) + 1;
+            if (expected.Permit is not null)
+            {
+                admitted.Add(now);
+                admitted.Sort();
+                if (random.Next(3) == 0)
+                {
+                    held.Add((actual.Permit!, expected.Permit));
+                }
+                else
+                {
+                    await actual.Permit!.DisposeAsync();
+                    await expected.Permit.DisposeAsync();
+                }
+            }
+        }
+
+        Assert.All(new[] { "admitted", "606", "607", "615" }, code => Assert.True(decisions.GetValueOrDefault(code) > 0, $"no {code}: {string.Join(", ", decisions)}"));
+        // Both paths were taken: calls admitted in memory under grants, and the rest in the database.
+        var granted = _nodes.Sum(n => n.Counters.Granted);
+        Assert.True(granted > decisions["admitted"] / 10, $"{granted} of {decisions["admitted"]} admitted calls under grants");
+
+        await ReportAllAsync();
+        var (single1, pg1) = (await single.UsageAsync(Caller(), now, None), await _nodes[0].UsageAsync(Caller(), now, None));
+        Assert.Equal(single1.Total, pg1.Total);
+        Assert.Equal(single1.Users, pg1.Users);
+    }
+
+    [Fact]
+    public async Task A_refusal_that_only_a_grant_would_cause_recalls_it_and_the_call_is_admitted()
+    {
+        // Node a holds a grant of 25 calls and uses none of them; node b takes no grants. At 375 calls of a 400 quota,
+        // b's call would be refused only if a's grant were used up: the grant is recalled, a reports, b is admitted.
+        using var b = new PostgresApiCallLimiter(_dataSource!, grants: CallGrantOptions.Off);
+        var caller = Caller(calls: 100_000, concurrent: 64, daily: 400);
+        await (await _nodes[0].TryAdmitAsync(caller, T0, None)).Permit!.DisposeAsync();
+        Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7"));
+
+        var answered = 1;
+        while ((await b.TryAdmitAsync(caller, T0, None)).Permit is { } permit)
+        {
+            await permit.DisposeAsync();
+            answered++;
+        }
+
+        Assert.Equal(400, answered);
+        Assert.True(b.Counters.Recalls > 0, "b never met the grant");
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7"));
+        Assert.Equal("607", (await _nodes[0].TryAdmitAsync(caller, T0, None)).Error?.Code);
+        Assert.Equal(400, (await b.UsageAsync(caller, T0, None)).Total);
+    }
+
+    [Fact]
+    public async Task A_grant_whose_node_died_stops_counting_after_its_life_and_grace()
+    {
+        // A node that never reports (killed): its grant of 25 calls is counted as used until it runs out.
+        var options = CallGrantOptions.Default with { Life = TimeSpan.FromMilliseconds(300), Grace = TimeSpan.FromMilliseconds(300), ReportEvery = TimeSpan.FromHours(1) };
+        using var dead = new PostgresApiCallLimiter(_dataSource!, grants: options);
+        var caller = Caller(calls: 100_000, concurrent: 64, daily: 400);
+        Assert.NotNull((await dead.TryAdmitAsync(caller, T0, None)).Permit);
+        Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7"));
+
+        // The others admit up to the quota: the last calls wait for the dead grant to run out, then are answered.
+        var answered = 0;
+        var started = DateTime.UtcNow;
+        while ((await _nodes[answered % 3].TryAdmitAsync(caller, T0, None)).Permit is { } permit)
+        {
+            await permit.DisposeAsync();
+            answered++;
+        }
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(8), "an admission waited past the dead grant's life and grace");
+        Assert.Equal(399, answered);
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7 AND node_id = '" + dead.NodeId + "'"));
+    }
+
+    private async Task ReportAllAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.ReportGrantsNowAsync();
+        }
     }
 
     private Task<long> StampsAsync() => ScalarAsync<long>("SELECT count(*) FROM api_call_stamp WHERE subscription_id = 7");

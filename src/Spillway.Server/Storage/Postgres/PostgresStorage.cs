@@ -59,7 +59,8 @@ public sealed class PostgresStorage : StorageProvider
 
     // The nodes of a cluster answer 606, 607 and 615 from counters they share.
     protected override IApiCallLimiter ApiCallLimiter(IServiceProvider services) =>
-        new PostgresApiCallLimiter(DataSource(services), services.GetService<TimeProvider>());
+        new PostgresApiCallLimiter(DataSource(services), services.GetService<TimeProvider>(),
+            services.GetService<Microsoft.Extensions.Options.IOptions<SpillwayOptions>>()?.Value.CallGrants == false ? CallGrantOptions.Off : CallGrantOptions.Default);
 
     protected override IStoreSnapshot Snapshot(IServiceProvider services) =>
         new NoStoreSnapshot("A snapshot copies the embedded store; back up a PostgreSQL store with pg_dump, and the export folder with it.");
