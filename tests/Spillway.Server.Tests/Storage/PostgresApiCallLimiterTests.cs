@@ -159,72 +159,18 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         // A seeded random walk of calls over three nodes, compared with InMemoryApiCallLimiter: times land exactly on
         // a window edge, one tick before and after it; limits change midway (the stamp log keeps only the newest
         // RateLimitCalls); calls are held and released; a Chicago midnight is crossed.
-        var random = new Random(26);
-        var single = new InMemoryApiCallLimiter();
         var midnight = new DateTimeOffset(2026, 1, 16, 6, 0, 0, TimeSpan.Zero);
-        var now = midnight.AddSeconds(-30);
-        var admitted = new List<DateTimeOffset>();
-        var held = new List<(CallPermit Pg, CallPermit Single)>();
-        var (calls, window, concurrent, daily) = (5, 2, 3, 60);
-        var decisions = new Dictionary<string, int>();
-        for (var step = 0; step < 400; step++)
-        {
-            if (step == 150)
-            {
-                calls = 3; // lowered below what the window holds
-            }
-            else if (step == 250)
-            {
-                (calls, window) = (8, 3);
-            }
-
-            var edge = admitted.Count >= calls ? admitted[^calls].AddSeconds(window) : (DateTimeOffset?)null;
-            now = random.Next(6) switch
+        await WalkAsync(new Walk(26, 400, midnight.AddSeconds(-30), (5, 2, 3, 60),
+            step => step switch { 150 => (3, 2, 3, 60), 250 => (8, 3, 3, 60), _ => null }, // 150: lowered below what the window holds
+            (random, now, edge) => random.Next(6) switch
             {
                 0 when edge > now => edge.Value,
                 1 when edge > now => edge.Value.AddTicks(-1),
                 2 when edge > now => edge.Value.AddTicks(1),
                 3 => now,
                 _ => now.AddMilliseconds(random.Next(1, 700)),
-            };
-
-            if (held.Count > 0 && random.Next(3) == 0)
-            {
-                var (pg, one) = held[random.Next(held.Count)];
-                held.Remove((pg, one));
-                await pg.DisposeAsync();
-                await one.DisposeAsync();
-                continue;
-            }
-
-            var caller = Caller(random.Next(2) == 0 ? "a@example.com" : "b@example.com", calls, window, concurrent, daily);
-            var expected = await single.TryAdmitAsync(caller, now, None);
-            var actual = await _nodes[step % 3].TryAdmitAsync(caller, now, None);
-            Assert.True(expected.Error?.Code == actual.Error?.Code,
-                $"step {step} at {now:O}: single node {expected.Error?.Code ?? "admitted"}, PostgreSQL {actual.Error?.Code ?? "admitted"}");
-            var key = expected.Error?.Code ?? "admitted";
-            decisions[key] = decisions.GetValueOrDefault(key) + 1;
-            if (expected.Permit is not null)
-            {
-                admitted.Add(now);
-                admitted.Sort();
-                if (random.Next(4) == 0)
-                {
-                    held.Add((actual.Permit!, expected.Permit));
-                }
-                else
-                {
-                    await actual.Permit!.DisposeAsync();
-                    await expected.Permit.DisposeAsync();
-                }
-            }
-        }
-
-        // The walk must have reached every outcome for the comparison to mean something.
-        Assert.All(new[] { "admitted", "606", "607", "615" }, code => Assert.True(decisions.GetValueOrDefault(code) > 0, $"no {code}: {string.Join(", ", decisions)}"));
-        var (single1, pg1) = (await single.UsageAsync(Caller(), now, None), await _nodes[0].UsageAsync(Caller(), now, None));
-        Assert.Equal(single1.Total, pg1.Total);
-        Assert.Equal(single1.Users, pg1.Users);
+            },
+            ReleaseOneIn: 3, HoldOneIn: 4));
     }
 
     [Fact]
@@ -352,32 +298,52 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
     {
         // As the walk above, with limits high enough for grants (25 calls, 8 slots each): nodes admit in memory far
         // from the limits, and near them every refusal is decided after the grants in the way were recalled.
-        var random = new Random(17);
-        var single = new InMemoryApiCallLimiter();
         var midnight = new DateTimeOffset(2026, 1, 16, 6, 0, 0, TimeSpan.Zero);
-        var now = midnight.AddSeconds(-5);
-        var admitted = new List<DateTimeOffset>();
-        var held = new List<(CallPermit Pg, CallPermit Single)>();
-        var (calls, window, concurrent, daily) = (400, 2, 64, 1_200);
-        var decisions = new Dictionary<string, int>();
-        for (var step = 0; step < 4_000; step++)
-        {
-            if (step == 2_500)
-            {
-                calls = 320;
-            }
-
-            var edge = admitted.Count >= calls ? admitted[^calls].AddSeconds(window) : (DateTimeOffset?)null;
-            now = random.Next(40) switch
+        var decisions = await WalkAsync(new Walk(17, 4_000, midnight.AddSeconds(-5), (400, 2, 64, 1_200),
+            step => step == 2_500 ? (320, 2, 64, 1_200) : null,
+            (random, now, edge) => random.Next(40) switch
             {
                 0 when edge > now => edge.Value,
                 1 when edge > now => edge.Value.AddTicks(-1),
                 2 when edge > now => edge.Value.AddTicks(1),
                 < 20 => now,
                 _ => now.AddMilliseconds(random.Next(1, 6)),
-            };
+            },
+            ReleaseOneIn: 5, HoldOneIn: 3));
 
-            if (held.Count > 0 && random.Next(5) == 0)
+        // Both paths were taken: calls admitted in memory under grants, and the rest in the database.
+        var granted = _nodes.Sum(n => n.Counters.Granted);
+        Assert.True(granted > decisions["admitted"] / 10, $"{granted} of {decisions["admitted"]} admitted calls under grants");
+    }
+
+    /// <summary>A seeded random walk of calls: its limits (calls, window s, in flight, daily), when they change, how time moves.</summary>
+    private sealed record Walk(int Seed, int Steps, DateTimeOffset Start, (int Calls, int Window, int Concurrent, int Daily) Limits,
+        Func<int, (int, int, int, int)?> ChangeAt, Func<Random, DateTimeOffset, DateTimeOffset?, DateTimeOffset> Next,
+        int ReleaseOneIn, int HoldOneIn);
+
+    /// <summary>
+    /// Plays a walk over the three nodes and the single-node limiter side by side, requiring the same answer for every
+    /// call, every outcome reached, and the same usage per user at the end. Returns how often each answer came.
+    /// </summary>
+    private async Task<Dictionary<string, int>> WalkAsync(Walk walk)
+    {
+        var random = new Random(walk.Seed);
+        var single = new InMemoryApiCallLimiter();
+        var now = walk.Start;
+        var admitted = new List<DateTimeOffset>();
+        var held = new List<(CallPermit Pg, CallPermit Single)>();
+        var (calls, window, concurrent, daily) = walk.Limits;
+        var decisions = new Dictionary<string, int>();
+        for (var step = 0; step < walk.Steps; step++)
+        {
+            if (walk.ChangeAt(step) is { } changed)
+            {
+                (calls, window, concurrent, daily) = changed;
+            }
+
+            var edge = admitted.Count >= calls ? admitted[^calls].AddSeconds(window) : (DateTimeOffset?)null;
+            now = walk.Next(random, now, edge);
+            if (held.Count > 0 && random.Next(walk.ReleaseOneIn) == 0)
             {
                 var (pg, one) = held[random.Next(held.Count)];
                 held.Remove((pg, one));
@@ -397,7 +363,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
             {
                 admitted.Add(now);
                 admitted.Sort();
-                if (random.Next(3) == 0)
+                if (random.Next(walk.HoldOneIn) == 0)
                 {
                     held.Add((actual.Permit!, expected.Permit));
                 }
@@ -409,15 +375,13 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
             }
         }
 
+        // The walk must have reached every outcome for the comparison to mean something.
         Assert.All(new[] { "admitted", "606", "607", "615" }, code => Assert.True(decisions.GetValueOrDefault(code) > 0, $"no {code}: {string.Join(", ", decisions)}"));
-        // Both paths were taken: calls admitted in memory under grants, and the rest in the database.
-        var granted = _nodes.Sum(n => n.Counters.Granted);
-        Assert.True(granted > decisions["admitted"] / 10, $"{granted} of {decisions["admitted"]} admitted calls under grants");
-
         await ReportAllAsync();
         var (single1, pg1) = (await single.UsageAsync(Caller(), now, None), await _nodes[0].UsageAsync(Caller(), now, None));
         Assert.Equal(single1.Total, pg1.Total);
         Assert.Equal(single1.Users, pg1.Users);
+        return decisions;
     }
 
     [Fact]
