@@ -97,32 +97,20 @@ internal sealed partial class BenchServer : IAsyncDisposable
 
     private Process StartNode(int port, string data, string? exports)
     {
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Spillway.Server.dll"));
-        var args = new List<string>
-        {
-            $"--urls=http://127.0.0.1:{port}", $"--Spillway:DataPath={data}", $"--Spillway:AdminKey={Key}", "--Spillway:Demo:Enabled=false",
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
-        };
+        var settings = new List<string> { "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning" };
         if (exports is not null)
         {
-            args.Add($"--Spillway:ExportPath={exports}");
+            settings.Add($"--Spillway:ExportPath={exports}");
         }
 
         if (_pg is not null)
         {
-            args.Add("--Spillway:Provider=Postgres");
-            args.Add($"--Spillway:ConnectionString={_pg.ConnectionString(Database)}");
+            settings.Add("--Spillway:Provider=Postgres");
+            settings.Add($"--Spillway:ConnectionString={_pg.ConnectionString(Database)}");
         }
 
-        args.AddRange(ExtraArgs());
-        args.ForEach(info.ArgumentList.Add);
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("server: " + e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        settings.AddRange(ExtraArgs());
+        return ExportBench.StartServer(data, port, Key, [.. settings]);
     }
 
     /// <summary>Builds the data set if it is not cached; returns the ingest figures of the main data set.</summary>

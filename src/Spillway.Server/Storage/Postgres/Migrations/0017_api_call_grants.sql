@@ -22,6 +22,41 @@ CREATE TABLE api_call_grant (
 );
 CREATE INDEX api_call_grant_subscription ON api_call_grant (subscription_id);
 
+-- The subscription's state row (version 4), created on first use and locked until the calling statement ends: the
+-- lock every admission and report takes.
+CREATE FUNCTION spillway_lock_call_state(p_subscription integer)
+RETURNS api_call_state LANGUAGE plpgsql AS
+$$
+DECLARE
+    s api_call_state%ROWTYPE;
+BEGIN
+    SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO api_call_state (subscription_id) VALUES (p_subscription) ON CONFLICT DO NOTHING;
+        SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
+    END IF;
+    RETURN s;
+END
+$$;
+
+-- Keeps only the newest p_rate of the subscription's p_stamps stamps (only they can decide a 606, see version 4);
+-- returns how many are left. Walks the primary key from its oldest end and deletes by ctid (version 4 says why).
+CREATE FUNCTION spillway_keep_newest_stamps(p_subscription integer, p_stamps integer, p_rate integer)
+RETURNS integer LANGUAGE plpgsql AS
+$$
+DECLARE
+    v_deleted integer;
+BEGIN
+    IF p_stamps <= p_rate THEN
+        RETURN p_stamps;
+    END IF;
+    DELETE FROM api_call_stamp WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT p_stamps - greatest(p_rate, 0)));
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    RETURN p_stamps - v_deleted;
+END
+$$;
+
 -- Whether the rate window ending at p_at holds at least p_n admitted calls. Only the newest p_rate stamps are kept
 -- (see version 4), so that is whether the p_n-th newest is inside the window; calls stamped a little ahead count, as
 -- in spillway_admit_call.
@@ -68,11 +103,7 @@ BEGIN
     code := 0;
     epoch := NULL;
     grant_id := NULL;
-    SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO api_call_state (subscription_id) VALUES (p_subscription) ON CONFLICT DO NOTHING;
-        SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
-    END IF;
+    s := spillway_lock_call_state(p_subscription);
 
     IF s.day IS DISTINCT FROM p_day THEN
         s.day := p_day;
@@ -97,12 +128,7 @@ BEGIN
         s.stamps := s.stamps - v_deleted;
     END IF;
 
-    IF s.stamps > p_rate THEN
-        DELETE FROM api_call_stamp WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT s.stamps - greatest(p_rate, 0)));
-        GET DIAGNOSTICS v_deleted = ROW_COUNT;
-        s.stamps := s.stamps - v_deleted;
-    END IF;
+    s.stamps := spillway_keep_newest_stamps(p_subscription, s.stamps, p_rate);
 
     -- A grant whose node neither reported nor came back within the grace is a node that died: its unreported calls
     -- are forgotten, as the calls in flight of a dead node are once their lease runs out.
@@ -138,11 +164,7 @@ BEGIN
         IF code = 0 THEN
             INSERT INTO api_call_stamp (subscription_id, at) VALUES (p_subscription, p_at);
             s.stamps := s.stamps + 1;
-            IF s.stamps > p_rate THEN
-                DELETE FROM api_call_stamp WHERE ctid = (
-                    SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT 1);
-                s.stamps := s.stamps - 1;
-            END IF;
+            s.stamps := spillway_keep_newest_stamps(p_subscription, s.stamps, p_rate);
 
             INSERT INTO api_call_day AS d (subscription_id, day, email, calls) VALUES (p_subscription, p_day, p_email, 1)
             ON CONFLICT (subscription_id, day, email) DO UPDATE SET calls = d.calls + 1;
@@ -192,11 +214,7 @@ DECLARE
     v_deleted integer;
 BEGIN
     epoch := NULL;
-    SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO api_call_state (subscription_id) VALUES (p_subscription) ON CONFLICT DO NOTHING;
-        SELECT * INTO s FROM api_call_state WHERE subscription_id = p_subscription FOR UPDATE;
-    END IF;
+    s := spillway_lock_call_state(p_subscription);
 
     IF v_n > 0 THEN
         INSERT INTO api_call_stamp (subscription_id, at) SELECT p_subscription, unnest(p_stamps);
@@ -209,12 +227,7 @@ BEGIN
             ORDER BY at, id LIMIT 1000 + v_n));
         GET DIAGNOSTICS v_deleted = ROW_COUNT;
         s.stamps := s.stamps - v_deleted;
-        IF s.stamps > p_rate THEN
-            DELETE FROM api_call_stamp WHERE ctid = ANY (ARRAY(
-                SELECT ctid FROM api_call_stamp WHERE subscription_id = p_subscription ORDER BY at, id LIMIT s.stamps - greatest(p_rate, 0)));
-            GET DIAGNOSTICS v_deleted = ROW_COUNT;
-            s.stamps := s.stamps - v_deleted;
-        END IF;
+        s.stamps := spillway_keep_newest_stamps(p_subscription, s.stamps, p_rate);
 
         INSERT INTO api_call_day AS d (subscription_id, day, email, calls)
         SELECT p_subscription, p_day, e.email, e.calls FROM unnest(p_emails, p_counts) AS e(email, calls)
