@@ -39,7 +39,8 @@ public interface ILeadRow
 {
     bool IsNull(int column);
 
-    string GetText(int column);
+    /// <summary>A text cell as UTF-8 bytes, valid only until the next call on this row.</summary>
+    ReadOnlySpan<byte> GetText(int column);
 
     long GetInteger(int column);
 

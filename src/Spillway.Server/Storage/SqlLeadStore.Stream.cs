@@ -50,10 +50,18 @@ internal abstract partial class SqlLeadStore
 
         sql.Append(" ORDER BY id");
         command.CommandText = sql.ToString();
+        await ReadLeadsAsync(command, columns, sink, ct);
+    }
+
+    /// <summary>Runs the extract's query and hands each row to the sink; a store may read its engine's rows more directly.</summary>
+    protected virtual async Task ReadLeadsAsync(DbCommand command, LeadColumn[] columns, ILeadRowSink sink, CancellationToken ct)
+    {
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         var row = new ReaderRow(this, reader, columns);
         while (await reader.ReadAsync(ct))
         {
+            // A provider that already holds the next rows (Npgsql buffers them) returns them without looking at the token.
+            ct.ThrowIfCancellationRequested();
             sink.WriteRow(row);
         }
     }
@@ -61,9 +69,21 @@ internal abstract partial class SqlLeadStore
     /// <summary>The current row of the reader. Sequential access: the sink reads each column once, in order.</summary>
     private sealed class ReaderRow(SqlLeadStore store, DbDataReader reader, LeadColumn[] columns) : ILeadRow
     {
+        private byte[] _text = new byte[1024];
+
         public bool IsNull(int column) => reader.IsDBNull(column);
 
-        public string GetText(int column) => reader.GetString(column);
+        public ReadOnlySpan<byte> GetText(int column)
+        {
+            var value = reader.GetString(column);
+            var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+            if (max > _text.Length)
+            {
+                _text = new byte[Math.Max(max, _text.Length * 2)];
+            }
+
+            return _text.AsSpan(0, Encoding.UTF8.GetBytes(value, _text));
+        }
 
         public long GetInteger(int column) => reader.GetInt64(column);
 

@@ -214,6 +214,45 @@ public abstract class LeadStoreComplianceTests : IAsyncLifetime
         Assert.Empty(created.Rows);
     }
 
+    [Fact]
+    public async Task StreamLeads_hands_over_thousands_of_rows_in_order_with_text_byte_for_byte_and_stops_when_cancelled()
+    {
+        // More rows than a store reads ahead in one batch, text of every width UTF-8 has, and an empty string beside a null.
+        const int count = 2_500;
+        for (var first = 1; first <= count; first += 300)
+        {
+            var records = Enumerable.Range(first, Math.Min(300, count - first + 1)).Select(i => Lead(("email", $"l{i}@example.com"),
+                ("firstName", i % 3 == 0 ? $"Zoë \"山田\", {i}\n🚀" : i % 3 == 1 ? "" : null), ("annualRevenue", i * 0.5))).ToArray();
+            await SyncAsync(1, LeadSyncAction.CreateOnly, "email", T0, records);
+        }
+
+        var streamer = (ILeadWindowStreamer)Leads;
+        string[] fields = ["id", "firstName", "annualRevenue"];
+        var rows = new RowCollector(fields);
+        await streamer.StreamLeadsAsync(new LeadExtractQuery(1, LeadExtractFilterKind.CreatedAt, T0, T0, fields), rows, None);
+        var expected = Enumerable.Range(1, count).Select(i => i + "|" + (i % 3 == 0 ? $"Zoë \"山田\", {i}\n🚀" : i % 3 == 1 ? "" : "null") + "|"
+            + (i * 0.5).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(expected, rows.Rows);
+
+        using var cancel = new CancellationTokenSource();
+        var seen = 0;
+        var stopping = new CallbackSink(_ =>
+        {
+            if (++seen == 1_500)
+            {
+                cancel.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            streamer.StreamLeadsAsync(new LeadExtractQuery(1, LeadExtractFilterKind.CreatedAt, T0, T0, fields), stopping, cancel.Token));
+        Assert.InRange(seen, 1_500, count - 1);
+    }
+
+    private sealed class CallbackSink(Action<ILeadRow> onRow) : ILeadRowSink
+    {
+        public void WriteRow(ILeadRow row) => onRow(row);
+    }
+
     private sealed class RowCollector(string[] fields) : ILeadRowSink
     {
         public List<string> Rows { get; } = [];
@@ -230,7 +269,7 @@ public abstract class LeadStoreComplianceTests : IAsyncLifetime
                     LeadValueKind.Boolean => row.GetBoolean(i).ToString(),
                     LeadValueKind.Date => row.GetDate(i).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                     LeadValueKind.DateTime => row.GetDateTime(i).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    _ => row.GetText(i),
+                    _ => System.Text.Encoding.UTF8.GetString(row.GetText(i)),
                 };
             }
 

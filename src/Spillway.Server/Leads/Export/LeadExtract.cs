@@ -53,7 +53,7 @@ public sealed class LeadExtract(ILeadWindowStreamer leads, IListStore lists, ILe
             ExportFileRules.SsvDelimiter(options.Value), writeBehind: true);
         writer.WriteHeader();
         var custom = await CustomColumnsAsync(job.SubscriptionId, ct);
-        using var rows = new LeadRowWriter(writer, spec.Fields, custom);
+        var rows = new LeadRowWriter(writer, spec.Fields, custom);
         // A list's membership is read by the one statement below, so it is the membership when the job starts processing.
         var query = new LeadExtractQuery(job.SubscriptionId, spec.Filter, spec.StartAt, spec.EndAt, spec.Fields, custom)
         {

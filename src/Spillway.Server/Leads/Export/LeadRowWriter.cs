@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -12,14 +11,13 @@ namespace Spillway.Server.Leads.Export;
 /// request's field order. A missing value is <c>null</c>, booleans <c>true</c>/<c>false</c>, dates <c>yyyy-MM-dd</c>,
 /// date-times <c>yyyy-MM-ddTHH:mm:ssZ</c>, numbers in invariant culture; quoting is the file writer's.
 /// </summary>
-public sealed class LeadRowWriter : ILeadRowSink, IDisposable
+public sealed class LeadRowWriter : ILeadRowSink
 {
     private static readonly byte[] True = "true"u8.ToArray();
     private static readonly byte[] False = "false"u8.ToArray();
 
     private readonly ExportFileWriter _file;
     private readonly LeadValueKind[] _kinds;
-    private byte[] _text = ArrayPool<byte>.Shared.Rent(1024);
 
     /// <summary>
     /// Writes rows of <paramref name="fields"/> (REST names, one per column of <paramref name="file"/>); a custom field
@@ -75,25 +73,12 @@ public sealed class LeadRowWriter : ILeadRowSink, IDisposable
                     file.WriteDateTime(row.GetDateTime(i).ToUnixTimeSeconds());
                     break;
                 default:
-                    WriteString(row.GetText(i));
+                    file.WriteText(row.GetText(i));
                     break;
             }
         }
 
         file.EndRow();
-    }
-
-    private void WriteString(string value)
-    {
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (max > _text.Length)
-        {
-            ArrayPool<byte>.Shared.Return(_text);
-            _text = ArrayPool<byte>.Shared.Rent(max);
-        }
-
-        var length = Encoding.UTF8.GetBytes(value, _text);
-        _file.WriteText(_text.AsSpan(0, length));
     }
 
     private void WriteFormatted(double value)
@@ -102,7 +87,7 @@ public sealed class LeadRowWriter : ILeadRowSink, IDisposable
         Span<byte> buffer = stackalloc byte[64];
         if (!value.TryFormat(buffer, out var written, "R", CultureInfo.InvariantCulture))
         {
-            WriteString(value.ToString("R", CultureInfo.InvariantCulture));
+            _file.WriteText(Encoding.UTF8.GetBytes(value.ToString("R", CultureInfo.InvariantCulture)));
             return;
         }
 
@@ -114,11 +99,5 @@ public sealed class LeadRowWriter : ILeadRowSink, IDisposable
         Span<byte> buffer = stackalloc byte[16];
         value.TryFormat(buffer, out var written, "yyyy-MM-dd", CultureInfo.InvariantCulture);
         _file.WriteText(buffer[..written]);
-    }
-
-    public void Dispose()
-    {
-        ArrayPool<byte>.Shared.Return(_text);
-        _text = [];
     }
 }

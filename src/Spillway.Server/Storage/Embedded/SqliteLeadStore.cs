@@ -9,7 +9,7 @@ namespace Spillway.Server.Storage.Embedded;
 /// database lock up front, and the table is clustered on (subscription, id) so an id-ordered scan is a range read.
 /// Times are Unix milliseconds, dates ISO text, booleans 0/1.
 /// </summary>
-internal sealed class SqliteLeadStore(SqliteDatabase db) : SqlLeadStore
+internal sealed partial class SqliteLeadStore(SqliteDatabase db) : SqlLeadStore
 {
     protected override async Task<DbConnection> OpenAsync(CancellationToken ct) => await db.OpenAsync(ct);
 
