@@ -177,6 +177,26 @@ internal sealed partial class BenchServer : IAsyncDisposable
         return figures;
     }
 
+    /// <summary>Stops the server and starts it again on the same data, which is then no longer fresh; call <see cref="EnsureSeededAsync"/> next for the token.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _admin.Dispose();
+        _api.Dispose();
+        _nodes.Clear();
+        _fresh = false;
+        await LaunchAsync();
+    }
+
+    /// <summary>Seeds <paramref name="rows"/> activities over the same 90 days into another subscription (created here); returns the seconds it took.</summary>
+    public async Task<double> SeedOtherTenantAsync(string munchkinId, long rows)
+    {
+        (await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId })).EnsureSuccessStatusCode();
+        var watch = Stopwatch.StartNew();
+        (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/seed", new { activities = rows, daysBack = Days, seed = 7, leads = 10_000 })).EnsureSuccessStatusCode();
+        return watch.Elapsed.TotalSeconds;
+    }
+
     public (DateTimeOffset Start, DateTimeOffset End) Window()
     {
         var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(Data, "bench-end.txt")), CultureInfo.InvariantCulture));

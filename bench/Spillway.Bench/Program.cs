@@ -17,6 +17,7 @@ using Spillway.Server.Storage;
 //   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 //   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export
+//   growth [--store embedded|postgres|both] [--sizes 10000000,30000000,100000000] [--runs 3]   one window as the store grows (other subscriptions, same days)
 //   jobcost [--jobs 15] [--rows 30000]   a job's fixed cost: sequential small exports, enqueue to Completed, default worker settings
 return args switch
 {
@@ -33,6 +34,7 @@ return args switch
     ["fuzz", .. var rest] => await FuzzBench.RunAsync(rest),
     ["leads", .. var rest] => await LeadsBench.RunAsync(rest),
     ["jobcost", .. var rest] => await JobCostBench.RunAsync(rest),
+    ["growth", .. var rest] => await GrowthBench.RunAsync(rest),
     _ => Usage(),
 };
 
