@@ -8,13 +8,15 @@ using System.Net.Http.Json;
 /// window's rows never change; only what the store holds around them does. Each size: the export through the API path
 /// (<c>--runs</c> times), the engine's own export of the same rows, the store's size on disk, and the time the growth's
 /// seeding took. Other tenants over the same days are the case the store cannot prune by time: their rows sit in the
-/// window's days.
+/// window's days. <c>--resume</c> keeps the store a previous run left (its size is in <c>growth-held.txt</c>), measures
+/// it as it is and grows it on to the larger sizes: a before/after pair of a code change on the same data.
 /// </summary>
 internal static class GrowthBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
         var store = SuiteBench.Arg(args, "--store") ?? "embedded";
+        var resume = args.Contains("--resume");
         var runs = int.Parse(SuiteBench.Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         var sizes = (SuiteBench.Arg(args, "--sizes") ?? "10000000,30000000,100000000").Split(',')
             .Select(s => long.Parse(s, CultureInfo.InvariantCulture)).Order().ToArray();
@@ -24,10 +26,12 @@ internal static class GrowthBench
             + $"commit {SuiteBench.Git("rev-parse --short HEAD")}; .NET {Environment.Version}, {Environment.ProcessorCount} cores; load {SuiteBench.LoadAverage()}");
         foreach (var kind in store == "both" ? new[] { "embedded", "postgres" } : [store])
         {
-            // Always a fresh store (a grown one cannot be told from its base by the cache marker), in a cluster of its own
-            // so the suite's cached databases stay as they are.
+            // A fresh store unless resuming (a grown one cannot be told from its base by the cache marker), in a cluster of
+            // its own so the suite's cached databases stay as they are.
             var folder = Path.Combine(bench, kind);
-            if (Directory.Exists(folder))
+            var heldFile = Path.Combine(folder, "growth-held.txt");
+            long? held = resume && File.Exists(heldFile) ? long.Parse(File.ReadAllText(heldFile), CultureInfo.InvariantCulture) : null;
+            if (held is null && Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
             }
@@ -36,7 +40,7 @@ internal static class GrowthBench
             PgCluster? pg = kind == "postgres" ? PgCluster.Start(root, Path.Combine(bench, "pg")) : null;
             try
             {
-                await GrowAsync(kind, folder, sizes, runs, pg);
+                await GrowAsync(kind, folder, sizes, runs, pg, held);
             }
             finally
             {
@@ -47,18 +51,22 @@ internal static class GrowthBench
         return 0;
     }
 
-    private static async Task GrowAsync(string kind, string folder, long[] sizes, int runs, PgCluster? pg)
+    private static async Task GrowAsync(string kind, string folder, long[] sizes, int runs, PgCluster? pg, long? resumed)
     {
+        var heldFile = Path.Combine(folder, "growth-held.txt");
         var server = await BenchServer.StartAsync(kind, folder, sizes[0], pg);
         try
         {
             var watch = Stopwatch.StartNew();
             await server.EnsureSeededAsync(sizes[0], main: false);
-            Console.WriteLine($"  [{kind}] base: {sizes[0]:N0} activities of the bench subscription in {watch.Elapsed.TotalSeconds:F1} s (with a restart)");
+            var held = resumed ?? sizes[0];
+            Console.WriteLine(resumed is null
+                ? $"  [{kind}] base: {sizes[0]:N0} activities of the bench subscription in {watch.Elapsed.TotalSeconds:F1} s (with a restart)"
+                : $"  [{kind}] resumed a store of {held:N0} activities");
+            await File.WriteAllTextAsync(heldFile, held.ToString(CultureInfo.InvariantCulture));
             var window = server.Window();
-            var held = sizes[0];
-            var tenant = 0;
-            foreach (var size in sizes)
+            var tenant = sizes.Count(s => s < held) + (resumed is null ? 0 : 1);
+            foreach (var size in sizes.Where(s => s >= held))
             {
                 if (size > held)
                 {
@@ -66,6 +74,7 @@ internal static class GrowthBench
                     var seconds = await server.SeedOtherTenantAsync($"999-GR{(char)('A' + tenant)}-999", size - held);
                     Console.WriteLine($"  [{kind}] grew by {size - held:N0} activities of another subscription in {seconds:F1} s ({(size - held) / seconds:N0}/s); load {SuiteBench.LoadAverage()}");
                     held = size;
+                    await File.WriteAllTextAsync(heldFile, held.ToString(CultureInfo.InvariantCulture));
                     // Measure a server that has only served exports, as the suite does, not the one that seeded.
                     await server.RestartAsync();
                     await server.EnsureSeededAsync(sizes[0], main: false);
