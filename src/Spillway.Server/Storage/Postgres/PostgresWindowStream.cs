@@ -110,6 +110,12 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
             throw new NotSupportedException($"The export needs client_encoding UTF8; the connection has {encoding}.");
         }
 
+        using var transaction = connection.BeginTransaction();
+        using (var settings = new NpgsqlCommand(WindowPlanSettings, connection, transaction))
+        {
+            settings.ExecuteNonQuery();
+        }
+
         var copy = connection.BeginRawBinaryCopy(sql);
         var cancel = new CopyCanceller(copy);
         var finished = false;
@@ -143,7 +149,18 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
                 // expected after our own cancel; the cause is reported by the caller
             }
         }
+
+        transaction.Commit();
     }
+
+    /// <summary>
+    /// The window's plan, for this read only: the primary key (subscription, activity_date, marketo_guid) already holds
+    /// a subscription's rows in the file's order, partition after partition, so the read is an ordered range scan with
+    /// no sort. Once other subscriptions fill the same months the planner prefers scanning whole partitions and sorting
+    /// the window (on disk, beyond work_mem) in parallel workers: measured on a 30 M store, 2.5 s for the query against
+    /// 1.2 s for the index scans. JIT compilation costs a few hundred milliseconds and buys nothing for a streamed read.
+    /// </summary>
+    private const string WindowPlanSettings = "SET LOCAL enable_sort = off; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0";
 
     private static void ReadTuples(NpgsqlRawCopyStream copy, BlockingCollection<Segment> queue, ConcurrentQueue<byte[]> free, CancellationToken ct)
     {
