@@ -15,11 +15,14 @@ using Spillway.Server.Storage.Postgres;
 /// the sqlite3 shell's CSV mode to a file (SQLite has no COPY; its shell's <c>.mode csv</c> is its own export).
 /// Spillway's side is the lead extract's file path in process: <see cref="LeadExtract.WriteFileAsync"/> (the store's
 /// stream, the row writer, SHA-256, a real file flushed to disk), without the HTTP calls around a job.
-/// Usage: leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--keep]
+/// With <c>--filter list</c> the extract reads the members of one static list that holds every lead (<c>staticListId</c>),
+/// and the engine's export the same rows through the same membership subquery.
+/// Usage: leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--filter createdAt|list]
 /// </summary>
 internal static class LeadsBench
 {
     private const int Subscription = 1;
+    private const int ListId = 1;
     private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset End = Start.AddDays(31).AddSeconds(-1);
 
@@ -39,25 +42,31 @@ internal static class LeadsBench
         var rows = long.Parse(Option(args, "--rows") ?? "1000000", CultureInfo.InvariantCulture);
         var runs = int.Parse(Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         var store = Option(args, "--store") ?? "both";
+        var list = (Option(args, "--filter") ?? "createdAt") switch
+        {
+            "createdAt" => false,
+            "list" => true,
+            var other => throw new ArgumentException($"--filter is createdAt or list, not {other}."),
+        };
         var root = FindRoot();
         var bench = Path.Combine(root, ".bench", $"leads-{rows}");
         Directory.CreateDirectory(bench);
-        Console.WriteLine($"leads: {rows:N0} leads x {Fields.Length} fields ({Custom.Length} custom), window {Start:u} .. {End:u}, {runs} runs; " +
+        Console.WriteLine($"leads: {rows:N0} leads x {Fields.Length} fields ({Custom.Length} custom), {(list ? $"static list {ListId} holding every lead" : $"window {Start:u} .. {End:u}")}, {runs} runs; " +
                           $".NET {Environment.Version}, {Environment.ProcessorCount} cores; load {SuiteBench.LoadAverage()}");
         if (store is "embedded" or "both")
         {
-            await EmbeddedAsync(bench, rows, runs);
+            await EmbeddedAsync(bench, rows, runs, list);
         }
 
         if (store is "postgres" or "both")
         {
-            await PostgresAsync(root, bench, rows, runs);
+            await PostgresAsync(root, bench, rows, runs, list);
         }
 
         return 0;
     }
 
-    private static async Task EmbeddedAsync(string bench, long rows, int runs)
+    private static async Task EmbeddedAsync(string bench, long rows, int runs, bool list)
     {
         var path = Path.Combine(bench, "metadata.db");
         var db = new SqliteDatabase(path);
@@ -77,10 +86,21 @@ internal static class LeadsBench
             await File.WriteAllTextAsync(path + ".ready", "");
         }
 
+        if (list)
+        {
+            // Idempotent: the list and its membership are added once to the cached data.
+            await using var connection = await db.OpenAsync(CancellationToken.None);
+            await using var command = connection.CreateCommand();
+            command.CommandTimeout = 0;
+            command.CommandText = $"INSERT OR IGNORE INTO static_list VALUES ({Subscription}, {ListId}, 'Everyone', NULL, NULL, NULL, 0, 0); " +
+                                  $"INSERT OR IGNORE INTO list_member SELECT subscription_id, {ListId}, id, created_at FROM lead WHERE subscription_id = {Subscription};";
+            await command.ExecuteNonQueryAsync();
+        }
+
         var output = Path.Combine(bench, "embedded.csv");
         var native = Path.Combine(bench, "embedded-native.csv");
-        var select = SqliteSelect();
-        await CompareAsync("embedded", runs, leads, new SqliteListStore(db), output, () =>
+        var select = SqliteSelect(list);
+        await CompareAsync("embedded", runs, leads, new SqliteListStore(db), output, list, () =>
         {
             var sql = native + ".sql";
             File.WriteAllText(sql, $".headers on\n.mode csv\n.nullvalue null\n.once {native}\n{select};\n");
@@ -91,7 +111,7 @@ internal static class LeadsBench
         SqliteConnection.ClearAllPools();
     }
 
-    private static async Task PostgresAsync(string root, string bench, long rows, int runs)
+    private static async Task PostgresAsync(string root, string bench, long rows, int runs, bool list)
     {
         var cluster = PgCluster.Start(root, Path.Combine(root, ".bench", "pg"));
         try
@@ -112,12 +132,19 @@ internal static class LeadsBench
                 Console.WriteLine($"postgres: loaded {rows:N0} leads in {watch.Elapsed.TotalSeconds:F1} s");
             }
 
+            if (list)
+            {
+                cluster.Psql(database, $"INSERT INTO static_list VALUES ({Subscription}, {ListId}, 'Everyone', NULL, NULL, NULL, now(), now()) ON CONFLICT DO NOTHING; " +
+                                       $"INSERT INTO list_member SELECT subscription_id, {ListId}, id, created_at FROM lead WHERE subscription_id = {Subscription} ON CONFLICT DO NOTHING; " +
+                                       "VACUUM ANALYZE list_member;");
+            }
+
             var output = Path.Combine(bench, "postgres.csv");
             var native = Path.Combine(bench, "postgres-native.csv");
-            await CompareAsync("postgres", runs, leads, new PostgresListStore(dataSource), output, () =>
+            await CompareAsync("postgres", runs, leads, new PostgresListStore(dataSource), output, list, () =>
             {
                 var sql = native + ".sql";
-                File.WriteAllText(sql, $"COPY ({PostgresSelect()}) TO STDOUT WITH (FORMAT csv, HEADER, NULL 'null');\n");
+                File.WriteAllText(sql, $"COPY ({PostgresSelect(list)}) TO STDOUT WITH (FORMAT csv, HEADER, NULL 'null');\n");
                 var connection = new NpgsqlConnectionStringBuilder(cluster.ConnectionString(database));
                 var seconds = Time("sh", $"-c \"psql -h 127.0.0.1 -p {connection.Port} -U postgres -d {database} -qAt -f {sql} > {native}\"");
                 File.Delete(sql);
@@ -131,10 +158,12 @@ internal static class LeadsBench
     }
 
     /// <summary>Runs both sides alternately, <paramref name="runs"/> times, and prints each run and the medians with their spread.</summary>
-    private static async Task CompareAsync(string kind, int runs, SqlLeadStore leads, IListStore lists, string output, Func<(double Seconds, string Path)> native)
+    private static async Task CompareAsync(string kind, int runs, SqlLeadStore leads, IListStore lists, string output, bool list, Func<(double Seconds, string Path)> native)
     {
         var extract = new LeadExtract(leads, lists, leads, Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions()));
-        var spec = new LeadExtractSpec(LeadExtractFilterKind.CreatedAt, Start, End, Fields, null, ExportFormat.Csv);
+        var spec = list
+            ? new LeadExtractSpec(LeadExtractFilterKind.StaticList, default, default, Fields, null, ExportFormat.Csv) { ListId = ListId }
+            : new LeadExtractSpec(LeadExtractFilterKind.CreatedAt, Start, End, Fields, null, ExportFormat.Csv);
         var job = new ExportJobRecord
         {
             ExportId = Guid.NewGuid(),
@@ -228,21 +257,24 @@ internal static class LeadsBench
         """);
 
     /// <summary>The same columns in the same order and text forms where the engine has them (times as ISO text, custom values read out of the object).</summary>
-    private static string SqliteSelect() => string.Create(CultureInfo.InvariantCulture, $"""
+    /// <summary>The store's own membership filter, written the same way for the engine's export.</summary>
+    private static readonly string ListFilter = $"id IN (SELECT lead_id FROM list_member WHERE subscription_id = {Subscription} AND list_id = {ListId})";
+
+    private static string SqliteSelect(bool list) => string.Create(CultureInfo.InvariantCulture, $"""
         SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', created_at / 1000, 'unixepoch') AS createdAt, strftime('%Y-%m-%dT%H:%M:%SZ', updated_at / 1000, 'unixepoch') AS updatedAt,
                email, first_name, last_name, company, title, phone, city, state, country, postal_code, address, website, industry, lead_source, lead_status,
                department, number_of_employees, annual_revenue, lead_score, unsubscribed, do_not_call, date_of_birth,
                json_extract(custom, '$.tier'), json_extract(custom, '$.shoeSize'), json_extract(custom, '$.spend'), json_extract(custom, '$.vip'),
                json_extract(custom, '$.lastLogin')
-          FROM lead WHERE subscription_id = {Subscription} AND created_at >= {Start.ToUnixTimeMilliseconds()} AND created_at <= {End.ToUnixTimeMilliseconds()} ORDER BY id
+          FROM lead WHERE subscription_id = {Subscription} AND {(list ? ListFilter : $"created_at >= {Start.ToUnixTimeMilliseconds()} AND created_at <= {End.ToUnixTimeMilliseconds()}")} ORDER BY id
         """).ReplaceLineEndings(" ");
 
-    private static string PostgresSelect() => string.Create(CultureInfo.InvariantCulture, $"""
+    private static string PostgresSelect(bool list) => string.Create(CultureInfo.InvariantCulture, $"""
         SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "createdAt", to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "updatedAt",
                email, first_name, last_name, company, title, phone, city, state, country, postal_code, address, website, industry, lead_source, lead_status,
                department, number_of_employees, annual_revenue, lead_score, unsubscribed, do_not_call, date_of_birth,
                custom ->> 'tier', custom ->> 'shoeSize', custom ->> 'spend', custom ->> 'vip', custom ->> 'lastLogin'
-          FROM lead WHERE subscription_id = {Subscription} AND created_at >= '{Start:yyyy-MM-ddTHH:mm:ssZ}' AND created_at <= '{End:yyyy-MM-ddTHH:mm:ssZ}' ORDER BY id
+          FROM lead WHERE subscription_id = {Subscription} AND {(list ? ListFilter : $"created_at >= '{Start:yyyy-MM-ddTHH:mm:ssZ}' AND created_at <= '{End:yyyy-MM-ddTHH:mm:ssZ}'")} ORDER BY id
         """).ReplaceLineEndings(" ");
 
     private static double Time(string file, string arguments)

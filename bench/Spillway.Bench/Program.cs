@@ -16,7 +16,7 @@ using Spillway.Server.Storage;
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
 //   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
-//   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export
+//   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--filter createdAt|list]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export (list: one static list holding every lead)
 //   growth [--store embedded|postgres|both] [--sizes 10000000,30000000,100000000] [--runs 3]   one window as the store grows (other subscriptions, same days)
 //   jobcost [--jobs 15] [--rows 30000]   a job's fixed cost: sequential small exports, enqueue to Completed, default worker settings
 return args switch
@@ -48,7 +48,7 @@ static int Usage()
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
     Console.Error.WriteLine("       Spillway.Bench fuzz [--requests 100000] [--clients 4] [--seed 20261204] [--store embedded|postgres|both]");
     Console.Error.WriteLine("       Spillway.Bench limiter <connection string> [seconds=5] [clients=8] [paced rate=1000]");
-    Console.Error.WriteLine("       Spillway.Bench leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both]");
+    Console.Error.WriteLine("       Spillway.Bench leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--filter createdAt|list]");
     Console.Error.WriteLine("       Spillway.Bench jobcost [--jobs 15] [--rows 30000]");
     return 2;
 }
