@@ -108,14 +108,7 @@ internal sealed partial class SqliteLeadStore
             throw new InvalidOperationException($"The lead extract's statement has no parameter @{parameter.ParameterName}.");
         }
 
-        Check(db, parameter.Value switch
-        {
-            long value => raw.sqlite3_bind_int64(statement, index, value),
-            int value => raw.sqlite3_bind_int64(statement, index, value),
-            double value => raw.sqlite3_bind_double(statement, index, value),
-            string value => raw.sqlite3_bind_text(statement, index, value),
-            _ => throw new InvalidOperationException($"The lead extract cannot bind a {parameter.Value?.GetType().Name ?? "null"} to @{parameter.ParameterName}."),
-        });
+        BindValue(db, statement, index, parameter.Value);
     }
 
     private static void Check(sqlite3 db, int rc)
