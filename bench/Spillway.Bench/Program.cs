@@ -10,7 +10,7 @@ using Spillway.Server.Storage;
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
 //   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]   the issue-6 suite; writes docs/performance.md
-//   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs] [--nodes 1]   the suite's status poll alone, repeated (--nodes N: a PostgreSQL cluster of N server processes, the poll spread over them)
+//   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs] [--nodes 1] [--exporting]   the suite's status poll alone, repeated (--nodes N: a PostgreSQL cluster of N server processes, the poll spread over them; --exporting: the data set's window exported over and over meanwhile)
 //   read DATA [runs]       the embedded export in process on a seeded data folder: store stream alone, with the writer, ExportRunner, DuckDB COPY
 //   pgread ROWS [runs]     the PostgreSQL export in process: ExportRunner vs the COPY read alone vs psql COPY (suite data set)
 //   soak [--minutes 3] [--clients 16] [--max-requests N]   many clients loop the whole flow on loopback (docs/reliability.md)
