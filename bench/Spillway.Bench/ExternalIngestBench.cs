@@ -15,11 +15,10 @@ internal sealed partial class BenchServer
     private const string IngestMunchkin = "998-ING-998";
     private const string IngestSecret = "ingest-secret-0123456789";
 
-    public async Task<SuiteRows> ExternalIngestAsync(bool quick)
+    public async Task<SuiteRows> ExternalIngestAsync(bool quick, int clients = 4, double? duration = null)
     {
         const int batch = 300;
-        const int clients = 4;
-        var seconds = quick ? 3.0 : 10.0;
+        var seconds = duration ?? (quick ? 3.0 : 10.0);
         using var api = await IngestClientAsync();
         var typeId = await ApprovedTypeAsync(api);
 
@@ -124,4 +123,40 @@ internal sealed partial class BenchServer
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+}
+
+/// <summary>
+/// <c>external</c>: the external.json ingest alone, repeated, with a chosen number of clients (issue 16 asks for 8).
+/// Usage: external [--store embedded|postgres] [--clients 8] [--seconds 10] [--runs 3]
+/// </summary>
+internal static class ExternalIngestCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var kind = SuiteBench.Arg(args, "--store") ?? "embedded";
+        var clients = int.Parse(SuiteBench.Arg(args, "--clients") ?? "8", CultureInfo.InvariantCulture);
+        var seconds = double.Parse(SuiteBench.Arg(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var runs = int.Parse(SuiteBench.Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
+        var root = SuiteBench.RepoRoot();
+        var bench = Path.Combine(root, ".bench", "suite");
+        Directory.CreateDirectory(bench);
+        Console.WriteLine($"external: {kind}, {clients} clients, batches of 300, {seconds} s, {runs} run(s); commit {SuiteBench.Git("rev-parse --short HEAD")}; load {SuiteBench.LoadAverage()}");
+        PgCluster? pg = kind == "postgres" ? PgCluster.Start(root, Path.Combine(bench, "pg")) : null;
+        try
+        {
+            await using var server = await BenchServer.StartAsync(kind, bench, 30_000, pg);
+            await server.EnsureSeededAsync(30_000, main: false);
+            for (var run = 0; run < runs; run++)
+            {
+                var row = await server.ExternalIngestAsync(quick: false, clients, seconds);
+                Console.WriteLine($"  run {run + 1}: {row.Value}; load {SuiteBench.LoadAverage()}");
+            }
+        }
+        finally
+        {
+            pg?.Stop();
+        }
+
+        return 0;
+    }
 }

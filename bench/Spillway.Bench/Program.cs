@@ -17,7 +17,8 @@ using Spillway.Server.Storage;
 //   fuzz [--requests 100000] [--clients 4] [--seed N] [--store embedded|postgres|both]   seeded hostile requests at scale (docs/reliability.md)
 //   limiter <connection string> [seconds] [clients] [rate]   the PostgreSQL call limiter alone: admit + release
 //   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--filter createdAt|list]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export (list: one static list holding every lead)
-//   growth [--store embedded|postgres|both] [--sizes 10000000,30000000,100000000] [--runs 3]   one window as the store grows (other subscriptions, same days)
+//   growth [--store embedded|postgres|both] [--sizes 10000000,30000000,100000000] [--runs 3] [--resume]   one window as the store grows (other subscriptions, same days)
+//   external [--store embedded|postgres] [--clients 8] [--seconds 10] [--runs 3]   POST external.json in batches of 300 from N clients
 //   jobcost [--jobs 15] [--rows 30000]   a job's fixed cost: sequential small exports, enqueue to Completed, default worker settings
 return args switch
 {
@@ -35,6 +36,7 @@ return args switch
     ["leads", .. var rest] => await LeadsBench.RunAsync(rest),
     ["jobcost", .. var rest] => await JobCostBench.RunAsync(rest),
     ["growth", .. var rest] => await GrowthBench.RunAsync(rest),
+    ["external", .. var rest] => await ExternalIngestCommand.RunAsync(rest),
     _ => Usage(),
 };
 
