@@ -13,7 +13,11 @@ internal static class BenchRunner
     {
         // Writing a file never asks for activity types (only a create does), so the registry's store answers nothing.
         var types = new ActivityTypeRegistry(DispatchProxy.Create<IActivityTypeStore, NoTypeStore>(), TimeProvider.System);
-        return new ExportRunner(new ExtractKinds([new ActivityExtract(types, store, options)]), new ExportFileStore(options));
+        // The server opens its export folder under the store's identity at start; the bench's runner has no server, so
+        // its files go under a fixed identity of its own.
+        var files = new ExportFileStore(options);
+        files.Open("0123456789abcdef0123456789abcdef");
+        return new ExportRunner(new ExtractKinds([new ActivityExtract(types, store, options)]), files);
     }
 }
 
