@@ -423,14 +423,12 @@ internal sealed partial class BenchServer : IAsyncDisposable
     {
         foreach (var node in _extraNodes.Where(p => !p.HasExited))
         {
-            node.Kill(entireProcessTree: true);
-            await node.WaitForExitAsync();
+            await ExportBench.StopServerAsync(node);
         }
 
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await ExportBench.StopServerAsync(_process);
         }
 
         // The measured export files (about 1.3 GB per run on the 10 M set) would otherwise stay in the cached data

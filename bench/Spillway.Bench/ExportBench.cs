@@ -181,6 +181,35 @@ internal static class ExportBench
 
     private static string SecretOf(string clientId) => $"{clientId}-secret-0123456789";
 
+    /// <summary>
+    /// Stops a server as its operator would (SIGTERM: the host shuts down and the stores close cleanly), killing it only
+    /// if it has not exited within a minute. A server killed outright leaves DuckDB to recover on the next start, and
+    /// that store then exported the 10 M window in 3.2-4.0 s instead of 2.2-2.7 s (measured 2026-12-05).
+    /// </summary>
+    internal static async Task StopServerAsync(Process server)
+    {
+        if (server.HasExited)
+        {
+            return;
+        }
+
+        using (var term = Process.Start(new ProcessStartInfo("kill", $"-TERM {server.Id}") { UseShellExecute = false })!)
+        {
+            await term.WaitForExitAsync();
+        }
+
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            await server.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
     internal static Process StartServer(string data, int port, string adminKey = Key, params string[] settings)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
