@@ -21,41 +21,51 @@ internal abstract partial class SqlLeadStore
         // The window column has an index with the subscription (lead_created, lead_fields_updated); the sort by id is
         // over the window's rows only, and only the requested columns leave the database. A list's members are a range
         // of the member table's key, already in lead id order.
-        await using var connection = await OpenAsync(ct);
-        await using var command = Command(connection, null, "");
+        var parameters = new List<KeyValuePair<string, object>>();
+        void AddValue(string name, object value) => parameters.Add(new(name, value));
         var sql = new StringBuilder("SELECT ");
         sql.AppendJoin(", ", columns.Select(c => c.IsCustom ? CustomValueSql(c) : c.ColumnName));
         sql.Append(" FROM lead WHERE subscription_id = @s AND ");
-        AddParameter(command, "s", query.SubscriptionId);
+        AddValue("s", query.SubscriptionId);
         switch (query.Filter)
         {
             case LeadExtractFilterKind.CreatedAt or LeadExtractFilterKind.FieldsUpdatedAt:
                 var timeColumn = query.Filter == LeadExtractFilterKind.CreatedAt ? "created_at" : "fields_updated_at";
                 sql.Append(timeColumn).Append(" >= @start AND ").Append(timeColumn).Append(" <= @end");
-                AddParameter(command, "start", TimeToDb(query.StartAt));
-                AddParameter(command, "end", TimeToDb(query.EndAt));
+                AddValue("start", TimeToDb(query.StartAt));
+                AddValue("end", TimeToDb(query.EndAt));
                 break;
             case LeadExtractFilterKind.StaticList:
                 // One statement: the membership it reads is the list as it was when the statement began.
                 sql.Append("id IN (SELECT lead_id FROM list_member WHERE subscription_id = @s AND list_id = @list)");
-                AddParameter(command, "list", query.ListId);
+                AddValue("list", query.ListId);
                 break;
             case LeadExtractFilterKind.SmartList:
                 (query.SmartListRule ?? throw new ArgumentException("A smart list read needs its rule.", nameof(query)))
-                    .AppendSql(sql, "rule", (name, value) => AddParameter(command, name, value));
+                    .AppendSql(sql, "rule", AddValue);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(query), query.Filter, "Unknown lead extract filter.");
         }
 
         sql.Append(" ORDER BY id");
-        command.CommandText = sql.ToString();
-        await ReadLeadsAsync(command, columns, sink, ct);
+        await ReadLeadsAsync(sql.ToString(), parameters, columns, sink, ct);
     }
 
-    /// <summary>Runs the extract's query and hands each row to the sink; a store may read its engine's rows more directly.</summary>
-    protected virtual async Task ReadLeadsAsync(DbCommand command, LeadColumn[] columns, ILeadRowSink sink, CancellationToken ct)
+    /// <summary>
+    /// Runs the extract's query (<paramref name="parameters"/> named without the <c>@</c>) and hands each row to the sink;
+    /// a store may read its engine's rows more directly.
+    /// </summary>
+    protected virtual async Task ReadLeadsAsync(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters, LeadColumn[] columns,
+        ILeadRowSink sink, CancellationToken ct)
     {
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, null, sql);
+        foreach (var (name, value) in parameters)
+        {
+            AddParameter(command, name, value);
+        }
+
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         var row = new ReaderRow(this, reader, columns);
         while (await reader.ReadAsync(ct))

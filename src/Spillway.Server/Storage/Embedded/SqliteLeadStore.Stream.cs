@@ -21,12 +21,13 @@ internal sealed partial class SqliteLeadStore
     /// runs on a read-only connection of its own opened without SQLite's per-connection mutex (only the fetch thread
     /// uses it), so reading a cell is a plain call instead of a mutex lock and unlock around it.
     /// </summary>
-    protected override Task ReadLeadsAsync(DbCommand command, LeadColumn[] columns, ILeadRowSink sink, CancellationToken ct)
+    protected override Task ReadLeadsAsync(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters, LeadColumn[] columns,
+        ILeadRowSink sink, CancellationToken ct)
     {
         var free = new ConcurrentQueue<CellBatch>();
         return WindowPipeline.RunAsync<CellBatch>(
             BatchesAhead,
-            (queue, token) => Fetch(db.Path, command, columns, queue, free, token),
+            (queue, token) => Fetch(db.Path, sql, parameters, columns, queue, free, token),
             (batch, _) =>
             {
                 var row = new BatchRow(batch);
@@ -40,7 +41,7 @@ internal sealed partial class SqliteLeadStore
             ct);
     }
 
-    private static void Fetch(string path, DbCommand command, LeadColumn[] columns, BlockingCollection<CellBatch> queue,
+    private static void Fetch(string path, string sql, IReadOnlyList<KeyValuePair<string, object>> parameters, LeadColumn[] columns, BlockingCollection<CellBatch> queue,
         ConcurrentQueue<CellBatch> free, CancellationToken ct)
     {
         var opened = raw.sqlite3_open_v2(path, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
@@ -48,22 +49,28 @@ internal sealed partial class SqliteLeadStore
         {
             Check(db, opened);
             Check(db, raw.sqlite3_busy_timeout(db, 30_000));
-            Check(db, raw.sqlite3_prepare_v2(db, command.CommandText, out var statement));
+            Check(db, raw.sqlite3_prepare_v2(db, sql, out var statement));
             using (statement)
             {
-                Step(db, statement, command, columns, queue, free, ct);
+                foreach (var (name, value) in parameters)
+                {
+                    var index = raw.sqlite3_bind_parameter_index(statement, "@" + name);
+                    if (index == 0)
+                    {
+                        throw new InvalidOperationException($"The lead extract's statement has no parameter @{name}.");
+                    }
+
+                    BindValue(db, statement, index, value);
+                }
+
+                Step(db, statement, columns, queue, free, ct);
             }
         }
     }
 
-    private static void Step(sqlite3 db, sqlite3_stmt statement, DbCommand command, LeadColumn[] columns, BlockingCollection<CellBatch> queue,
+    private static void Step(sqlite3 db, sqlite3_stmt statement, LeadColumn[] columns, BlockingCollection<CellBatch> queue,
         ConcurrentQueue<CellBatch> free, CancellationToken ct)
     {
-        foreach (DbParameter parameter in command.Parameters)
-        {
-            Bind(db, statement, parameter);
-        }
-
         var kinds = columns.Select(c => c.Kind).ToArray();
         var handle = statement.DangerousGetHandle();
         var done = false;
@@ -98,17 +105,6 @@ internal sealed partial class SqliteLeadStore
                 free.Enqueue(batch);
             }
         }
-    }
-
-    private static void Bind(sqlite3 db, sqlite3_stmt statement, DbParameter parameter)
-    {
-        var index = raw.sqlite3_bind_parameter_index(statement, "@" + parameter.ParameterName);
-        if (index == 0)
-        {
-            throw new InvalidOperationException($"The lead extract's statement has no parameter @{parameter.ParameterName}.");
-        }
-
-        BindValue(db, statement, index, parameter.Value);
     }
 
     private static void Check(sqlite3 db, int rc)
