@@ -39,7 +39,8 @@ public interface IActivityWriter
     /// Appends <paramref name="activities"/> to the subscription with consecutive new marketoGUIDs, in input order,
     /// above every marketoGUID stored for any subscription (the <see cref="ActivityRecord.MarketoGuid"/> of the input is
     /// ignored). The GUIDs are assigned and the rows committed under one lock, in one statement, so a reader that has
-    /// seen GUID g has seen every committed GUID below g. Returns the first GUID assigned.
+    /// seen GUID g has seen every committed GUID below g. Batches that arrive while another commits share the next
+    /// commit (each keeps its own consecutive GUIDs; see <see cref="GroupCommit"/>). Returns the first GUID assigned.
     /// </summary>
     Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct);
 }

@@ -1510,6 +1510,58 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(60, await Activities.CountAsync(a.Id, None));
     }
 
+    [Fact]
+    public async Task Concurrent_new_batches_on_one_node_keep_their_own_consecutive_guids_when_committed_together()
+    {
+        var (a, _) = await NewSubscriptionAsync();
+        var (b, _) = await NewSubscriptionAsync();
+        await Activities.AppendAsync(b.Id, [Activity(9000, T0)], None);
+
+        // 48 batches of 0-299 rows in two subscriptions, all at once on one node: batches that arrive while another
+        // commits go in together. One holds NUL in its text, which the embedded store cannot pass through its appender.
+        var random = new Random(16);
+        var batches = Enumerable.Range(0, 48).Select(k =>
+        {
+            var size = k == 5 ? 0 : random.Next(1, 300);
+            return (Sub: k % 3 == 0 ? b.Id : a.Id, Rows: Enumerable.Range(0, size)
+                .Select(i => Activity(1, T0.AddMinutes(k).AddSeconds(i), attributes: k == 7 && i == 1 ? "{\"k\":\"7\u0000\"}" : $$"""{"k":{{k}},"i":{{i}}}"""))
+                .ToList());
+        }).ToList();
+        using var start = new ManualResetEventSlim();
+        var calls = batches.Select(batch => Task.Run(() =>
+        {
+            start.Wait();
+            return Stores.Writer.AppendNewAsync(batch.Sub, batch.Rows, None);
+        })).ToArray();
+        start.Set();
+        var firsts = await Task.WhenAll(calls);
+
+        // Every non-empty batch's GUIDs are consecutive, above the highest stored before, and no two batches share one.
+        var taken = batches.Select((batch, k) => (First: firsts[k], batch.Rows.Count)).Where(t => t.Count > 0).OrderBy(t => t.First).ToList();
+        Assert.True(taken[0].First > 9000);
+        for (var i = 1; i < taken.Count; i++)
+        {
+            Assert.Equal(taken[i - 1].First + taken[i - 1].Count, taken[i].First);
+        }
+
+        var total = batches.Sum(batch => batch.Rows.Count);
+        Assert.Equal(taken[0].First + total - 1, await Activities.MaxMarketoGuidAsync(None));
+        foreach (var sub in new[] { a.Id, b.Id })
+        {
+            var rows = (await ReadAllPagesAsync(Stores.Pages, new ActivityPageQuery(sub, T0.AddDays(-1), 9000, null, null, null, 1000)))
+                .ToDictionary(r => r.MarketoGuid);
+            var expected = batches.Select((batch, k) => (batch, k)).Where(x => x.batch.Sub == sub).ToList();
+            Assert.Equal(expected.Sum(x => x.batch.Rows.Count), rows.Count);
+            foreach (var (batch, k) in expected)
+            {
+                for (var i = 0; i < batch.Rows.Count; i++)
+                {
+                    Assert.Equal(batch.Rows[i] with { MarketoGuid = firsts[k] + i }, rows[firsts[k] + i]);
+                }
+            }
+        }
+    }
+
     private static CustomActivityTypeVersion TypeVersion(string name) =>
         new(name, null, "Trigger " + name, "Filter " + name, new CustomAttributeDefinition("ref", "Ref", null, "string"), []);
 

@@ -18,6 +18,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     private readonly TimeSpan _chunk;
     private readonly long _rowsPerQuery;
     private long _maxGuid = -1; // the highest marketoGUID stored for any subscription, once known; guarded by _appendLock
+    private readonly GroupCommit _newActivities;
 
     /// <summary>Whether DuckDB takes this as a memory size; it goes into a SET statement as it is, so nothing else may pass.</summary>
     public static bool IsMemoryLimit(string? value) =>
@@ -26,6 +27,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit, long rowsPerQuery = 50_000)
     {
         _rowsPerQuery = Math.Max(1, rowsPerQuery);
+        _newActivities = new GroupCommit(CommitNewAsync, MaxDirectRows);
         _connectionString = $"Data Source={path}";
         _chunk = chunk <= TimeSpan.Zero ? TimeSpan.FromDays(1) : chunk;
         // Keeps the database instance (and its file lock) open for the life of the store.
@@ -101,36 +103,80 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         }
     }
 
-    public async Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
+    public Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct) =>
+        _newActivities.AppendAsync(subscriptionId, activities, ct);
+
+    /// <summary>
+    /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive GUIDs above the highest stored.
+    /// Without NUL in their text they go through one appender, which DuckDB commits as one transaction while it holds
+    /// fewer rows than its flush threshold (204,800): readers see the whole group or none of it, and no GUID before the
+    /// ones they see is still to come. Otherwise each batch goes through the staging table in its own INSERT.
+    /// </summary>
+    private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
-        await _appendLock.WaitAsync(ct);
+        await _appendLock.WaitAsync();
         try
         {
-            if (_maxGuid < 0)
+            var direct = group.Sum(p => (long)p.Activities.Count) <= MaxDirectRows && !group.Any(p => HasNul(p.Activities));
+            if (direct)
             {
-                _maxGuid = Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
+                _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
+                var next = _maxGuid + 1;
+                try
+                {
+                    using var connection = Open();
+                    using var appender = connection.CreateAppender("activity");
+                    foreach (var pending in group)
+                    {
+                        AppendRows(appender, pending.SubscriptionId, pending.Activities, firstNewGuid: next);
+                        next += pending.Activities.Count;
+                    }
+                }
+                catch
+                {
+                    _maxGuid = -1; // whether the flush went in is not known: read the maximum again when it is next needed
+                    throw;
+                }
+
+                foreach (var pending in group)
+                {
+                    pending.Committed(_maxGuid + 1);
+                    _maxGuid += pending.Activities.Count;
+                }
+
+                return;
             }
 
-            var first = _maxGuid + 1;
-            if (activities.Count > 0)
+            foreach (var pending in group)
             {
-                // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
-                AppendLocked(subscriptionId, activities, first, direct: false);
-                _maxGuid += activities.Count;
-            }
+                try
+                {
+                    _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
+                    var first = _maxGuid + 1;
+                    if (pending.Activities.Count > 0)
+                    {
+                        // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
+                        AppendLocked(pending.SubscriptionId, pending.Activities, first, direct: false);
+                        _maxGuid += pending.Activities.Count;
+                    }
 
-            return first;
-        }
-        catch
-        {
-            _maxGuid = -1;
-            throw;
+                    pending.Committed(first);
+                }
+                catch (Exception e)
+                {
+                    _maxGuid = -1;
+                    pending.Fail(e);
+                }
+            }
         }
         finally
         {
             _appendLock.Release();
         }
     }
+
+    /// <summary>A group at most this large goes through one appender flush (DuckDB flushes by itself at 204,800 rows).</summary>
+    private const int MaxDirectRows = 100_000;
 
     /// <summary>
     /// Appends under <see cref="_appendLock"/>. With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's
@@ -252,11 +298,18 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
     {
         using var appender = connection.CreateAppender("activity");
-        foreach (var a in activities)
+        AppendRows(appender, subscriptionId, activities, firstNewGuid: null);
+    }
+
+    /// <summary>With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's GUIDs are ignored).</summary>
+    private static void AppendRows(DuckDBAppender appender, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
+    {
+        for (var i = 0; i < activities.Count; i++)
         {
+            var a = activities[i];
             appender.CreateRow()
                 .AppendValue((int?)subscriptionId)
-                .AppendValue((long?)a.MarketoGuid)
+                .AppendValue((long?)(firstNewGuid + i ?? a.MarketoGuid))
                 .AppendValue((long?)a.LeadId)
                 .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
                 .AppendValue((int?)a.ActivityTypeId)

@@ -67,17 +67,28 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
         return added;
     }
 
+    public Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct) =>
+        LazyInitializer.EnsureInitialized(ref _newActivities, () => new GroupCommit(CommitNewAsync, MaxGroupRows))
+            .AppendAsync(subscriptionId, activities, ct);
+
+    private GroupCommit? _newActivities;
+
+    /// <summary>The most rows one commit of new batches stages (a batch larger than this is committed alone).</summary>
+    private const int MaxGroupRows = 100_000;
+
     /// <summary>
-    /// Appends with consecutive new marketoGUIDs above the highest key of any subscription. An exclusive advisory
-    /// lock (held to commit) serialises new batches against each other and against imports (which hold it shared),
-    /// and keys and rows go in with one statement, so GUIDs become visible in order and all at once.
+    /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive new marketoGUIDs above the
+    /// highest key of any subscription, in one transaction. An exclusive advisory lock (held to commit) serialises this
+    /// against other nodes' new batches and against imports (which hold it shared), and keys and rows go in with one
+    /// statement, so GUIDs become visible in order and all at once.
     /// </summary>
-    public async Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
+    private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
-        ArgumentNullException.ThrowIfNull(activities);
-        if (activities.Count > 0)
+        var ct = CancellationToken.None; // the group carries other callers' batches: none of them can cancel it
+        var all = group.Count == 1 ? group[0].Activities : [.. group.SelectMany(p => p.Activities)];
+        if (all.Count > 0)
         {
-            await EnsurePartitionsAsync(activities.Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
+            await EnsurePartitionsAsync(all.Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -89,30 +100,31 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
             first = (long)(await max.ExecuteScalarAsync(ct))!;
         }
 
-        if (activities.Count == 0)
+        if (all.Count > 0)
         {
-            await transaction.CommitAsync(ct);
-            return first;
-        }
-
-        await StageAsync(connection, transaction, activities, ct);
-        await using (var insert = Command(connection, transaction,
-            $"""
-            WITH new_keys AS (
-                INSERT INTO activity_key (subscription_id, marketo_guid)
-                SELECT $1, $2 + ord FROM activity_stage ORDER BY ord
-            )
-            INSERT INTO activity (subscription_id, {ActivityColumns})
-            SELECT $1, $2 + s.ord, {StageColumnsAfterGuid}
-            FROM activity_stage s
-            """,
-            Int(subscriptionId), Long(first)))
-        {
+            // Row i of the group is staged with ord = i and belongs to the subscription at index i of $1.
+            var subscriptions = group.SelectMany(p => Enumerable.Repeat(p.SubscriptionId, p.Activities.Count)).ToArray();
+            await StageAsync(connection, transaction, all, ct);
+            await using var insert = Command(connection, transaction,
+                $"""
+                WITH new_keys AS (
+                    INSERT INTO activity_key (subscription_id, marketo_guid)
+                    SELECT $1[ord + 1], $2 + ord FROM activity_stage ORDER BY ord
+                )
+                INSERT INTO activity (subscription_id, {ActivityColumns})
+                SELECT $1[s.ord + 1], $2 + s.ord, {StageColumnsAfterGuid}
+                FROM activity_stage s
+                """,
+                P(subscriptions, NpgsqlDbType.Array | NpgsqlDbType.Integer), Long(first));
             await insert.ExecuteNonQueryAsync(ct);
         }
 
         await transaction.CommitAsync(ct);
-        return first;
+        foreach (var pending in group)
+        {
+            pending.Committed(first);
+            first += pending.Activities.Count;
+        }
     }
 
     private const string StageColumnsAfterGuid =
