@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
+using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Leads.Export;
 
@@ -43,6 +44,7 @@ public sealed class LeadRowWriter : ILeadRowSink
         return [.. fields.Select(f => headerNames is not null && headerNames.TryGetValue(f, out var name) ? name : f)];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void WriteRow(ILeadRow row)
     {
         ArgumentNullException.ThrowIfNull(row);

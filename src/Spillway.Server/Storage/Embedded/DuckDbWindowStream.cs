@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
+using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Storage.Embedded;
 
@@ -103,6 +104,7 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
     }
 
     /// <summary>Reads the columns of <see cref="RecordColumns"/> straight from the chunk's vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void WriteChunk(DuckDBDataChunk chunk, IActivityRowSink sink, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
@@ -147,6 +149,7 @@ internal sealed partial class DuckDbActivityStore : IActivityWindowStreamer
     /// A duckdb_string_t: 4 bytes of length, then the bytes themselves when they fit in 12, otherwise a 4-byte prefix and
     /// a pointer to them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe ReadOnlySpan<byte> Utf8(DuckDBString* value)
     {
         var bytes = (byte*)value;

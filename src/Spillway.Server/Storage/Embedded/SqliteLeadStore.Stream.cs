@@ -68,6 +68,7 @@ internal sealed partial class SqliteLeadStore
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Step(sqlite3 db, sqlite3_stmt statement, LeadColumn[] columns, BlockingCollection<CellBatch> queue,
         ConcurrentQueue<CellBatch> free, CancellationToken ct)
     {
@@ -136,6 +137,7 @@ internal sealed partial class SqliteLeadStore
             _textLength = 0;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public unsafe void AddRow(IntPtr statement, LeadValueKind[] kinds)
         {
             var cell = Rows * Columns;

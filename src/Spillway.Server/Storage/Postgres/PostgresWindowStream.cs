@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Npgsql;
+using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Storage.Postgres;
 
@@ -359,6 +360,7 @@ internal sealed partial class PostgresActivityStore : IActivityWindowStreamer
         private byte[] _attributes = [];
         private byte[] _result = [];
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void WriteRows(ReadOnlySpan<byte> data, IActivityRowSink sink)
         {
             var p = 0;
