@@ -19,6 +19,7 @@ using Spillway.Server.Storage;
 //   leads [--rows 1000000] [--runs 3] [--store embedded|postgres|both] [--filter createdAt|list]   Bulk Lead Extract of N leads x 30 fields vs the engine's own CSV export (list: one static list holding every lead)
 //   growth [--store embedded|postgres|both] [--sizes 10000000,30000000,100000000] [--runs 3] [--resume]   one window as the store grows (other subscriptions, same days)
 //   external [--store embedded|postgres] [--clients 8] [--seconds 10] [--runs 3]   POST external.json in batches of 300 from N clients
+//   prerender DATA [runs]  an experiment: the window assembled from CSV lines rendered once (DuckDB) vs the export from the columns and DuckDB's COPY
 //   jobcost [--jobs 15] [--rows 30000]   a job's fixed cost: sequential small exports, enqueue to Completed, default worker settings
 return args switch
 {
@@ -37,6 +38,7 @@ return args switch
     ["jobcost", .. var rest] => await JobCostBench.RunAsync(rest),
     ["growth", .. var rest] => await GrowthBench.RunAsync(rest),
     ["external", .. var rest] => await ExternalIngestCommand.RunAsync(rest),
+    ["prerender", .. var rest] => await PrerenderBench.RunAsync(rest),
     _ => Usage(),
 };
 
