@@ -73,14 +73,16 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
 
     private GroupCommit? _newActivities;
 
-    /// <summary>The most rows one commit of new batches stages (a batch larger than this is committed alone).</summary>
+    /// <summary>The most rows one commit of new batches carries (a batch larger than this is committed alone).</summary>
     private const int MaxGroupRows = 100_000;
 
     /// <summary>
     /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive new marketoGUIDs above the
-    /// highest key of any subscription, in one transaction. An exclusive advisory lock (held to commit) serialises this
+    /// highest key of any subscription, in one transaction of three round trips: the lock and the highest key together,
+    /// one insert of keys and rows from arrays, the commit. An exclusive advisory lock (held to commit) serialises this
     /// against other nodes' new batches and against imports (which hold it shared), and keys and rows go in with one
-    /// statement, so GUIDs become visible in order and all at once.
+    /// statement, so GUIDs become visible in order and all at once. No temporary table: creating and dropping one per
+    /// commit wrote the system catalog each time (a commit every few milliseconds under <c>external.json</c> load).
     /// </summary>
     private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
@@ -93,29 +95,83 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await XactLockAsync(connection, transaction, NewGuidLock, 0, ct);
         long first;
-        await using (var max = Command(connection, transaction, "SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"))
+        await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            first = (long)(await max.ExecuteScalarAsync(ct))!;
+            var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, $2)");
+            lockCommand.Parameters.Add(Int(NewGuidLock));
+            lockCommand.Parameters.Add(Int(0));
+            batch.BatchCommands.Add(lockCommand);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            first = reader.GetInt64(0);
         }
 
         if (all.Count > 0)
         {
-            // Row i of the group is staged with ord = i and belongs to the subscription at index i of $1.
-            var subscriptions = group.SelectMany(p => Enumerable.Repeat(p.SubscriptionId, p.Activities.Count)).ToArray();
-            await StageAsync(connection, transaction, all, ct);
+            var n = all.Count;
+            var subscriptions = new int[n];
+            var leads = new long[n];
+            var dates = new DateTime[n];
+            var types = new int[n];
+            var campaigns = new long?[n];
+            var assetIds = new long?[n];
+            var assets = new string?[n];
+            var attributes = new string[n];
+            var results = new string?[n];
+            var escaped = new bool[n];
+            var i = 0;
+            foreach (var pending in group)
+            {
+                foreach (var a in pending.Activities)
+                {
+                    var escape = HasNul(a.PrimaryAttributeValue) || HasNul(a.Attributes) || HasNul(a.ActionResult);
+                    subscriptions[i] = pending.SubscriptionId;
+                    leads[i] = a.LeadId;
+                    dates[i] = ToSecond(a.ActivityDate).UtcDateTime;
+                    types[i] = a.ActivityTypeId;
+                    campaigns[i] = a.CampaignId;
+                    assetIds[i] = a.PrimaryAttributeValueId;
+                    assets[i] = escape ? Escape(a.PrimaryAttributeValue) : a.PrimaryAttributeValue;
+                    attributes[i] = (escape ? Escape(a.Attributes) : a.Attributes)!;
+                    results[i] = escape ? Escape(a.ActionResult) : a.ActionResult;
+                    escaped[i] = escape;
+                    i++;
+                }
+            }
+
+            // Row i of the arrays (ordinality i + 1) gets GUID first + i.
             await using var insert = Command(connection, transaction,
                 $"""
-                WITH new_keys AS (
+                WITH input AS (
+                    SELECT * FROM unnest($2::integer[], $3::bigint[], $4::timestamptz[], $5::integer[], $6::bigint[], $7::bigint[],
+                                         $8::text[], $9::text[], $10::text[], $11::boolean[])
+                           WITH ORDINALITY AS r(subscription_id, lead_id, activity_date, activity_type_id, campaign_id,
+                                                primary_attribute_value_id, primary_attribute_value, attributes, action_result,
+                                                text_escaped, ord)
+                ),
+                new_keys AS (
                     INSERT INTO activity_key (subscription_id, marketo_guid)
-                    SELECT $1[ord + 1], $2 + ord FROM activity_stage ORDER BY ord
+                    SELECT subscription_id, $1 + ord - 1 FROM input ORDER BY ord
                 )
                 INSERT INTO activity (subscription_id, {ActivityColumns})
-                SELECT $1[s.ord + 1], $2 + s.ord, {StageColumnsAfterGuid}
-                FROM activity_stage s
+                SELECT subscription_id, $1 + ord - 1, lead_id, activity_date, activity_type_id, campaign_id, primary_attribute_value_id,
+                       primary_attribute_value, attributes, action_result, text_escaped
+                FROM input
                 """,
-                P(subscriptions, NpgsqlDbType.Array | NpgsqlDbType.Integer), Long(first));
+                Long(first),
+                P(subscriptions, NpgsqlDbType.Array | NpgsqlDbType.Integer),
+                P(leads, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
+                P(dates, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz),
+                P(types, NpgsqlDbType.Array | NpgsqlDbType.Integer),
+                P(campaigns, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
+                P(assetIds, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
+                P(assets, NpgsqlDbType.Array | NpgsqlDbType.Text),
+                P(attributes, NpgsqlDbType.Array | NpgsqlDbType.Text),
+                P(results, NpgsqlDbType.Array | NpgsqlDbType.Text),
+                P(escaped, NpgsqlDbType.Array | NpgsqlDbType.Boolean));
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -126,10 +182,6 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
             first += pending.Activities.Count;
         }
     }
-
-    private const string StageColumnsAfterGuid =
-        "s.lead_id, s.activity_date, s.activity_type_id, s.campaign_id, s.primary_attribute_value_id, " +
-        "s.primary_attribute_value, s.attributes, s.action_result, s.text_escaped";
 
     /// <summary>
     /// Copies a batch (binary COPY) into the transaction's temp table activity_stage, row i with ord = i, dates to
