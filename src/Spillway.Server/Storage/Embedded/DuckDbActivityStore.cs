@@ -108,16 +108,16 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
 
     /// <summary>
     /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive GUIDs above the highest stored.
-    /// Without NUL in their text they go through one appender, which DuckDB commits as one transaction while it holds
-    /// fewer rows than its flush threshold (204,800): readers see the whole group or none of it, and no GUID before the
-    /// ones they see is still to come. Otherwise each batch goes through the staging table in its own INSERT.
+    /// Without NUL in their text they go through one appender inside one transaction (an appender's flushes join the
+    /// connection's transaction): readers see the whole group or none of it, no GUID before the ones they see is still to
+    /// come, and a failure partway leaves nothing. Otherwise each batch goes through the staging table in its own INSERT.
     /// </summary>
     private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
         await _appendLock.WaitAsync();
         try
         {
-            var direct = group.Sum(p => (long)p.Activities.Count) <= MaxDirectRows && !group.Any(p => HasNul(p.Activities));
+            var direct = !group.Any(p => HasNul(p.Activities));
             if (direct)
             {
                 _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
@@ -125,12 +125,17 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
                 try
                 {
                     using var connection = Open();
-                    using var appender = connection.CreateAppender("activity");
-                    foreach (var pending in group)
+                    using var transaction = connection.BeginTransaction();
+                    using (var appender = connection.CreateAppender("activity"))
                     {
-                        AppendRows(appender, pending.SubscriptionId, pending.Activities, firstNewGuid: next);
-                        next += pending.Activities.Count;
+                        foreach (var pending in group)
+                        {
+                            AppendRows(appender, pending.SubscriptionId, pending.Activities, firstNewGuid: next);
+                            next += pending.Activities.Count;
+                        }
                     }
+
+                    transaction.Commit();
                 }
                 catch
                 {
@@ -175,7 +180,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         }
     }
 
-    /// <summary>A group at most this large goes through one appender flush (DuckDB flushes by itself at 204,800 rows).</summary>
+    /// <summary>The most rows one commit of new batches carries (a batch larger than this is committed alone).</summary>
     private const int MaxDirectRows = 100_000;
 
     /// <summary>
@@ -297,8 +302,15 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
 
     private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
     {
-        using var appender = connection.CreateAppender("activity");
-        AppendRows(appender, subscriptionId, activities, firstNewGuid: null);
+        // In a transaction: the appender flushes by itself every 204,800 rows, and closing it flushes whatever it holds
+        // even after a failure partway; inside a transaction either lands only with the commit.
+        using var transaction = connection.BeginTransaction();
+        using (var appender = connection.CreateAppender("activity"))
+        {
+            AppendRows(appender, subscriptionId, activities, firstNewGuid: null);
+        }
+
+        transaction.Commit();
     }
 
     /// <summary>With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's GUIDs are ignored).</summary>
