@@ -1,6 +1,6 @@
+using System.Runtime.CompilerServices;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
-using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Activities.Export;
 

@@ -1,9 +1,9 @@
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Spillway.Server.BulkExport;
 using Spillway.Server.Storage;
-using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Leads.Export;
 

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
-using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Storage.Embedded;
 

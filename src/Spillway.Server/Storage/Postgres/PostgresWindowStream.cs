@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Npgsql;
-using System.Runtime.CompilerServices;
 
 namespace Spillway.Server.Storage.Postgres;
 
