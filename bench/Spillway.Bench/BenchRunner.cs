@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
 using Spillway.Server.Activities;
@@ -18,6 +19,32 @@ internal static class BenchRunner
         var files = new ExportFileStore(options);
         files.Open("0123456789abcdef0123456789abcdef");
         return new ExportRunner(new ExtractKinds([new ActivityExtract(types, store, options)]), files);
+    }
+
+    /// <summary>The read benches' window: the 31 days in the middle of a data folder's 90 days (from its bench-end.txt).</summary>
+    public static (DateTimeOffset Start, DateTimeOffset End) MiddleWindow(string data)
+    {
+        var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
+        var start = dataEnd.AddDays(-45 - 15.5);
+        start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
+        return (start, start.AddDays(31).AddSeconds(-1));
+    }
+
+    /// <summary>One export of the window, default fields, CSV, as a job the worker holds: its file and summary.</summary>
+    public static Task<(string TemporaryPath, ExportFileSummary Summary)> RunCsvAsync(ExportRunner runner, int subscriptionId, DateTimeOffset start, DateTimeOffset end)
+    {
+        var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
+        var job = new ExportJobRecord
+        {
+            ExportId = Guid.NewGuid(),
+            SubscriptionId = subscriptionId,
+            ApiUserId = 1,
+            Format = ExportFormat.Csv,
+            Status = ExportJobStatus.Processing,
+            SpecJson = spec.ToJson(),
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+        return runner.RunAsync(job, new ExportLease(job.ExportId, subscriptionId, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
     }
 }
 

@@ -29,10 +29,7 @@ internal static class PgReadBench
             await using var dataSource = NpgsqlDataSource.Create(pg.ConnectionString(database));
             var store = new PostgresActivityStore(dataSource);
             var subscription = int.Parse(pg.Psql(database, "SELECT subscription_id FROM activity_key LIMIT 1"), CultureInfo.InvariantCulture);
-            var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
-            var start = dataEnd.AddDays(-45 - 15.5);
-            start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
-            var end = start.AddDays(31).AddSeconds(-1);
+            var (start, end) = BenchRunner.MiddleWindow(data);
             Console.WriteLine($"pgread: {database}, window {start:u} .. {end:u}");
             if (args.Length > 2 && args[2] == "null")
             {
@@ -90,20 +87,9 @@ internal static class PgReadBench
     {
         var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
         var runner = BenchRunner.Create(store, options);
-        var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
-        var job = new ExportJobRecord
-        {
-            ExportId = Guid.NewGuid(),
-            SubscriptionId = subscription,
-            ApiUserId = 1,
-            Format = ExportFormat.Csv,
-            Status = ExportJobStatus.Processing,
-            SpecJson = spec.ToJson(),
-            CreatedAt = DateTimeOffset.UtcNow,
-        };
         var watch = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var (path, summary) = await runner.RunAsync(job, new ExportLease(job.ExportId, subscription, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
+        var (path, summary) = await BenchRunner.RunCsvAsync(runner, subscription, start, end);
         var wall = watch.Elapsed.TotalSeconds;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         File.Delete(path);

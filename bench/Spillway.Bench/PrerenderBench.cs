@@ -23,10 +23,7 @@ internal static class PrerenderBench
     {
         var data = Path.GetFullPath(args[0]);
         var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-        var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
-        var start = dataEnd.AddDays(-45 - 15.5);
-        start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
-        var end = start.AddDays(31).AddSeconds(-1);
+        var (start, end) = BenchRunner.MiddleWindow(data);
         var source = Path.Combine(data, "activities.duckdb");
         var rendered = Path.Combine(data, "prerendered.duckdb");
         Console.WriteLine($"prerender bench: {data}, window {start:u} .. {end:u}, load {SuiteBench.LoadAverage()}");
@@ -47,23 +44,11 @@ internal static class PrerenderBench
         {
             var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
             var runner = BenchRunner.Create(store, options);
-            var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
-            var job = new ExportJobRecord
-            {
-                ExportId = Guid.NewGuid(),
-                SubscriptionId = 1,
-                ApiUserId = 1,
-                Format = ExportFormat.Csv,
-                Status = ExportJobStatus.Processing,
-                SpecJson = spec.ToJson(),
-                CreatedAt = DateTimeOffset.UtcNow,
-            };
             for (var run = 0; run < runs; run++)
             {
                 var watch = Stopwatch.StartNew();
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-                var fresh = job with { ExportId = Guid.NewGuid() };
-                var (path, summary) = await runner.RunAsync(fresh, new ExportLease(fresh.ExportId, 1, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
+                var (path, summary) = await BenchRunner.RunCsvAsync(runner, 1, start, end);
                 Console.WriteLine($"  run {run + 1}: ExportRunner from the columns {watch.Elapsed.TotalSeconds:F2} s (CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F2} s), {summary.NumberOfRecords:N0} rows, {summary.FileSize / 1e6:F0} MB");
                 using (var reader = new StreamReader(path))
                 {

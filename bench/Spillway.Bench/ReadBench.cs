@@ -20,10 +20,7 @@ internal static class ReadBench
         var chunkHours = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 24;
         var memoryLimit = args.Length > 3 ? args[3] : "256MB";
         var runnerOnly = args.Length > 4 && args[4] == "runner";
-        var dataEnd = DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadAllText(Path.Combine(data, "bench-end.txt")), CultureInfo.InvariantCulture));
-        var start = dataEnd.AddDays(-45 - 15.5);
-        start = new DateTimeOffset(start.Year, start.Month, start.Day, 0, 0, 0, TimeSpan.Zero);
-        var end = start.AddDays(31).AddSeconds(-1);
+        var (start, end) = BenchRunner.MiddleWindow(data);
         Console.WriteLine($"read bench: {data}, window {start:u} .. {end:u}, chunk {chunkHours} h, load {SuiteBench.LoadAverage()}");
         for (var run = 0; run < runs; run++)
         {
@@ -60,20 +57,9 @@ internal static class ReadBench
                 // The server's ExportRunner itself: read-ahead, writer, SHA-256, a real file, flushed to disk.
                 var options = Microsoft.Extensions.Options.Options.Create(new Spillway.Server.Hosting.SpillwayOptions { DataPath = data });
                 var runner = BenchRunner.Create(store, options);
-                var spec = new ExportSpec(start, end, null, null, null, ExportFields.Default.Select(ExportFields.WireName).ToList(), null, ExportFormat.Csv);
-                var job = new ExportJobRecord
-                {
-                    ExportId = Guid.NewGuid(),
-                    SubscriptionId = 1,
-                    ApiUserId = 1,
-                    Format = ExportFormat.Csv,
-                    Status = ExportJobStatus.Processing,
-                    SpecJson = spec.ToJson(),
-                    CreatedAt = DateTimeOffset.UtcNow,
-                };
                 watch.Restart();
                 cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-                var (path, summary) = await runner.RunAsync(job, new ExportLease(job.ExportId, 1, "bench", 1, DateTimeOffset.MaxValue), CancellationToken.None);
+                var (path, summary) = await BenchRunner.RunCsvAsync(runner, 1, start, end);
                 runnerSeconds = watch.Elapsed.TotalSeconds;
                 runnerCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                 peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
