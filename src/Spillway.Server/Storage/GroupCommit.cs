@@ -13,8 +13,11 @@ namespace Spillway.Server.Storage;
 /// A caller cancelled while it waits leaves only if no commit has taken its batch yet; otherwise it gets that commit's
 /// outcome, so a batch is never stored without its caller being told.
 /// </remarks>
-internal sealed class GroupCommit(Func<IReadOnlyList<PendingAppend>, Task> commit, int maxRows)
+internal sealed class GroupCommit(Func<IReadOnlyList<PendingAppend>, Task> commit, int maxRows = GroupCommit.DefaultMaxRows)
 {
+    /// <summary>The most rows one commit carries (a batch larger than this is committed alone).</summary>
+    public const int DefaultMaxRows = 100_000;
+
     private readonly object _gate = new();
     private readonly List<PendingAppend> _waiting = [];
     private readonly SemaphoreSlim _committing = new(1, 1);

@@ -27,7 +27,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     public DuckDbActivityStore(string path, string tempFolder, TimeSpan chunk, string memoryLimit, long rowsPerQuery = 50_000)
     {
         _rowsPerQuery = Math.Max(1, rowsPerQuery);
-        _newActivities = new GroupCommit(CommitNewAsync, MaxDirectRows);
+        _newActivities = new GroupCommit(CommitNewAsync);
         _connectionString = $"Data Source={path}";
         _chunk = chunk <= TimeSpan.Zero ? TimeSpan.FromDays(1) : chunk;
         // Keeps the database instance (and its file lock) open for the life of the store.
@@ -117,36 +117,31 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         await _appendLock.WaitAsync();
         try
         {
-            var direct = !group.Any(p => HasNul(p.Activities));
-            if (direct)
+            if (!group.Any(p => HasNul(p.Activities)))
             {
-                _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
-                var next = _maxGuid + 1;
+                var firsts = new long[group.Count];
+                var next = KnownMaxGuid() + 1;
+                for (var i = 0; i < group.Count; i++)
+                {
+                    firsts[i] = next;
+                    next += group[i].Activities.Count;
+                }
+
                 try
                 {
                     using var connection = Open();
-                    using var transaction = connection.BeginTransaction();
-                    using (var appender = connection.CreateAppender("activity"))
-                    {
-                        foreach (var pending in group)
-                        {
-                            AppendRows(appender, pending.SubscriptionId, pending.Activities, firstNewGuid: next);
-                            next += pending.Activities.Count;
-                        }
-                    }
-
-                    transaction.Commit();
+                    AppendRows(connection, group.Select((p, i) => (p.SubscriptionId, p.Activities, (long?)firsts[i])));
                 }
                 catch
                 {
-                    _maxGuid = -1; // whether the flush went in is not known: read the maximum again when it is next needed
+                    _maxGuid = -1; // whether the commit went in is not known: read the maximum again when it is next needed
                     throw;
                 }
 
-                foreach (var pending in group)
+                _maxGuid = next - 1;
+                for (var i = 0; i < group.Count; i++)
                 {
-                    pending.Committed(_maxGuid + 1);
-                    _maxGuid += pending.Activities.Count;
+                    group[i].Committed(firsts[i]);
                 }
 
                 return;
@@ -156,8 +151,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
             {
                 try
                 {
-                    _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
-                    var first = _maxGuid + 1;
+                    var first = KnownMaxGuid() + 1;
                     if (pending.Activities.Count > 0)
                     {
                         // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
@@ -179,9 +173,6 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
             _appendLock.Release();
         }
     }
-
-    /// <summary>The most rows one commit of new batches carries (a batch larger than this is committed alone).</summary>
-    private const int MaxDirectRows = 100_000;
 
     /// <summary>
     /// Appends under <see cref="_appendLock"/>. With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's
@@ -300,18 +291,30 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
+    private static void AppendRows(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities) =>
+        AppendRows(connection, [(subscriptionId, activities, null)]);
+
+    /// <summary>
+    /// Batches through one appender, in one transaction: the appender flushes by itself every 204,800 rows, and closing it
+    /// flushes whatever it holds even after a failure partway; inside a transaction either lands only with the commit.
+    /// </summary>
+    private static void AppendRows(DuckDBConnection connection,
+        IEnumerable<(int SubscriptionId, IReadOnlyList<ActivityRecord> Activities, long? FirstNewGuid)> batches)
     {
-        // In a transaction: the appender flushes by itself every 204,800 rows, and closing it flushes whatever it holds
-        // even after a failure partway; inside a transaction either lands only with the commit.
         using var transaction = connection.BeginTransaction();
         using (var appender = connection.CreateAppender("activity"))
         {
-            AppendRows(appender, subscriptionId, activities, firstNewGuid: null);
+            foreach (var (subscriptionId, activities, firstNewGuid) in batches)
+            {
+                AppendRows(appender, subscriptionId, activities, firstNewGuid);
+            }
         }
 
         transaction.Commit();
     }
+
+    /// <summary>The highest marketoGUID of any subscription, read from the file once and then kept; under <see cref="_appendLock"/>.</summary>
+    private long KnownMaxGuid() => _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
 
     /// <summary>With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's GUIDs are ignored).</summary>
     private static void AppendRows(DuckDBAppender appender, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)

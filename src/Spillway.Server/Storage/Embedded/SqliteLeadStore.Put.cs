@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -19,14 +18,7 @@ internal sealed partial class SqliteLeadStore
     {
         var db = ((SqliteConnection)connection).Handle!;
         var columns = LeadColumns.All;
-        var values = new StringBuilder();
-        for (var i = 1; i <= 5 + columns.Count + 1; i++)
-        {
-            values.Append(i == 1 ? "" : ", ").Append('?').Append(i.ToString(CultureInfo.InvariantCulture));
-        }
-
-        Check(db, raw.sqlite3_prepare_v2(db, $"INSERT INTO lead ({PutColumns}) VALUES ({values}) ON CONFLICT (subscription_id, id) DO UPDATE SET {PutUpdateSet}",
-            out var statement));
+        Check(db, raw.sqlite3_prepare_v2(db, NumberedPutSql, out var statement));
         using (statement)
         {
             for (var n = 0; n < batch.Count; n++)
@@ -60,6 +52,11 @@ internal sealed partial class SqliteLeadStore
 
         return Task.CompletedTask;
     }
+
+    /// <summary>The put with numbered parameters: ?1-?5 the key and times, then one per column of <see cref="LeadColumns.All"/>, then the custom fields.</summary>
+    private static readonly string NumberedPutSql =
+        $"INSERT INTO lead ({PutColumns}) VALUES ({string.Join(", ", Enumerable.Range(1, 5 + LeadColumns.All.Count + 1).Select(i => "?" + i.ToString(CultureInfo.InvariantCulture)))}) " +
+        $"ON CONFLICT (subscription_id, id) DO UPDATE SET {PutUpdateSet}";
 
     private static void BindValue(sqlite3 db, sqlite3_stmt statement, int index, object? value) => Check(db, value switch
     {

@@ -42,6 +42,13 @@ internal static class PgSql
         return command;
     }
 
+    public static NpgsqlBatchCommand BatchCommand(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
     public static NpgsqlCommand Command(NpgsqlDataSource dataSource, string sql, params NpgsqlParameter[] parameters)
     {
         var command = dataSource.CreateCommand(sql);

@@ -68,13 +68,10 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
     }
 
     public Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct) =>
-        LazyInitializer.EnsureInitialized(ref _newActivities, () => new GroupCommit(CommitNewAsync, MaxGroupRows))
+        LazyInitializer.EnsureInitialized(ref _newActivities, () => new GroupCommit(CommitNewAsync))
             .AppendAsync(subscriptionId, activities, ct);
 
     private GroupCommit? _newActivities;
-
-    /// <summary>The most rows one commit of new batches carries (a batch larger than this is committed alone).</summary>
-    private const int MaxGroupRows = 100_000;
 
     /// <summary>
     /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive new marketoGUIDs above the
@@ -87,10 +84,10 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
     private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
         var ct = CancellationToken.None; // the group carries other callers' batches: none of them can cancel it
-        var all = group.Count == 1 ? group[0].Activities : [.. group.SelectMany(p => p.Activities)];
-        if (all.Count > 0)
+        var n = group.Sum(p => p.Activities.Count);
+        if (n > 0)
         {
-            await EnsurePartitionsAsync(all.Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
+            await EnsurePartitionsAsync(group.SelectMany(p => p.Activities).Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -98,20 +95,16 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
         long first;
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, $2)");
-            lockCommand.Parameters.Add(Int(NewGuidLock));
-            lockCommand.Parameters.Add(Int(0));
-            batch.BatchCommands.Add(lockCommand);
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"));
+            batch.BatchCommands.Add(BatchCommand("SELECT pg_advisory_xact_lock($1, $2)", Int(NewGuidLock), Int(0)));
+            batch.BatchCommands.Add(BatchCommand("SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
             first = reader.GetInt64(0);
         }
 
-        if (all.Count > 0)
+        if (n > 0)
         {
-            var n = all.Count;
             var subscriptions = new int[n];
             var leads = new long[n];
             var dates = new DateTime[n];

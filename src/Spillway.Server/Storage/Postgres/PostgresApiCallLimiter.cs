@@ -209,13 +209,13 @@ internal sealed partial class PostgresApiCallLimiter : IApiCallLimiter, IDisposa
         using (var batch = new NpgsqlBatch(connection, transaction))
         {
             // The state row first: it is the lock admissions take, so none runs between the deletes.
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_state WHERE subscription_id = $1", Int(subscriptionId)));
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_stamp WHERE subscription_id = $1", Int(subscriptionId)));
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_day WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_state WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_stamp WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_day WHERE subscription_id = $1", Int(subscriptionId)));
             // Calls in flight now are forgotten, as by the single-node limiter; their releases find a new epoch.
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_node WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_node WHERE subscription_id = $1", Int(subscriptionId)));
             // Other nodes' grants: their next report finds them gone and they stop admitting on their own.
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_grant WHERE subscription_id = $1", Int(subscriptionId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_grant WHERE subscription_id = $1", Int(subscriptionId)));
             batch.ExecuteNonQuery();
         }
 
@@ -272,13 +272,13 @@ internal sealed partial class PostgresApiCallLimiter : IApiCallLimiter, IDisposa
             if (busy.Length > 0)
             {
                 // Never shortens a lease: an admission stamped with a subscription's own clock may have set it later.
-                batch.BatchCommands.Add(Batch(
+                batch.BatchCommands.Add(BatchCommand(
                     "UPDATE api_call_node SET expires_at = greatest(expires_at, $3) WHERE node_id = $1 AND subscription_id = ANY($2)",
                     Text(_nodeId), P(busy, NpgsqlDbType.Array | NpgsqlDbType.Integer), Time(now + InFlightLease)));
             }
 
             // Rows of processes that stopped renewing a lease ago: they count for nothing and only lengthen the sum.
-            batch.BatchCommands.Add(Batch("DELETE FROM api_call_node WHERE node_id <> $1 AND expires_at < $2",
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM api_call_node WHERE node_id <> $1 AND expires_at < $2",
                 Text(_nodeId), Time(now - InFlightLease)));
             await batch.ExecuteNonQueryAsync();
         }
@@ -286,12 +286,5 @@ internal sealed partial class PostgresApiCallLimiter : IApiCallLimiter, IDisposa
         {
             // Retried at the next tick; a slot whose lease ran out meanwhile only stops counting.
         }
-    }
-
-    private static NpgsqlBatchCommand Batch(string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
     }
 }
