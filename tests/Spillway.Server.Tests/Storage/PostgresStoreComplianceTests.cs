@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Spillway.Server.Storage;
 using Spillway.Server.Storage.Postgres;
 
@@ -88,5 +89,86 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         {
             await drop();
         }
+    }
+
+    [Fact]
+    public async Task A_new_batch_becomes_visible_only_after_every_earlier_range_has_ended()
+    {
+        // Another node's batch of three, its GUIDs taken and its transaction still open.
+        await using var other = new NpgsqlConnection(_connectionString);
+        await other.OpenAsync();
+        var transaction = await other.BeginTransactionAsync();
+        var otherFirst = await ScalarAsync<long>(other, transaction, "SELECT first FROM spillway_take_guids(3)");
+
+        var append = Stores.Writer.AppendNewAsync(1, [NewActivity("a"), NewActivity("b")], CancellationToken.None);
+        await Task.Delay(500);
+        Assert.False(append.IsCompleted);
+        Assert.Equal(0, await Activities.CountAsync(1, CancellationToken.None));
+
+        // The other batch fails: its range is never handed out again, and the waiting batch commits after it.
+        await transaction.RollbackAsync();
+        await ScalarAsync<bool>(other, null, "SELECT pg_advisory_unlock_all() IS NULL");
+        Assert.Equal(otherFirst + 3, await append);
+        var rows = await Stores.Pages.ReadPageAsync(new ActivityPageQuery(1, Day.AddDays(-1), 0, null, null, null, 10), CancellationToken.None);
+        Assert.Equal([otherFirst + 3, otherFirst + 4], rows.Select(r => r.MarketoGuid));
+        Assert.Equal(["a", "b"], rows.Select(r => r.PrimaryAttributeValue));
+    }
+
+    [Fact]
+    public async Task An_import_waits_for_the_ranges_being_inserted_and_skips_their_guids()
+    {
+        await Activities.AppendAsync(1, [NewActivity("first") with { MarketoGuid = 40 }], CancellationToken.None);
+
+        // Another node's new batch has taken 41-42 and not yet inserted them.
+        await using var other = new NpgsqlConnection(_connectionString);
+        await other.OpenAsync();
+        var transaction = await other.BeginTransactionAsync();
+        Assert.Equal(41, await ScalarAsync<long>(other, transaction, "SELECT first FROM spillway_take_guids(2)"));
+
+        // An import of 42 and 50 waits for that batch (had it taken 42 first, the batch would fail on its own GUID),
+        // then finds 42 taken; a new batch afterwards starts above 50.
+        var import = Activities.AppendAsync(1, [NewActivity("x") with { MarketoGuid = 42 }, NewActivity("y") with { MarketoGuid = 50 }], CancellationToken.None);
+        await Task.Delay(500);
+        Assert.False(import.IsCompleted);
+        await ScalarAsync<int>(other, transaction, "INSERT INTO activity_key VALUES (1, 42) RETURNING 1");
+        await ScalarAsync<int>(other, transaction,
+            "INSERT INTO activity (subscription_id, marketo_guid, lead_id, activity_date, activity_type_id, attributes) " +
+            "VALUES (1, 42, 5, '2026-01-15T12:00:00Z', 1, '{}') RETURNING 1");
+        await transaction.CommitAsync();
+        await ScalarAsync<bool>(other, null, "SELECT pg_advisory_unlock_all() IS NULL");
+        Assert.Equal(1, await import);
+        Assert.Equal(51, await Stores.Writer.AppendNewAsync(1, [NewActivity("z")], CancellationToken.None));
+        var rows = await Stores.Pages.ReadPageAsync(new ActivityPageQuery(1, Day.AddDays(-1), 0, null, null, null, 10), CancellationToken.None);
+        Assert.Equal([40L, 42, 50, 51], rows.Select(r => r.MarketoGuid));
+        Assert.Equal(["first", null, "y", "z"], rows.Select(r => r.PrimaryAttributeValue));
+    }
+
+    [Fact]
+    public async Task A_new_batch_that_fails_releases_its_range_and_its_guids_are_not_handed_out_again()
+    {
+        var nodes = await NodesAsync(2);
+        Assert.Equal(1, await nodes[0].Writer.AppendNewAsync(1, [NewActivity("a")], CancellationToken.None));
+
+        // A key stored behind the sequence's back (as a node of an earlier version could): the next range's first GUID.
+        await PostgresTestDatabase.ExecuteAsync(_connectionString!, "INSERT INTO activity_key VALUES (1, 2)");
+        var failed = await Assert.ThrowsAsync<PostgresException>(() =>
+            nodes[0].Writer.AppendNewAsync(1, [NewActivity("b"), NewActivity("c")], CancellationToken.None));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, failed.SqlState);
+
+        // Another node's batch waits for the failed range only until its failure, and takes the GUIDs after it.
+        Assert.Equal(4, await nodes[1].Writer.AppendNewAsync(1, [NewActivity("d")], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        var rows = await Stores.Pages.ReadPageAsync(new ActivityPageQuery(1, Day.AddDays(-1), 0, null, null, null, 10), CancellationToken.None);
+        Assert.Equal([1L, 4], rows.Select(r => r.MarketoGuid));
+        Assert.Equal(["a", "d"], rows.Select(r => r.PrimaryAttributeValue));
+    }
+
+    private static readonly DateTimeOffset Day = new(2026, 1, 15, 12, 0, 0, TimeSpan.Zero);
+
+    private static ActivityRecord NewActivity(string name) => new(0, 5, Day, 1, null, null, name, "{}", null);
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 }

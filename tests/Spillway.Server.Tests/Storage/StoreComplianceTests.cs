@@ -34,7 +34,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     protected IIdentityStore Identity => Stores.Identity;
     protected IExportJobStore Jobs => Stores.Jobs;
     protected IActivityStore Activities => Stores.Activities;
-    private StoreSet Stores => _stores ?? throw new InvalidOperationException("stores not created");
+    protected StoreSet Stores => _stores ?? throw new InvalidOperationException("stores not created");
 
     public async Task InitializeAsync() => _stores = await CreateStoresAsync();
 
@@ -55,7 +55,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     // Helpers
 
     /// <summary>This test's stores first, then <paramref name="count"/> - 1 other nodes over the same data.</summary>
-    private async Task<IReadOnlyList<StoreSet>> NodesAsync(int count)
+    protected async Task<IReadOnlyList<StoreSet>> NodesAsync(int count)
     {
         var others = await OpenOtherNodesAsync(count - 1);
         _otherNodes.AddRange(others.Where(o => !ReferenceEquals(o, Stores)));

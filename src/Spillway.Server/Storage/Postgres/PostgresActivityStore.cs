@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics.CodeAnalysis;
@@ -36,10 +37,20 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
 
-        // Shared with other imports, exclusive of AppendNewAsync: a new batch's GUIDs are taken above every key
-        // committed or being committed here.
+        // Shared: nodes of an earlier version take it exclusively to hand out new GUIDs (migration 0018).
         await XactLockSharedAsync(connection, transaction, NewGuidLock, 0, ct);
         await StageAsync(connection, transaction, activities, ct);
+
+        // No range handed out from now on holds one of these GUIDs, and the ranges handed out before are over (committed
+        // or rolled back) before a key goes in: a new batch never finds one of its keys taken by an import.
+        long lastRange;
+        await using (var raise = Command(connection, transaction,
+            "SELECT spillway_raise_guids((SELECT coalesce(max(marketo_guid), 0) FROM activity_stage))"))
+        {
+            lastRange = (long)(await raise.ExecuteScalarAsync(ct))!;
+        }
+
+        await WaitForRangeAsync(connection, transaction, lastRange);
 
         // Keys go in first (in guid order, so concurrent overlapping appends cannot deadlock); a key another
         // transaction holds or has committed is skipped, and only rows whose key went in are inserted. Within the
@@ -67,112 +78,124 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
         return added;
     }
 
-    public Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct) =>
-        LazyInitializer.EnsureInitialized(ref _newActivities, () => new GroupCommit(CommitNewAsync))
-            .AppendAsync(subscriptionId, activities, ct);
-
-    private GroupCommit? _newActivities;
-
     /// <summary>
-    /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive new marketoGUIDs above the
-    /// highest key of any subscription, in one transaction of three round trips: the lock and the highest key together,
-    /// one insert of keys and rows from arrays, the commit. An exclusive advisory lock (held to commit) serialises this
-    /// against other nodes' new batches and against imports (which hold it shared), and keys and rows go in with one
-    /// statement, so GUIDs become visible in order and all at once. No temporary table: creating and dropping one per
-    /// commit wrote the system catalog each time (a commit every few milliseconds under <c>external.json</c> load).
+    /// Appends a batch of new activities with consecutive new marketoGUIDs, all or nothing. Batches of different callers
+    /// and nodes insert at once: each takes its GUIDs as a range from <c>spillway_take_guids</c> (a moment under a
+    /// lock), copies its keys and rows in (encoded before its transaction begins, see <see cref="NewActivityCopy"/>),
+    /// and before it commits waits for the previous range's batch to end, so batches become visible in the order of
+    /// their GUIDs: a reader paging by marketoGUID never sees a GUID after a higher one. The range's lock is released
+    /// only once this transaction is over and the previous one's lock is released. Once the transaction has begun,
+    /// the caller's cancellation no longer stops it, so a batch is never stored without its caller being told.
     /// </summary>
-    private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
+    public async Task<long> AppendNewAsync(int subscriptionId, IReadOnlyList<ActivityRecord> activities, CancellationToken ct)
     {
-        var ct = CancellationToken.None; // the group carries other callers' batches: none of them can cancel it
-        var n = group.Sum(p => p.Activities.Count);
+        ArgumentNullException.ThrowIfNull(activities);
+        var rows = NewActivityCopy.Encode(subscriptionId, activities, HasNul, Escape);
+        var n = activities.Count;
         if (n > 0)
         {
-            await EnsurePartitionsAsync(group.SelectMany(p => p.Activities).Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
+            await EnsurePartitionsAsync(activities.Select(a => MonthKey(a.ActivityDate)).Distinct(), ct);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        long first;
-        await using (var batch = new NpgsqlBatch(connection, transaction))
+        ct = CancellationToken.None;
+        long first, previous;
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
         {
-            batch.BatchCommands.Add(BatchCommand("SELECT pg_advisory_xact_lock($1, $2)", Int(NewGuidLock), Int(0)));
-            batch.BatchCommands.Add(BatchCommand("SELECT coalesce(max(marketo_guid), 0) + 1 FROM activity_key"));
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            await reader.NextResultAsync(ct);
-            await reader.ReadAsync(ct);
-            first = reader.GetInt64(0);
-        }
-
-        if (n > 0)
-        {
-            var subscriptions = new int[n];
-            var leads = new long[n];
-            var dates = new DateTime[n];
-            var types = new int[n];
-            var campaigns = new long?[n];
-            var assetIds = new long?[n];
-            var assets = new string?[n];
-            var attributes = new string[n];
-            var results = new string?[n];
-            var escaped = new bool[n];
-            var i = 0;
-            foreach (var pending in group)
+            await using (var batch = new NpgsqlBatch(connection, transaction))
             {
-                foreach (var a in pending.Activities)
-                {
-                    var escape = HasNul(a.PrimaryAttributeValue) || HasNul(a.Attributes) || HasNul(a.ActionResult);
-                    subscriptions[i] = pending.SubscriptionId;
-                    leads[i] = a.LeadId;
-                    dates[i] = ToSecond(a.ActivityDate).UtcDateTime;
-                    types[i] = a.ActivityTypeId;
-                    campaigns[i] = a.CampaignId;
-                    assetIds[i] = a.PrimaryAttributeValueId;
-                    assets[i] = escape ? Escape(a.PrimaryAttributeValue) : a.PrimaryAttributeValue;
-                    attributes[i] = (escape ? Escape(a.Attributes) : a.Attributes)!;
-                    results[i] = escape ? Escape(a.ActionResult) : a.ActionResult;
-                    escaped[i] = escape;
-                    i++;
-                }
+                // Shared: nodes of an earlier version take it exclusively to hand out GUIDs (migration 0018).
+                batch.BatchCommands.Add(BatchCommand("SELECT pg_advisory_xact_lock_shared($1, $2)", Int(NewGuidLock), Int(0)));
+                batch.BatchCommands.Add(BatchCommand("SELECT first, previous_end FROM spillway_take_guids($1)", Long(n)));
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                await reader.NextResultAsync(ct);
+                await reader.ReadAsync(ct);
+                first = reader.GetInt64(0);
+                previous = reader.GetInt64(1);
             }
 
-            // Row i of the arrays (ordinality i + 1) gets GUID first + i.
-            await using var insert = Command(connection, transaction,
-                $"""
-                WITH input AS (
-                    SELECT * FROM unnest($2::integer[], $3::bigint[], $4::timestamptz[], $5::integer[], $6::bigint[], $7::bigint[],
-                                         $8::text[], $9::text[], $10::text[], $11::boolean[])
-                           WITH ORDINALITY AS r(subscription_id, lead_id, activity_date, activity_type_id, campaign_id,
-                                                primary_attribute_value_id, primary_attribute_value, attributes, action_result,
-                                                text_escaped, ord)
-                ),
-                new_keys AS (
-                    INSERT INTO activity_key (subscription_id, marketo_guid)
-                    SELECT subscription_id, $1 + ord - 1 FROM input ORDER BY ord
-                )
-                INSERT INTO activity (subscription_id, {ActivityColumns})
-                SELECT subscription_id, $1 + ord - 1, lead_id, activity_date, activity_type_id, campaign_id, primary_attribute_value_id,
-                       primary_attribute_value, attributes, action_result, text_escaped
-                FROM input
-                """,
-                Long(first),
-                P(subscriptions, NpgsqlDbType.Array | NpgsqlDbType.Integer),
-                P(leads, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
-                P(dates, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz),
-                P(types, NpgsqlDbType.Array | NpgsqlDbType.Integer),
-                P(campaigns, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
-                P(assetIds, NpgsqlDbType.Array | NpgsqlDbType.Bigint),
-                P(assets, NpgsqlDbType.Array | NpgsqlDbType.Text),
-                P(attributes, NpgsqlDbType.Array | NpgsqlDbType.Text),
-                P(results, NpgsqlDbType.Array | NpgsqlDbType.Text),
-                P(escaped, NpgsqlDbType.Array | NpgsqlDbType.Boolean));
-            await insert.ExecuteNonQueryAsync(ct);
+            if (n == 0)
+            {
+                await transaction.CommitAsync(ct);
+                return first;
+            }
+
+            try
+            {
+                rows.SetGuids(first);
+                await CopyKeysAsync(connection, subscriptionId, first, n);
+                await using (var copy = await connection.BeginRawBinaryCopyAsync($"COPY activity ({NewActivityCopy.Columns}) FROM STDIN (FORMAT BINARY)", ct))
+                {
+                    await copy.WriteAsync(rows.Stream, ct);
+                }
+
+                await WaitForRangeAsync(connection, transaction, previous);
+                await transaction.CommitAsync(ct);
+            }
+            catch
+            {
+                await ReleaseRangeAsync(connection, transaction, previous);
+                throw;
+            }
         }
 
-        await transaction.CommitAsync(ct);
-        foreach (var pending in group)
+        await ReleaseRangeAsync(connection, null, previous);
+        return first;
+    }
+
+    /// <summary>Copies the keys (subscription, GUID first + i) of a new batch of n activities, in binary.</summary>
+    private static async Task CopyKeysAsync(NpgsqlConnection connection, int subscriptionId, long first, int n)
+    {
+        // Per row: a 16-bit field count, then an integer and a bigint, each after its 32-bit length.
+        const int row = 2 + 4 + 4 + 4 + 8;
+        var keys = new byte[NewActivityCopy.Header.Length + (n * row) + NewActivityCopy.Trailer.Length];
+        NewActivityCopy.Header.CopyTo(keys);
+        var at = NewActivityCopy.Header.Length;
+        for (var i = 0; i < n; i++, at += row)
         {
-            pending.Committed(first);
-            first += pending.Activities.Count;
+            var key = keys.AsSpan(at, row);
+            BinaryPrimitives.WriteInt16BigEndian(key, 2);
+            BinaryPrimitives.WriteInt32BigEndian(key[2..], 4);
+            BinaryPrimitives.WriteInt32BigEndian(key[6..], subscriptionId);
+            BinaryPrimitives.WriteInt32BigEndian(key[10..], 8);
+            BinaryPrimitives.WriteInt64BigEndian(key[14..], first + i);
+        }
+
+        NewActivityCopy.Trailer.CopyTo(keys.AsSpan(at));
+        await using var copy = await connection.BeginRawBinaryCopyAsync(
+            "COPY activity_key (subscription_id, marketo_guid) FROM STDIN (FORMAT BINARY)", CancellationToken.None);
+        await copy.WriteAsync(keys, CancellationToken.None);
+    }
+
+    /// <summary>Waits until the range ending at <paramref name="end"/> is released: its batch and every earlier one are over.</summary>
+    private static async Task WaitForRangeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long end)
+    {
+        // Shared, for the rest of the transaction (or the statement): nobody takes a range's lock again once released.
+        await using var wait = Command(connection, transaction, "SELECT pg_advisory_xact_lock_shared($1)", Long(end));
+        await wait.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// After a failure: rolls back, waits for the previous range, and releases this one (and the connection's every
+    /// session lock). After a commit (<paramref name="transaction"/> null): releases. A connection that cannot release
+    /// them is broken, and its session, with the locks, ends with it; one that is not broken is kept out of the pool.
+    /// </summary>
+    private static async Task ReleaseRangeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long previous)
+    {
+        try
+        {
+            if (transaction is not null)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                await WaitForRangeAsync(connection, null, previous);
+            }
+
+            await using var release = Command(connection, null, "SELECT pg_advisory_unlock_all()");
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            NpgsqlConnection.ClearPool(connection);
         }
     }
 
