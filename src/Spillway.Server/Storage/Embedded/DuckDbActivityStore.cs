@@ -81,7 +81,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         await _appendLock.WaitAsync(ct);
         try
         {
-            var added = AppendLocked(subscriptionId, activities, firstNewGuid: null);
+            var added = AppendLocked(subscriptionId, activities);
             if (_maxGuid >= 0)
             {
                 foreach (var a in activities)
@@ -107,65 +107,39 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         _newActivities.AppendAsync(subscriptionId, activities, ct);
 
     /// <summary>
-    /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive GUIDs above the highest stored.
-    /// Without NUL in their text they go through one appender inside one transaction (an appender's flushes join the
-    /// connection's transaction): readers see the whole group or none of it, no GUID before the ones they see is still to
-    /// come, and a failure partway leaves nothing. Otherwise each batch goes through the staging table in its own INSERT.
+    /// Commits a group of new batches (see <see cref="GroupCommit"/>) with consecutive GUIDs above the highest stored, in
+    /// one transaction (<see cref="AppendRows(DuckDBConnection, IEnumerable{ValueTuple{int, IReadOnlyList{ActivityRecord}, long?}})"/>):
+    /// readers see the whole group or none of it, no GUID before the ones they see is still to come, and a failure partway
+    /// leaves nothing.
     /// </summary>
     private async Task CommitNewAsync(IReadOnlyList<PendingAppend> group)
     {
         await _appendLock.WaitAsync();
         try
         {
-            if (!group.Any(p => HasNul(p.Activities)))
+            var firsts = new long[group.Count];
+            var next = KnownMaxGuid() + 1;
+            for (var i = 0; i < group.Count; i++)
             {
-                var firsts = new long[group.Count];
-                var next = KnownMaxGuid() + 1;
-                for (var i = 0; i < group.Count; i++)
-                {
-                    firsts[i] = next;
-                    next += group[i].Activities.Count;
-                }
-
-                try
-                {
-                    using var connection = Open();
-                    AppendRows(connection, group.Select((p, i) => (p.SubscriptionId, p.Activities, (long?)firsts[i])));
-                }
-                catch
-                {
-                    _maxGuid = -1; // whether the commit went in is not known: read the maximum again when it is next needed
-                    throw;
-                }
-
-                _maxGuid = next - 1;
-                for (var i = 0; i < group.Count; i++)
-                {
-                    group[i].Committed(firsts[i]);
-                }
-
-                return;
+                firsts[i] = next;
+                next += group[i].Activities.Count;
             }
 
-            foreach (var pending in group)
+            try
             {
-                try
-                {
-                    var first = KnownMaxGuid() + 1;
-                    if (pending.Activities.Count > 0)
-                    {
-                        // Through the staging table: one INSERT statement, so readers see all of the batch or none of it.
-                        AppendLocked(pending.SubscriptionId, pending.Activities, first, direct: false);
-                        _maxGuid += pending.Activities.Count;
-                    }
+                using var connection = Open();
+                AppendRows(connection, group.Select((p, i) => (p.SubscriptionId, p.Activities, (long?)firsts[i])));
+            }
+            catch
+            {
+                _maxGuid = -1; // whether the commit went in is not known: read the maximum again when it is next needed
+                throw;
+            }
 
-                    pending.Committed(first);
-                }
-                catch (Exception e)
-                {
-                    _maxGuid = -1;
-                    pending.Fail(e);
-                }
+            _maxGuid = next - 1;
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Committed(firsts[i]);
             }
         }
         finally
@@ -174,62 +148,37 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         }
     }
 
-    /// <summary>
-    /// Appends under <see cref="_appendLock"/>. With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's
-    /// GUIDs are ignored).
-    /// </summary>
-    private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid, bool direct = true)
+    /// <summary>Appends under <see cref="_appendLock"/>.</summary>
+    private long AppendLocked(int subscriptionId, IReadOnlyList<ActivityRecord> activities)
     {
         using var connection = Open();
-        if (direct && firstNewGuid is null)
-        {
-            // An export file is ordered by date, not GUID: sorted, its batch may still be all new.
-            var batch = IsStrictlyIncreasing(activities) ? activities : [.. activities.OrderBy(a => a.MarketoGuid)];
-            if (IsStrictlyIncreasing(batch) && batch[0].MarketoGuid > MaxGuid(connection, subscriptionId))
-            {
-                // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly;
-                // only the few rows with NUL in their text take the staging path.
-                if (!HasNul(batch))
-                {
-                    AppendRows(connection, subscriptionId, batch);
-                    return batch.Count;
-                }
 
-                var withNul = batch.Where(HasNul).ToList();
-                AppendRows(connection, subscriptionId, [.. batch.Where(a => !HasNul(a))]);
-                return batch.Count - withNul.Count + AppendStaged(connection, subscriptionId, withNul, null);
-            }
+        // An export file is ordered by date, not GUID: sorted, its batch may still be all new.
+        var batch = IsStrictlyIncreasing(activities) ? activities : [.. activities.OrderBy(a => a.MarketoGuid)];
+        if (IsStrictlyIncreasing(batch) && batch[0].MarketoGuid > MaxGuid(connection, subscriptionId))
+        {
+            // The common case (new activities get new, growing ids): nothing can be a duplicate, so append directly.
+            AppendRows(connection, subscriptionId, batch);
+            return batch.Count;
         }
 
-        return AppendStaged(connection, subscriptionId, activities, firstNewGuid);
+        return AppendStaged(connection, subscriptionId, activities);
     }
 
-    /// <summary>Appends through the BLOB staging table in one INSERT, skipping what the subscription already has.</summary>
-    private static long AppendStaged(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
+    /// <summary>Appends through the staging table in one INSERT, skipping what the subscription already has.</summary>
+    private static long AppendStaged(DuckDBConnection connection, int subscriptionId, IReadOnlyList<ActivityRecord> activities)
     {
-        long Guid(int i) => firstNewGuid is { } first ? first + i : activities[i].MarketoGuid;
         Execute(connection, "DELETE FROM activity_staging");
         long min = long.MaxValue, max = long.MinValue;
+        var text = new TextAppender();
         using (var appender = connection.CreateAppender("activity_staging"))
         {
-            for (var i = 0; i < activities.Count; i++)
+            foreach (var a in activities)
             {
-                var a = activities[i];
-                var guid = Guid(i);
-                min = Math.Min(min, guid);
-                max = Math.Max(max, guid);
-                appender.CreateRow()
-                    .AppendValue((int?)subscriptionId)
-                    .AppendValue((long?)guid)
-                    .AppendValue((long?)a.LeadId)
-                    .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                    .AppendValue((int?)a.ActivityTypeId)
-                    .AppendValue(a.CampaignId)
-                    .AppendValue(a.PrimaryAttributeValueId)
-                    .AppendValue(Utf8(a.PrimaryAttributeValue))
-                    .AppendValue(Utf8(a.Attributes))
-                    .AppendValue(Utf8(a.ActionResult))
-                    .EndRow();
+                min = Math.Min(min, a.MarketoGuid);
+                max = Math.Max(max, a.MarketoGuid);
+                var row = Numbers(appender, subscriptionId, a.MarketoGuid, a);
+                text.Append(text.Append(text.Append(row, a.PrimaryAttributeValue), a.Attributes), a.ActionResult).EndRow();
             }
         }
 
@@ -264,25 +213,6 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         return true;
     }
 
-    /// <summary>The appender passes VARCHAR as C strings; text with NUL must take the BLOB staging path.</summary>
-    private static bool HasNul(IReadOnlyList<ActivityRecord> activities)
-    {
-        foreach (var a in activities)
-        {
-            if (HasNul(a))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool HasNul(ActivityRecord a) =>
-        a.Attributes.Contains('\0', StringComparison.Ordinal)
-        || (a.PrimaryAttributeValue?.Contains('\0', StringComparison.Ordinal) ?? false)
-        || (a.ActionResult?.Contains('\0', StringComparison.Ordinal) ?? false);
-
     private static long MaxGuid(DuckDBConnection connection, int subscriptionId)
     {
         using var command = connection.CreateCommand();
@@ -295,47 +225,71 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         AppendRows(connection, [(subscriptionId, activities, null)]);
 
     /// <summary>
-    /// Batches through one appender, in one transaction: the appender flushes by itself every 204,800 rows, and closing it
-    /// flushes whatever it holds even after a failure partway; inside a transaction either lands only with the commit.
+    /// Batches of rows that cannot be duplicates (new GUIDs, or growing GUIDs above the subscription's highest) through one
+    /// appender, in one transaction. The appender flushes by itself every 204,800 rows, and closing it flushes whatever it
+    /// holds even after a failure partway; inside the transaction either lands only with the commit, so readers see all
+    /// of the batches or none of them.
     /// </summary>
     private static void AppendRows(DuckDBConnection connection,
         IEnumerable<(int SubscriptionId, IReadOnlyList<ActivityRecord> Activities, long? FirstNewGuid)> batches)
     {
         using var transaction = connection.BeginTransaction();
+        var text = new TextAppender();
         using (var appender = connection.CreateAppender("activity"))
         {
             foreach (var (subscriptionId, activities, firstNewGuid) in batches)
             {
-                AppendRows(appender, subscriptionId, activities, firstNewGuid);
+                for (var i = 0; i < activities.Count; i++)
+                {
+                    var a = activities[i];
+                    var row = Numbers(appender, subscriptionId, firstNewGuid + i ?? a.MarketoGuid, a);
+                    text.Append(text.Append(text.Append(row, a.PrimaryAttributeValue), a.Attributes), a.ActionResult).EndRow();
+                }
             }
         }
 
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Appends text as UTF-8 bytes with their length, through one reused buffer. Given a string, the appender passes it on
+    /// as a C string, which ends at the first NUL, and copies it into native memory first; bytes go into the column as
+    /// they are, NUL included.
+    /// </summary>
+    private sealed class TextAppender
+    {
+        private byte[] _buffer = new byte[1024];
+
+        public IDuckDBAppenderRow Append(IDuckDBAppenderRow row, string? value)
+        {
+            if (value is null)
+            {
+                return row.AppendNullValue();
+            }
+
+            var most = Encoding.UTF8.GetMaxByteCount(value.Length);
+            if (_buffer.Length < most)
+            {
+                _buffer = new byte[Math.Max(most, _buffer.Length * 2)];
+            }
+
+            return row.AppendValue(_buffer.AsSpan(0, Encoding.UTF8.GetBytes(value, _buffer)));
+        }
+    }
+
     /// <summary>The highest marketoGUID of any subscription, read from the file once and then kept; under <see cref="_appendLock"/>.</summary>
     private long KnownMaxGuid() => _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
 
-    /// <summary>With <paramref name="firstNewGuid"/>, row i gets that GUID + i (the input's GUIDs are ignored).</summary>
-    private static void AppendRows(DuckDBAppender appender, int subscriptionId, IReadOnlyList<ActivityRecord> activities, long? firstNewGuid)
-    {
-        for (var i = 0; i < activities.Count; i++)
-        {
-            var a = activities[i];
-            appender.CreateRow()
-                .AppendValue((int?)subscriptionId)
-                .AppendValue((long?)(firstNewGuid + i ?? a.MarketoGuid))
-                .AppendValue((long?)a.LeadId)
-                .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-                .AppendValue((int?)a.ActivityTypeId)
-                .AppendValue(a.CampaignId)
-                .AppendValue(a.PrimaryAttributeValueId)
-                .AppendValue(a.PrimaryAttributeValue)
-                .AppendValue(a.Attributes)
-                .AppendValue(a.ActionResult)
-                .EndRow();
-        }
-    }
+    /// <summary>A new row with the columns before the text, which the activity table and its staging table share.</summary>
+    private static IDuckDBAppenderRow Numbers(DuckDBAppender appender, int subscriptionId, long guid, ActivityRecord a) =>
+        appender.CreateRow()
+            .AppendValue((int?)subscriptionId)
+            .AppendValue((long?)guid)
+            .AppendValue((long?)a.LeadId)
+            .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+            .AppendValue((int?)a.ActivityTypeId)
+            .AppendValue(a.CampaignId)
+            .AppendValue(a.PrimaryAttributeValueId);
 
     /// <summary>
     /// The window as ordered queries: the engine sorts a few hours (a few MB) at a time instead of the whole window, and
@@ -570,8 +524,6 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         _keeper.Dispose();
         _appendLock.Dispose();
     }
-
-    private static byte[]? Utf8(string? text) => text is null ? null : Encoding.UTF8.GetBytes(text);
 
     private DuckDBConnection Open()
     {
