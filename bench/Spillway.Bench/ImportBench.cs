@@ -17,7 +17,10 @@ internal static class ImportBench
 {
     public static int Run(string[] args)
     {
-        var rows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 1_500_000L;
+        var rows = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? long.Parse(args[0], CultureInfo.InvariantCulture) : 1_500_000L;
+        // --once: the import into a fresh store alone, and the store's size (a large import, where parsing the file
+        // three times would only repeat what the smaller runs show).
+        var once = args.Contains("--once");
         var root = Path.Combine(Path.GetTempPath(), "spillway-bench-import-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var csv = Path.Combine(root, "activities.csv");
@@ -25,6 +28,7 @@ internal static class ImportBench
         {
             Console.WriteLine($"import: {rows:N0} rows, .NET {Environment.Version}, {Environment.ProcessorCount} cores, load {Load()}");
             var end = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+            var writing = Stopwatch.StartNew();
             using (var output = new FileStream(csv, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
             using (var writer = new ExportFileWriter(output, ExportFormat.Csv, ActivityRowWriter.ColumnNames(Enum.GetValues<ExportField>(), null)))
             {
@@ -38,7 +42,7 @@ internal static class ImportBench
                 writer.Complete();
             }
 
-            Console.WriteLine($"file: {new FileInfo(csv).Length / 1e6:N0} MB ({new FileInfo(csv).Length / (double)rows:F0} B/row)");
+            Console.WriteLine($"file: {new FileInfo(csv).Length / 1e6:N0} MB ({new FileInfo(csv).Length / (double)rows:F0} B/row), written in {writing.Elapsed.TotalSeconds:F1} s");
 
             var storage = new ServiceCollection();
             storage.AddSpillwayStorage(new SpillwayOptions
@@ -49,6 +53,15 @@ internal static class ImportBench
             });
             var services = storage.BuildServiceProvider();
             var importer = new ActivityImporter(services.GetRequiredService<IActivityStore>());
+            if (once)
+            {
+                Measure("import (new)", rows, () => Import(importer, csv, checkOnly: false));
+                services.Dispose();
+                var bytes = new DirectoryInfo(Path.Combine(root, "data")).EnumerateFiles("*.duckdb*", SearchOption.AllDirectories).Sum(f => f.Length);
+                Console.WriteLine($"  store: {bytes / 1e9:F2} GB, {bytes / 1e6 / (rows / 1e6):F0} MB per million; load {Load()}");
+                return 0;
+            }
+
             Measure("parse only", rows, () => Import(importer, csv, checkOnly: true));
             Measure("import (new)", rows, () => Import(importer, csv, checkOnly: false));
             Measure("import again (all present)", rows, () => Import(importer, csv, checkOnly: false));

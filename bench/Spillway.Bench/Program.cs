@@ -8,7 +8,7 @@ using Spillway.Server.Storage;
 // Micro benchmarks. Usage: dotnet run -c Release --project bench/Spillway.Bench -- <command> [args]
 //   format [rows] [path]   export file writer only: pre-generated rows -> Stream.Null (or a file), CSV, default fields
 //   export [rows] [days]   the full API path on a server process vs the engine's own COPY of the same rows
-//   import [rows]          spillway import's reader and the embedded store: parse only, import, import again
+//   import [rows] [--once] spillway import's reader and the embedded store: parse only, import, import again (--once: the import alone, and the store's size)
 //   suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]   the issue-6 suite; writes docs/performance.md
 //   api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs] [--nodes 1] [--exporting]   the suite's status poll alone, repeated (--nodes N: a PostgreSQL cluster of N server processes, the poll spread over them; --exporting: the data set's window exported over and over meanwhile)
 //   read DATA [runs]       the embedded export in process on a seeded data folder: store stream alone, with the writer, ExportRunner, DuckDB COPY
@@ -46,7 +46,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Spillway.Bench format [rows=3444456] [path]");
     Console.Error.WriteLine("       Spillway.Bench export [rows=10000000] [days=90] [data folder=.bench/export-<rows>]");
-    Console.Error.WriteLine("       Spillway.Bench import [rows=1500000]");
+    Console.Error.WriteLine("       Spillway.Bench import [rows=1500000] [--once]");
     Console.Error.WriteLine("       Spillway.Bench suite [--quick] [--store embedded|postgres|both] [--rows N] [--runs N] [--api-seconds N]");
     Console.Error.WriteLine("       Spillway.Bench api [--store embedded|postgres] [--seconds 10] [--rate 1000] [--runs 3] [--rows 30000] [--pairs] [--nodes 1]");
     Console.Error.WriteLine("       Spillway.Bench soak [--minutes 3] [--clients 16] [--max-requests 2000000]");
