@@ -290,20 +290,22 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
         return page;
     }
 
+    /// <summary>The list members read; its filter matches the partial index <c>activity_list_change_ix</c> (migration 0019).</summary>
+    internal const string ListMembersSql =
+        """
+        SELECT lead_id FROM (
+            SELECT DISTINCT ON (lead_id) lead_id, activity_type_id
+              FROM activity
+             WHERE subscription_id = $1 AND activity_type_id IN (24, 25) AND primary_attribute_value_id = $2
+             ORDER BY lead_id, activity_date DESC, marketo_guid DESC) latest
+         WHERE activity_type_id = 24
+         ORDER BY lead_id
+         LIMIT $3
+        """;
+
     public async Task<IReadOnlyList<long>> ListMembersAsync(int subscriptionId, long listId, int limit, CancellationToken ct)
     {
-        await using var command = Command(dataSource,
-            """
-            SELECT lead_id FROM (
-                SELECT DISTINCT ON (lead_id) lead_id, activity_type_id
-                  FROM activity
-                 WHERE subscription_id = $1 AND activity_type_id IN (24, 25) AND primary_attribute_value_id = $2
-                 ORDER BY lead_id, activity_date DESC, marketo_guid DESC) latest
-             WHERE activity_type_id = 24
-             ORDER BY lead_id
-             LIMIT $3
-            """,
-            Int(subscriptionId), Long(listId), Int(Math.Max(0, limit)));
+        await using var command = Command(dataSource, ListMembersSql, Int(subscriptionId), Long(listId), Int(Math.Max(0, limit)));
         var members = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
