@@ -122,31 +122,31 @@ internal sealed partial class BenchServer : IAsyncDisposable
         var figures = new List<SuiteRows>();
         if (_fresh)
         {
-            (await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin })).EnsureSuccessStatusCode();
-            (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
+            await AdminOkAsync(_admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId = Munchkin }));
+            await AdminOkAsync(_admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/users", new
             {
                 email = "bench@example.com",
                 permissions = new[] { "Read-Write Activity" },
                 clientId = "bench",
                 clientSecret = Secret,
-            })).EnsureSuccessStatusCode();
+            }));
         }
 
         // The bench polls fast, creates jobs by the thousand and exports gigabytes: lift its subscription's limits.
-        (await _admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new
+        await AdminOkAsync(_admin.PutAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/limits", new
         {
             rateLimitCalls = 100_000_000,
             concurrentCalls = 10_000,
             dailyCallQuota = 1_000_000_000,
             dailyExportQuotaMegabytes = 100_000_000,
             maxQueuedJobs = 1_000_000,
-        })).EnsureSuccessStatusCode();
+        }));
 
         if (_fresh)
         {
             Console.WriteLine($"  [{_kind} {rows:N0}] seeding {rows:N0} activities over {Days} days ...");
             var watch = Stopwatch.StartNew();
-            (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = rows, daysBack = Days, seed = 20250101 })).EnsureSuccessStatusCode();
+            await AdminOkAsync(_admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{Munchkin}/seed", new { activities = rows, daysBack = Days, seed = 20250101 }));
             watch.Stop();
             await File.WriteAllTextAsync(Path.Combine(Data, "seed.txt"), watch.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture));
             await File.WriteAllTextAsync(Path.Combine(Data, "bench-end.txt"), DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
@@ -193,10 +193,24 @@ internal sealed partial class BenchServer : IAsyncDisposable
     /// <summary>Seeds <paramref name="rows"/> activities over the same 90 days into another subscription (created here); returns the seconds it took.</summary>
     public async Task<double> SeedOtherTenantAsync(string munchkinId, long rows)
     {
-        (await _admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId })).EnsureSuccessStatusCode();
+        await AdminOkAsync(_admin.PostAsJsonAsync("/_spillway/admin/subscriptions", new { munchkinId }));
         var watch = Stopwatch.StartNew();
-        (await _admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/seed", new { activities = rows, daysBack = Days, seed = 7, leads = 10_000 })).EnsureSuccessStatusCode();
+        await AdminOkAsync(_admin.PostAsJsonAsync($"/_spillway/admin/subscriptions/{munchkinId}/seed", new { activities = rows, daysBack = Days, seed = 7, leads = 10_000 }));
         return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// An admin call that must succeed: an unexpected server error answers HTTP 200 with a Marketo-style 611 envelope
+    /// (as every endpoint does), which a status check alone lets through (a seed once failed so, unnoticed).
+    /// </summary>
+    private static async Task AdminOkAsync(Task<HttpResponseMessage> call)
+    {
+        using var response = await call;
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode || body.Contains("\"success\":false", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"admin call {response.RequestMessage?.RequestUri} failed: {(int)response.StatusCode} {body}");
+        }
     }
 
     public (DateTimeOffset Start, DateTimeOffset End) Window()
