@@ -389,9 +389,12 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
     {
         // Node a holds a grant of 25 calls and uses none of them; node b takes no grants. At 375 calls of a 400 quota,
         // b's call would be refused only if a's grant were used up: the grant is recalled, a reports, b is admitted.
+        // a's grant lives an hour: with the default second, a slow machine's 400 admissions of b outlived it, a gave it
+        // back unused, and b never met it.
+        using var a = new PostgresApiCallLimiter(_dataSource!, grants: CallGrantOptions.Default with { Life = TimeSpan.FromHours(1) });
         using var b = new PostgresApiCallLimiter(_dataSource!, grants: CallGrantOptions.Off);
         var caller = Caller(calls: 100_000, concurrent: 64, daily: 400);
-        await (await _nodes[0].TryAdmitAsync(caller, T0, None)).Permit!.DisposeAsync();
+        await (await a.TryAdmitAsync(caller, T0, None)).Permit!.DisposeAsync();
         Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7"));
 
         var answered = 1;
@@ -404,7 +407,7 @@ public sealed class PostgresApiCallLimiterTests : IAsyncLifetime
         Assert.Equal(400, answered);
         Assert.True(b.Counters.Recalls > 0, "b never met the grant");
         Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM api_call_grant WHERE subscription_id = 7"));
-        Assert.Equal("607", (await _nodes[0].TryAdmitAsync(caller, T0, None)).Error?.Code);
+        Assert.Equal("607", (await a.TryAdmitAsync(caller, T0, None)).Error?.Code);
         Assert.Equal(400, (await b.UsageAsync(caller, T0, None)).Total);
     }
 
