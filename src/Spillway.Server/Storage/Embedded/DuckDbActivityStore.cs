@@ -53,8 +53,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
                 attributes                 VARCHAR NOT NULL, -- the compact JSON object written as is
                 action_result              VARCHAR
             );
-            -- Text goes through the appender as BLOB (UTF-8 bytes with their length): the appender passes VARCHAR values as
-            -- C strings, which would cut a value at its first NUL (NUL is kept as stored).
+            -- Text goes in as UTF-8 bytes with their length (RowAppender), so NUL is kept as stored.
             DROP TABLE IF EXISTS activity_staging;
             CREATE TABLE activity_staging (
                 subscription_id            INTEGER NOT NULL,
@@ -64,9 +63,9 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
                 activity_type_id           INTEGER NOT NULL,
                 campaign_id                BIGINT,
                 primary_attribute_value_id BIGINT,
-                primary_attribute_value    BLOB,
-                attributes                 BLOB NOT NULL,
-                action_result              BLOB
+                primary_attribute_value    VARCHAR,
+                attributes                 VARCHAR NOT NULL,
+                action_result              VARCHAR
             );
             """);
     }
@@ -170,15 +169,14 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     {
         Execute(connection, "DELETE FROM activity_staging");
         long min = long.MaxValue, max = long.MinValue;
-        var text = new TextAppender();
+        var rows = new RowAppender();
         using (var appender = connection.CreateAppender("activity_staging"))
         {
             foreach (var a in activities)
             {
                 min = Math.Min(min, a.MarketoGuid);
                 max = Math.Max(max, a.MarketoGuid);
-                var row = Numbers(appender, subscriptionId, a.MarketoGuid, a);
-                text.Append(text.Append(text.Append(row, a.PrimaryAttributeValue), a.Attributes), a.ActionResult).EndRow();
+                rows.Append(appender, subscriptionId, a.MarketoGuid, a);
             }
         }
 
@@ -188,7 +186,7 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         insert.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
             INSERT INTO activity
             SELECT s.subscription_id, s.marketo_guid, s.lead_id, s.activity_ts, s.activity_type_id, s.campaign_id,
-                   s.primary_attribute_value_id, decode(s.primary_attribute_value), decode(s.attributes), decode(s.action_result)
+                   s.primary_attribute_value_id, s.primary_attribute_value, s.attributes, s.action_result
               FROM activity_staging s
              WHERE NOT EXISTS (SELECT 1 FROM activity a
                                 WHERE a.subscription_id = {subscriptionId} AND a.marketo_guid BETWEEN {min} AND {max}
@@ -234,16 +232,14 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
         IEnumerable<(int SubscriptionId, IReadOnlyList<ActivityRecord> Activities, long? FirstNewGuid)> batches)
     {
         using var transaction = connection.BeginTransaction();
-        var text = new TextAppender();
+        var rows = new RowAppender();
         using (var appender = connection.CreateAppender("activity"))
         {
             foreach (var (subscriptionId, activities, firstNewGuid) in batches)
             {
                 for (var i = 0; i < activities.Count; i++)
                 {
-                    var a = activities[i];
-                    var row = Numbers(appender, subscriptionId, firstNewGuid + i ?? a.MarketoGuid, a);
-                    text.Append(text.Append(text.Append(row, a.PrimaryAttributeValue), a.Attributes), a.ActionResult).EndRow();
+                    rows.Append(appender, subscriptionId, firstNewGuid + i ?? activities[i].MarketoGuid, activities[i]);
                 }
             }
         }
@@ -252,15 +248,28 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
     }
 
     /// <summary>
-    /// Appends text as UTF-8 bytes with their length, through one reused buffer. Given a string, the appender passes it on
-    /// as a C string, which ends at the first NUL, and copies it into native memory first; bytes go into the column as
-    /// they are, NUL included.
+    /// Appends activity rows (the activity table and its staging table share the columns), text as UTF-8 bytes with their
+    /// length through one reused buffer. Given a string, the appender passes it on as a C string, which ends at the first
+    /// NUL, and copies it into native memory first; bytes go into the column as they are, NUL included.
     /// </summary>
-    private sealed class TextAppender
+    private sealed class RowAppender
     {
         private byte[] _buffer = new byte[1024];
 
-        public IDuckDBAppenderRow Append(IDuckDBAppenderRow row, string? value)
+        public void Append(DuckDBAppender appender, int subscriptionId, long guid, ActivityRecord a)
+        {
+            var row = appender.CreateRow()
+                .AppendValue((int?)subscriptionId)
+                .AppendValue((long?)guid)
+                .AppendValue((long?)a.LeadId)
+                .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
+                .AppendValue((int?)a.ActivityTypeId)
+                .AppendValue(a.CampaignId)
+                .AppendValue(a.PrimaryAttributeValueId);
+            Text(Text(Text(row, a.PrimaryAttributeValue), a.Attributes), a.ActionResult).EndRow();
+        }
+
+        private IDuckDBAppenderRow Text(IDuckDBAppenderRow row, string? value)
         {
             if (value is null)
             {
@@ -279,17 +288,6 @@ internal sealed partial class DuckDbActivityStore : IActivityStore, IActivityPag
 
     /// <summary>The highest marketoGUID of any subscription, read from the file once and then kept; under <see cref="_appendLock"/>.</summary>
     private long KnownMaxGuid() => _maxGuid = _maxGuid >= 0 ? _maxGuid : Scalar("SELECT COALESCE(MAX(marketo_guid), 0) FROM activity");
-
-    /// <summary>A new row with the columns before the text, which the activity table and its staging table share.</summary>
-    private static IDuckDBAppenderRow Numbers(DuckDBAppender appender, int subscriptionId, long guid, ActivityRecord a) =>
-        appender.CreateRow()
-            .AppendValue((int?)subscriptionId)
-            .AppendValue((long?)guid)
-            .AppendValue((long?)a.LeadId)
-            .AppendValue((long?)a.ActivityDate.ToUnixTimeSeconds())
-            .AppendValue((int?)a.ActivityTypeId)
-            .AppendValue(a.CampaignId)
-            .AppendValue(a.PrimaryAttributeValueId);
 
     /// <summary>
     /// The window as ordered queries: the engine sorts a few hours (a few MB) at a time instead of the whole window, and

@@ -43,9 +43,9 @@ internal sealed class NewActivityCopy
     private int _length;
     private readonly int[] _rowStarts;
 
-    private NewActivityCopy(int rows)
+    private NewActivityCopy(int rows, int bytes)
     {
-        _buffer = new byte[Math.Max(256, rows * 512)];
+        _buffer = new byte[bytes];
         _rowStarts = new int[rows];
     }
 
@@ -62,7 +62,7 @@ internal sealed class NewActivityCopy
     public static NewActivityCopy Encode(int subscriptionId, IReadOnlyList<ActivityRecord> activities,
         Func<string?, bool> hasNul, Func<string?, string?> escape)
     {
-        var copy = new NewActivityCopy(activities.Count);
+        var copy = new NewActivityCopy(activities.Count, Math.Max(256, activities.Count * 512));
         Header.CopyTo(copy.Reserve(Header.Length));
         for (var i = 0; i < activities.Count; i++)
         {
@@ -91,6 +91,24 @@ internal sealed class NewActivityCopy
 
         Trailer.CopyTo(copy.Reserve(Trailer.Length));
         return copy;
+    }
+
+    /// <summary>The COPY stream of the batch's keys, rows of (subscription_id, marketo_guid): GUIDs first .. first + n - 1.</summary>
+    public static ReadOnlyMemory<byte> Keys(int subscriptionId, long first, int n)
+    {
+        var copy = new NewActivityCopy(0, Header.Length + (n * (2 + 4 + 4 + 4 + 8)) + Trailer.Length);
+        Header.CopyTo(copy.Reserve(Header.Length));
+        for (var i = 0; i < n; i++)
+        {
+            copy.Int16(2);
+            copy.Int32(4);
+            copy.Int32(subscriptionId);
+            copy.Int32(8);
+            copy.Int64(first + i);
+        }
+
+        Trailer.CopyTo(copy.Reserve(Trailer.Length));
+        return copy.Stream;
     }
 
     /// <summary>Gives row i the marketoGUID <paramref name="first"/> + i.</summary>

@@ -68,11 +68,15 @@ internal static class PgSql
     public static string? GetNString(this NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    /// <summary>Takes a transaction-scoped advisory lock (released at commit or rollback).</summary>
+    /// <summary>
+    /// Takes a transaction-scoped advisory lock (released at commit or rollback), waiting at most
+    /// <paramref name="commandTimeout"/> seconds (0: as long as it takes; null: the connection's command timeout).
+    /// </summary>
     public static async Task XactLockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int space, int key,
-        CancellationToken ct)
+        CancellationToken ct, int? commandTimeout = null)
     {
         await using var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock($1, $2)", Int(space), Int(key));
+        command.CommandTimeout = commandTimeout ?? command.CommandTimeout;
         await command.ExecuteNonQueryAsync(ct);
     }
 

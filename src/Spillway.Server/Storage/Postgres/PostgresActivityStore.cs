@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics.CodeAnalysis;
@@ -146,25 +145,9 @@ internal sealed partial class PostgresActivityStore(NpgsqlDataSource dataSource)
     /// <summary>Copies the keys (subscription, GUID first + i) of a new batch of n activities, in binary.</summary>
     private static async Task CopyKeysAsync(NpgsqlConnection connection, int subscriptionId, long first, int n)
     {
-        // Per row: a 16-bit field count, then an integer and a bigint, each after its 32-bit length.
-        const int row = 2 + 4 + 4 + 4 + 8;
-        var keys = new byte[NewActivityCopy.Header.Length + (n * row) + NewActivityCopy.Trailer.Length];
-        NewActivityCopy.Header.CopyTo(keys);
-        var at = NewActivityCopy.Header.Length;
-        for (var i = 0; i < n; i++, at += row)
-        {
-            var key = keys.AsSpan(at, row);
-            BinaryPrimitives.WriteInt16BigEndian(key, 2);
-            BinaryPrimitives.WriteInt32BigEndian(key[2..], 4);
-            BinaryPrimitives.WriteInt32BigEndian(key[6..], subscriptionId);
-            BinaryPrimitives.WriteInt32BigEndian(key[10..], 8);
-            BinaryPrimitives.WriteInt64BigEndian(key[14..], first + i);
-        }
-
-        NewActivityCopy.Trailer.CopyTo(keys.AsSpan(at));
         await using var copy = await connection.BeginRawBinaryCopyAsync(
             "COPY activity_key (subscription_id, marketo_guid) FROM STDIN (FORMAT BINARY)", CancellationToken.None);
-        await copy.WriteAsync(keys, CancellationToken.None);
+        await copy.WriteAsync(NewActivityCopy.Keys(subscriptionId, first, n), CancellationToken.None);
     }
 
     /// <summary>Waits until the range ending at <paramref name="end"/> is released: its batch and every earlier one are over.</summary>

@@ -34,11 +34,7 @@ internal sealed class PostgresMigrator(NpgsqlDataSource dataSource) : IStorageIn
         // No command timeout for the lock or the scripts: a migration that builds an index on a large store takes as long
         // as its reads (44 s for migration 0019 on 100 M activities), and the other nodes starting meanwhile wait for it;
         // the default 30 s stopped every node of such a store at start. Stopping the host still cancels.
-        await using (var wait = Command(connection, transaction, "SELECT pg_advisory_xact_lock($1, $2)", Int(MigrationLock), Int(0)))
-        {
-            wait.CommandTimeout = 0;
-            await wait.ExecuteNonQueryAsync(ct);
-        }
+        await XactLockAsync(connection, transaction, MigrationLock, 0, ct, commandTimeout: 0);
 
         await using (var table = Command(connection, transaction,
             """
